@@ -1,0 +1,329 @@
+"""Typed messages and content parts, and the one place where caller input is normalised.
+
+Callers may hand over a plain string, typed :class:`Message` objects, or OpenAI-format dicts
+(``{"role": "user", "content": [{"type": "text", ...}, {"type": "image_url", ...}]}``). Everything
+is turned into ``list[Message]`` once, by :func:`normalize_messages`; provider code only ever
+sees the typed form. Anything that cannot be mapped raises :class:`InvalidInputError` naming the
+offending message and field: nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias
+
+from .errors import InvalidInputError
+
+__all__ = [
+    "AudioPart",
+    "ContentPart",
+    "FilePart",
+    "FunctionCall",
+    "ImagePart",
+    "Message",
+    "MessagesInput",
+    "Role",
+    "TextPart",
+    "ToolCall",
+    "normalize_messages",
+]
+
+Role: TypeAlias = Literal["system", "developer", "user", "assistant", "tool"]
+_ROLES: frozenset[str] = frozenset({"system", "developer", "user", "assistant", "tool"})
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    """Plain text."""
+
+    text: str
+    type: Literal["text"] = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image, either by URL (``https://`` or ``data:``) or as raw bytes with a media type."""
+
+    url: str | None = None
+    data: bytes | None = None
+    media_type: str | None = None
+    detail: Literal["auto", "low", "high"] | None = None
+    type: Literal["image"] = "image"
+
+    def __post_init__(self) -> None:
+        if (self.url is None) == (self.data is None):
+            raise InvalidInputError("ImagePart needs exactly one of url= or data=")
+        if self.data is not None and not self.media_type:
+            raise InvalidInputError(
+                "ImagePart(data=...) needs media_type (e.g. 'image/png')",
+                hint="pass media_type='image/png' or 'image/jpeg'",
+            )
+
+    def as_data_url(self) -> str:
+        """The image as a URL: the given URL, or a ``data:`` URL built from the bytes."""
+        if self.url is not None:
+            return self.url
+        assert self.data is not None
+        return f"data:{self.media_type};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+    def __repr__(self) -> str:
+        src = self.url[:60] if self.url else f"<{len(self.data or b'')} bytes {self.media_type}>"
+        return f"ImagePart({src!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioPart:
+    """Audio input as raw bytes; ``format`` is e.g. ``"wav"`` or ``"mp3"``."""
+
+    data: bytes
+    format: str
+    type: Literal["audio"] = "audio"
+
+    def __repr__(self) -> str:
+        return f"AudioPart(<{len(self.data)} bytes {self.format}>)"
+
+
+@dataclass(frozen=True, slots=True)
+class FilePart:
+    """A document (e.g. a PDF) as bytes, a URL or a provider file id."""
+
+    data: bytes | None = None
+    url: str | None = None
+    file_id: str | None = None
+    media_type: str = "application/pdf"
+    filename: str | None = None
+    type: Literal["file"] = "file"
+
+    def __post_init__(self) -> None:
+        if sum(x is not None for x in (self.data, self.url, self.file_id)) != 1:
+            raise InvalidInputError("FilePart needs exactly one of data=, url= or file_id=")
+
+    def __repr__(self) -> str:
+        src = self.file_id or (self.url or "")[:60] or f"<{len(self.data or b'')} bytes>"
+        return f"FilePart({src!r}, media_type={self.media_type!r})"
+
+
+ContentPart: TypeAlias = TextPart | ImagePart | AudioPart | FilePart
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionCall:
+    """The function half of an OpenAI-shape tool call; ``arguments`` is a JSON string."""
+
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A tool call in OpenAI shape: ``id``, ``type == "function"``, ``function.name`` and
+    ``function.arguments`` (a JSON string, exactly as the model produced it)."""
+
+    id: str
+    function: FunctionCall
+    type: Literal["function"] = "function"
+
+    @property
+    def name(self) -> str:
+        return self.function.name
+
+    @property
+    def arguments(self) -> str:
+        return self.function.arguments
+
+    def parse_arguments(self) -> Any:
+        """The arguments decoded from JSON; raises :class:`InvalidInputError` if they are not."""
+        try:
+            return json.loads(self.function.arguments or "{}")
+        except ValueError as exc:
+            raise InvalidInputError(
+                f"tool call {self.id!r} ({self.function.name}) has arguments that are not JSON"
+            ) from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        """The OpenAI wire shape."""
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.function.name, "arguments": self.function.arguments},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message. ``content`` is a tuple of typed parts (may be empty for an assistant
+    message that only calls tools)."""
+
+    role: Role
+    content: tuple[ContentPart, ...] = ()
+    name: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+
+    @classmethod
+    def system(cls, text: str) -> Message:
+        return cls("system", (TextPart(text),))
+
+    @classmethod
+    def user(cls, *parts: str | ContentPart) -> Message:
+        return cls("user", tuple(TextPart(p) if isinstance(p, str) else p for p in parts))
+
+    @classmethod
+    def assistant(cls, text: str = "", tool_calls: Sequence[ToolCall] = ()) -> Message:
+        return cls("assistant", (TextPart(text),) if text else (), tool_calls=tuple(tool_calls))
+
+    @classmethod
+    def tool(cls, tool_call_id: str, content: str | Any) -> Message:
+        text = content if isinstance(content, str) else json.dumps(content)
+        return cls("tool", (TextPart(text),), tool_call_id=tool_call_id)
+
+    @property
+    def text(self) -> str:
+        """The concatenated text parts."""
+        return "".join(p.text for p in self.content if isinstance(p, TextPart))
+
+
+MessagesInput: TypeAlias = str | Message | Mapping[str, Any] | Sequence[Message | Mapping[str, Any]]
+
+
+def normalize_messages(messages: MessagesInput) -> list[Message]:
+    """Turn any accepted message input into ``list[Message]``.
+
+    Accepts a string (one user message), a single message or dict, or a sequence of
+    :class:`Message` objects and OpenAI-format dicts. Raises :class:`InvalidInputError` naming
+    the message index and field for anything it cannot map.
+    """
+    if isinstance(messages, str):
+        return [Message("user", (TextPart(messages),))]
+    if isinstance(messages, Message):
+        return [messages]
+    if isinstance(messages, Mapping):
+        return [_from_dict(messages, 0)]
+    if not isinstance(messages, Iterable):
+        raise InvalidInputError(
+            f"messages must be a string, a Message, a dict or a list of them, not {type(messages).__name__}"
+        )
+    out: list[Message] = []
+    for i, m in enumerate(messages):
+        if isinstance(m, Message):
+            out.append(m)
+        elif isinstance(m, Mapping):
+            out.append(_from_dict(m, i))
+        else:
+            raise InvalidInputError(
+                f"messages[{i}] must be a Message or a dict, not {type(m).__name__}"
+            )
+    if not out:
+        raise InvalidInputError("messages is empty: at least one message is needed")
+    return out
+
+
+def _from_dict(d: Mapping[str, Any], i: int) -> Message:
+    role = d.get("role")
+    if role not in _ROLES:
+        raise InvalidInputError(
+            f"messages[{i}].role is {role!r}; expected one of {sorted(_ROLES)}"
+        )
+    known = {"role", "content", "name", "tool_calls", "tool_call_id", "refusal"}
+    extra = set(d) - known
+    if extra:
+        raise InvalidInputError(f"messages[{i}] has unknown field(s) {sorted(extra)}")
+    content = _parts(d.get("content"), i)
+    tool_calls = tuple(_tool_call(tc, i, j) for j, tc in enumerate(d.get("tool_calls") or ()))
+    tool_call_id = d.get("tool_call_id")
+    if role == "tool" and not tool_call_id:
+        raise InvalidInputError(f"messages[{i}] has role 'tool' but no tool_call_id")
+    return Message(role, content, d.get("name"), tool_calls, tool_call_id)
+
+
+def _parts(content: Any, i: int) -> tuple[ContentPart, ...]:
+    if content is None:
+        return ()
+    if isinstance(content, str):
+        return (TextPart(content),)
+    if isinstance(content, TextPart | ImagePart | AudioPart | FilePart):
+        return (content,)
+    if not isinstance(content, Sequence):
+        raise InvalidInputError(
+            f"messages[{i}].content must be a string or a list of parts, not {type(content).__name__}"
+        )
+    return tuple(_part(p, i, j) for j, p in enumerate(content))
+
+
+def _part(p: Any, i: int, j: int) -> ContentPart:
+    where = f"messages[{i}].content[{j}]"
+    if isinstance(p, TextPart | ImagePart | AudioPart | FilePart):
+        return p
+    if isinstance(p, str):
+        return TextPart(p)
+    if not isinstance(p, Mapping):
+        raise InvalidInputError(f"{where} must be a dict or a part object, not {type(p).__name__}")
+    kind = p.get("type")
+    match kind:
+        case "text" | "input_text":
+            text = p.get("text")
+            if not isinstance(text, str):
+                raise InvalidInputError(f"{where}.text must be a string")
+            return TextPart(text)
+        case "image_url" | "input_image":
+            spec = p.get("image_url")
+            url = spec.get("url") if isinstance(spec, Mapping) else spec
+            detail = spec.get("detail") if isinstance(spec, Mapping) else p.get("detail")
+            if not isinstance(url, str) or not url:
+                raise InvalidInputError(f"{where}.image_url.url must be a non-empty string")
+            return ImagePart(url=url, detail=detail)
+        case "image":
+            data = p.get("data")
+            if isinstance(data, bytes | bytearray):
+                return ImagePart(data=bytes(data), media_type=p.get("media_type"))
+            if isinstance(p.get("url"), str):
+                return ImagePart(url=p["url"], detail=p.get("detail"))
+            raise InvalidInputError(f"{where} of type 'image' needs 'data' (bytes) or 'url'")
+        case "input_audio":
+            spec = p.get("input_audio") or {}
+            try:
+                raw = base64.b64decode(spec.get("data", ""), validate=True)
+            except (binascii.Error, ValueError, TypeError) as exc:
+                raise InvalidInputError(f"{where}.input_audio.data is not base64") from exc
+            return AudioPart(raw, str(spec.get("format") or "wav"))
+        case "file":
+            spec = p.get("file") or {}
+            if spec.get("file_id"):
+                return FilePart(file_id=spec["file_id"], filename=spec.get("filename"))
+            file_data = spec.get("file_data")
+            if isinstance(file_data, str) and file_data.startswith("data:"):
+                header, _, b64 = file_data.partition(",")
+                media_type = header[5:].split(";")[0] or "application/pdf"
+                try:
+                    raw = base64.b64decode(b64, validate=True)
+                except (binascii.Error, ValueError) as exc:
+                    raise InvalidInputError(f"{where}.file.file_data is not base64") from exc
+                return FilePart(data=raw, media_type=media_type, filename=spec.get("filename"))
+            raise InvalidInputError(f"{where} of type 'file' needs file.file_id or file.file_data")
+        case _:
+            raise InvalidInputError(
+                f"{where} has unsupported type {kind!r}",
+                hint="supported: text, image_url, image, input_audio, file",
+            )
+
+
+def _tool_call(tc: Any, i: int, j: int) -> ToolCall:
+    where = f"messages[{i}].tool_calls[{j}]"
+    if isinstance(tc, ToolCall):
+        return tc
+    if not isinstance(tc, Mapping):
+        raise InvalidInputError(f"{where} must be a dict")
+    fn = tc.get("function") or {}
+    name, args = fn.get("name"), fn.get("arguments", "{}")
+    if not isinstance(name, str) or not name:
+        raise InvalidInputError(f"{where}.function.name must be a non-empty string")
+    if not isinstance(args, str):
+        args = json.dumps(args)
+    tc_id = tc.get("id")
+    if not isinstance(tc_id, str) or not tc_id:
+        raise InvalidInputError(f"{where}.id must be a non-empty string")
+    return ToolCall(tc_id, FunctionCall(name, args))

@@ -1,0 +1,124 @@
+"""Endpoint settings and the per-provider adapter protocol (auth + URL rules + error mapping)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from ...interfaces.errors import ConfigurationError, LLMError
+from ...interfaces.llm_interfaces import StreamDecoder
+
+__all__ = ["EndpointConfig", "ProviderAdapter", "Timeouts", "TokenProvider", "endpoint_name"]
+
+#: An async or sync callable returning a bearer token (e.g. Azure Entra ID).
+TokenProvider = Callable[[], "str | Awaitable[str]"]
+
+
+class Timeouts(BaseModel):
+    """Seconds. ``read`` is the longest gap between two received bytes (a stalled stream)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    connect: float = Field(10.0, gt=0)
+    read: float = Field(60.0, gt=0)
+    total: float = Field(600.0, gt=0)
+
+
+class EndpointConfig(BaseModel):
+    """One endpoint of one provider. Backups are partial copies of this that inherit every field
+    they do not set (see :meth:`derive`).
+
+    ``endpoint`` is the base URL (e.g. ``https://myres.openai.azure.com`` or
+    ``https://api.openai.com/v1``). Provider-specific fields are optional here and checked by the
+    provider's adapter (e.g. Azure requires ``deployment_name`` and ``api_version``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    endpoint: str
+    api_key: SecretStr | None = None
+    #: a callable producing a bearer token (Azure Entra ID, OAuth); used instead of ``api_key``.
+    token_provider: TokenProvider | None = Field(default=None, repr=False)
+    deployment_name: str | None = None
+    api_version: str | None = None
+    organization: str | None = None
+    #: a human-readable name for logs and ``response.endpoint``; defaults to the URL sans query.
+    name: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    timeouts: Timeouts = Timeouts()
+    #: TLS: verify certificates (default) and optionally trust a custom CA bundle file.
+    verify_tls: bool = True
+    ca_bundle: str | None = None
+    proxy: str | None = None
+    #: connection pool size for this endpoint's session.
+    max_connections: int = Field(100, ge=1)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _check_url(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"endpoint must be an http(s) URL, got {endpoint_name(v)!r}")
+        return v.rstrip("/")
+
+    @property
+    def display_name(self) -> str:
+        """Name used in errors, logs and ``response.endpoint``: never contains secrets."""
+        return self.name or endpoint_name(self.endpoint)
+
+    def derive(self, overrides: Mapping[str, Any]) -> EndpointConfig:
+        """A backup endpoint: this one with ``overrides`` applied (every other field inherited)."""
+        unknown = set(overrides) - set(type(self).model_fields)
+        if unknown:
+            raise ConfigurationError(
+                f"unknown backup endpoint field(s) {sorted(unknown)}",
+                hint=f"allowed: {sorted(type(self).model_fields)}",
+            )
+        data = {k: getattr(self, k) for k in type(self).model_fields}
+        if "endpoint" in overrides and "name" not in overrides:
+            data["name"] = None  # the inherited name would mislabel the backup
+        data.update(overrides)
+        try:
+            return EndpointConfig(**data)
+        except ValueError as exc:
+            raise ConfigurationError(f"invalid backup endpoint: {exc}") from None
+
+
+def endpoint_name(url: str) -> str:
+    """``scheme://host[:port]/path`` of a URL: query strings and user info are dropped."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}".rstrip("/")
+
+
+class ProviderAdapter(Protocol):
+    """Auth, URL and error rules of one provider. One instance serves all its endpoints."""
+
+    provider: str
+
+    def url(self, endpoint: EndpointConfig, operation: str) -> str:
+        """The full URL of ``operation`` (``"chat"``, ``"embeddings"`` …) on ``endpoint``."""
+        ...
+
+    async def auth_headers(self, endpoint: EndpointConfig) -> dict[str, str]:
+        """Headers carrying credentials (and any fixed headers) for ``endpoint``."""
+        ...
+
+    def decoder(self, operation: str) -> StreamDecoder:
+        """A fresh stream decoder for a streamed ``operation`` (SSE for most providers)."""
+        ...
+
+    def map_error(
+        self, status: int, headers: Mapping[str, str], body: bytes, endpoint: str
+    ) -> LLMError:
+        """Translate an HTTP error response into the error tree (the one place per provider)."""
+        ...
+
+    def request_id(self, headers: Mapping[str, str]) -> str | None:
+        """The provider's request id from response headers, if any."""
+        ...
