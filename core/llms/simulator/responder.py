@@ -1,0 +1,155 @@
+"""Sending a response with a fault applied: delays, drops, stalls, broken and truncated bodies.
+
+The wire content (bodies, SSE events) comes ready-made from ``openai_wire``; this module only
+decides what reaches the socket and when. See ``faults`` for what each fault field means.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+from typing import Any
+
+from aiohttp import web
+
+from .faults import Fault
+from .openai_wire import StreamEvents, error_event, malformed_body, malformed_event, status_error_body
+
+__all__ = ["drop_connection", "fault_error_body", "send_body", "send_json", "send_stream"]
+
+log = logging.getLogger("core.llms.simulator")
+
+_JSON = "application/json"
+_SSE = "text/event-stream; charset=utf-8"
+
+
+def drop_connection(request: web.Request) -> web.StreamResponse:
+    """Close the TCP connection under the request abruptly; the returned response is never sent."""
+    transport = request.transport
+    if transport is not None:
+        transport.close()
+    return web.Response(status=200)
+
+
+def fault_error_body(fault: Fault) -> dict[str, Any]:
+    """The error a fault reports: its dict ``body``, else the envelope for its status (default 500)."""
+    if isinstance(fault.body, dict):
+        return fault.body
+    return status_error_body(fault.status if fault.status is not None and fault.status >= 400 else 500)
+
+
+def send_json(status: int, body: Any, headers: dict[str, str]) -> web.Response:
+    """A JSON response; a str ``body`` is sent as is (typed JSON, HTML or plain text by its first
+    character, like an upstream proxy's error page)."""
+    if isinstance(body, str):
+        start = body.lstrip()[:1]
+        kind = _JSON if start in ("{", "[") else "text/html" if start == "<" else "text/plain"
+        return web.Response(status=status, body=body.encode(), headers={**headers, "Content-Type": kind})
+    data = json.dumps(body, separators=(",", ":")).encode()
+    return web.Response(status=status, body=data, headers={**headers, "Content-Type": _JSON})
+
+
+async def send_body(
+    request: web.Request, data: bytes, headers: dict[str, str], fault: Fault | None, completion_id: str
+) -> web.StreamResponse:
+    """A non-streaming 200 answer, with the fault's body-level effects (the drop and delay were
+    handled before): broken JSON, in-band error, stall after the headers, truncated body."""
+    if fault is None:
+        return web.Response(status=200, body=data, headers={**headers, "Content-Type": _JSON})
+    if fault.error_event:
+        data = json.dumps(fault_error_body(fault), separators=(",", ":")).encode()
+    elif fault.malformed_json:
+        data = malformed_body(completion_id)
+    if not fault.stall and not fault.truncate_stream:
+        return web.Response(status=200, body=data, headers={**headers, "Content-Type": _JSON})
+    resp = web.StreamResponse(status=200, headers={**headers, "Content-Type": _JSON})
+    resp.content_length = len(data)
+    try:
+        await resp.prepare(request)
+        if fault.stall:
+            await asyncio.sleep(fault.stall)
+        if fault.truncate_stream:
+            await resp.write(data[: len(data) // 2])
+            drop_connection(request)
+            return resp
+        await resp.write(data)
+        await resp.write_eof()
+    except ConnectionError:
+        log.debug("simulator: client went away during a non-streaming answer")
+    return resp
+
+
+async def send_stream(
+    request: web.Request,
+    events: StreamEvents,
+    headers: dict[str, str],
+    fault: Fault | None,
+    *,
+    completion_id: str,
+    chunk_delay: float,
+) -> web.StreamResponse:
+    """A 200 server-sent-events stream of ``events``, with the fault's stream effects.
+
+    "The first chunk" is the head (Azure's filter chunk, the role chunk) plus the first content or
+    tool-call delta: faults that act "after the first chunk" act once the caller has seen content.
+    """
+    resp = web.StreamResponse(
+        status=200, headers={**headers, "Content-Type": _SSE, "Cache-Control": "no-cache"}
+    )
+    if fault is not None and fault.truncate_stream:
+        resp.force_close()
+    try:
+        await resp.prepare(request)
+        if fault is None:
+            for event in (*events.head, *events.body, *events.tail):
+                await _write(resp, event, chunk_delay)
+            await resp.write_eof()
+            return resp
+        await _faulty_stream(request, resp, events, fault, completion_id, chunk_delay)
+    except ConnectionError:
+        log.debug("simulator: client went away during a stream")
+    return resp
+
+
+async def _write(resp: web.StreamResponse, event: bytes, chunk_delay: float) -> None:
+    if chunk_delay:
+        await asyncio.sleep(chunk_delay)
+    await resp.write(event)
+
+
+async def _faulty_stream(
+    request: web.Request,
+    resp: web.StreamResponse,
+    events: StreamEvents,
+    fault: Fault,
+    completion_id: str,
+    chunk_delay: float,
+) -> None:
+    if fault.drop == "before_first_chunk":
+        drop_connection(request)
+        return
+    for event in (*events.head, *events.body[:1]):
+        await _write(resp, event, chunk_delay)
+    if fault.drop == "after_first_chunk":
+        drop_connection(request)
+        return
+    if fault.stall:
+        await asyncio.sleep(fault.stall)
+    if fault.error_event:
+        await resp.write(error_event(fault_error_body(fault)))
+        await resp.write_eof()
+        return
+    if fault.malformed_json:
+        await resp.write(malformed_event(completion_id))
+    rest = events.body[1:]
+    if fault.truncate_stream:
+        keep = max(0, math.ceil(len(events.body) / 2) - 1)
+        for event in rest[:keep]:
+            await _write(resp, event, chunk_delay)
+        await resp.write_eof()
+        return
+    for event in (*rest, *events.tail):
+        await _write(resp, event, chunk_delay)
+    await resp.write_eof()
