@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from ...interfaces.errors import ConfigurationError, LLMError
 from ...interfaces.llm_interfaces import StreamDecoder
@@ -61,7 +61,8 @@ class EndpointConfig(BaseModel):
     def _check_url(cls, v: str) -> str:
         parts = urlsplit(v)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"endpoint must be an http(s) URL, got {endpoint_name(v)!r}")
+            # The value itself is not echoed: a misplaced secret must not reach an error message.
+            raise ValueError("endpoint must be an http(s) URL with a host, e.g. https://api.openai.com/v1")
         return v.rstrip("/")
 
     @property
@@ -83,8 +84,13 @@ class EndpointConfig(BaseModel):
         data.update(overrides)
         try:
             return EndpointConfig(**data)
-        except ValueError as exc:
-            raise ConfigurationError(f"invalid backup endpoint: {exc}") from None
+        except ValidationError as exc:
+            # Never echo the rejected values: a misplaced secret would end up in the message.
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+                for err in exc.errors(include_input=False, include_url=False)
+            )
+            raise ConfigurationError(f"invalid backup endpoint: {problems}") from None
 
 
 def endpoint_name(url: str) -> str:

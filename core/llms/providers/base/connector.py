@@ -1,0 +1,347 @@
+"""One endpoint, one pooled aiohttp session, one attempt per call.
+
+:class:`Connector` sends a single HTTP request to a single endpoint and turns everything that can
+go wrong into the error tree: a non-2xx status through the provider adapter's ``map_error`` (the
+one place per provider), transport exceptions through
+:func:`~core.llms.providers.base.transport_errors.map_transport_error`. It never retries and
+never fails over: :class:`~core.llms.providers.base.failover.FailoverConnector` does that.
+
+Request headers, later ones overriding earlier ones: ``Content-Type: application/json``,
+``Accept`` (``text/event-stream`` for streams), the adapter's ``auth_headers(endpoint)``,
+``endpoint.headers``, ``request.headers``, then ``Idempotency-Key`` from the context. An adapter
+that must sign the final request (AWS SigV4 needs the URL and body) may also define
+``sign_request`` (see :class:`RequestSigner`); its headers are added last.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import ssl
+import time
+import warnings
+from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
+from typing import Any, Protocol, runtime_checkable
+
+import aiohttp
+
+from ...interfaces.context import RequestContext
+from ...interfaces.errors import ConfigurationError, InvalidInputError, ResponseParsingError
+from ...interfaces.llm_interfaces import StreamDecoder, WireEvent, WireRequest, WireResponse
+from .endpoint import EndpointConfig, ProviderAdapter
+from .transport_errors import map_transport_error
+
+try:  # orjson is optional (the "fast" extra)
+    _orjson: Any = importlib.import_module("orjson")
+except ImportError:  # pragma: no cover - depends on the environment
+    _orjson = None
+
+__all__ = ["MAX_ERROR_BODY", "Connector", "OpenStream", "RequestSigner", "decode_json", "encode_json"]
+
+logger = logging.getLogger("core.llms.transport")
+
+#: at most this many bytes of an error response body are read.
+MAX_ERROR_BODY = 1 << 20
+#: successful non-JSON bodies with these content types are media (audio, images), not errors.
+_MEDIA_TYPES = ("audio/", "image/", "video/", "application/octet-stream")
+_TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
+
+
+@runtime_checkable
+class RequestSigner(Protocol):
+    """Optional adapter extension for auth that signs the whole request (AWS SigV4).
+
+    Called on every attempt with the final method, URL, headers and body; returns headers to add.
+    """
+
+    async def sign_request(
+        self, endpoint: EndpointConfig, method: str, url: str, headers: Mapping[str, str], body: bytes
+    ) -> Mapping[str, str]: ...
+
+
+def encode_json(payload: Any) -> bytes:
+    """Serialise a request payload once (orjson when installed, else compact ``json``)."""
+    try:
+        if _orjson is not None:
+            return bytes(_orjson.dumps(payload))
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError, UnicodeEncodeError) as exc:
+        # orjson.JSONEncodeError is a TypeError; the message names the offending type only.
+        raise InvalidInputError(f"request payload is not JSON-serialisable: {exc}") from None
+
+
+def decode_json(body: bytes) -> Any:
+    """Parse a JSON body (orjson when installed); raises ``ValueError`` when it is not JSON."""
+    if _orjson is not None:
+        return _orjson.loads(body)
+    return json.loads(body)
+
+
+class Connector:
+    """Sends one attempt at a time to one endpoint over a lazily created, pooled session.
+
+    Use ``async with Connector(endpoint, adapter) as c:`` or call :meth:`aclose`; an unclosed
+    connector warns (``ResourceWarning``) when garbage-collected.
+    """
+
+    def __init__(self, endpoint: EndpointConfig, adapter: ProviderAdapter) -> None:
+        self.endpoint = endpoint
+        self.adapter = adapter
+        self.name: str = endpoint.display_name
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+        self._urls: dict[str, str] = {}
+        self._signer = adapter if isinstance(adapter, RequestSigner) else None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Connector:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the session and its pooled connections. Idempotent."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        session = getattr(self, "_session", None)
+        if session is not None and not session.closed:
+            _warn(f"unclosed Connector for {self.name}: call aclose()", ResourceWarning, source=self)
+
+    def __repr__(self) -> str:
+        return f"Connector({self.name!r})"
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ConfigurationError(
+                f"the connector for {self.name} is closed", endpoint=self.name, hint="create a new one"
+            )
+        session = self._session
+        if session is None:
+            conn = aiohttp.TCPConnector(limit=self.endpoint.max_connections, ssl=self._ssl())
+            session = aiohttp.ClientSession(connector=conn, auto_decompress=True)
+            self._session = session
+        return session
+
+    def _ssl(self) -> ssl.SSLContext | bool:
+        ep = self.endpoint
+        if not ep.verify_tls:
+            return False
+        if ep.ca_bundle is None:
+            return True
+        try:
+            return ssl.create_default_context(cafile=ep.ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigurationError(
+                f"cannot load ca_bundle {ep.ca_bundle!r} for {self.name}: {exc.strerror or exc}",
+                endpoint=self.name,
+                hint="ca_bundle must be a readable PEM file of CA certificates",
+            ) from None
+
+    # -- one attempt -----------------------------------------------------------------------
+
+    def _url(self, operation: str) -> str:
+        url = self._urls.get(operation)
+        if url is None:
+            url = self._urls[operation] = self.adapter.url(self.endpoint, operation)
+        return url
+
+    async def _headers(
+        self, request: WireRequest, url: str, body: bytes, ctx: RequestContext | None
+    ) -> dict[str, str]:
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream" if request.stream else "application/json",
+        }
+        headers.update(await self.adapter.auth_headers(self.endpoint))
+        if self.endpoint.headers:
+            headers.update(self.endpoint.headers)
+        if request.headers:
+            headers.update(request.headers)
+        if ctx is not None and ctx.idempotency_key:
+            headers["Idempotency-Key"] = ctx.idempotency_key
+        if self._signer is not None:
+            headers.update(await self._signer.sign_request(self.endpoint, request.method, url, headers, body))
+        return headers
+
+    def _timeout(self, request: WireRequest, timeout: float | None) -> aiohttp.ClientTimeout:
+        t = self.endpoint.timeouts
+        total = t.total if timeout is None else min(t.total, timeout)
+        # ``connect`` would also bound the wait for a free pooled connection; only the socket
+        # connect (TCP + TLS) is bounded by timeouts.connect, the pool wait by the total.
+        return aiohttp.ClientTimeout(
+            total=max(total, 0.001), sock_connect=t.connect, sock_read=request.read_timeout or t.read
+        )
+
+    async def _start(
+        self, request: WireRequest, body: bytes, ctx: RequestContext | None, timeout: float | None
+    ) -> tuple[aiohttp.ClientResponse, float]:
+        """Send the request, wait for the status line and headers; map non-2xx to an error."""
+        session = self._get_session()
+        url = self._url(request.operation)
+        headers = await self._headers(request, url, body, ctx)
+        started = time.perf_counter()
+        try:
+            resp = await session.request(
+                request.method,
+                url,
+                data=body,
+                headers=headers,
+                timeout=self._timeout(request, timeout),
+                proxy=self.endpoint.proxy,
+                allow_redirects=False,
+            )
+        except _TRANSPORT_ERRORS as exc:
+            raise map_transport_error(exc, self.name) from exc
+        ttfb = time.perf_counter() - started
+        if 200 <= resp.status < 300:
+            return resp, ttfb
+        try:
+            raw = await _read_capped(resp, MAX_ERROR_BODY)
+        except _TRANSPORT_ERRORS:
+            raw = b""  # the status alone still says what went wrong
+        finally:
+            resp.release()
+        error = self.adapter.map_error(resp.status, resp.headers, raw, self.name)
+        error.fill(endpoint=self.name, status=resp.status, request_id=self.adapter.request_id(resp.headers))
+        logger.debug("%s answered status %d (%s)", self.name, resp.status, type(error).__name__)
+        raise error
+
+    async def send_once(
+        self, request: WireRequest, body: bytes, ctx: RequestContext | None, timeout: float | None
+    ) -> WireResponse:
+        """One non-streamed attempt. ``timeout`` (seconds) caps the endpoint's total timeout."""
+        started = time.perf_counter()
+        resp, ttfb = await self._start(request, body, ctx, timeout)
+        try:
+            raw = await resp.read()
+        except _TRANSPORT_ERRORS as exc:
+            raise map_transport_error(exc, self.name) from exc
+        finally:
+            resp.release()
+        request_id = self.adapter.request_id(resp.headers)
+        data: Any = None
+        if raw or resp.status != 204:
+            content_type = resp.headers.get("Content-Type", "")
+            if not content_type.startswith(_MEDIA_TYPES):
+                try:
+                    data = decode_json(raw)
+                except ValueError:
+                    raise ResponseParsingError(
+                        f"{self.name} answered status {resp.status} with a body that is not JSON "
+                        f"({len(raw)} bytes, content type {content_type or 'unknown'!r})",
+                        endpoint=self.name,
+                        status=resp.status,
+                        request_id=request_id,
+                    ) from None
+        return WireResponse(
+            status=resp.status,
+            headers=resp.headers,
+            body=raw,
+            data=data,
+            endpoint=self.name,
+            request_id=request_id,
+            latency=time.perf_counter() - started,
+            ttfb=ttfb,
+        )
+
+    async def open_stream(
+        self, request: WireRequest, body: bytes, ctx: RequestContext | None, timeout: float | None
+    ) -> OpenStream:
+        """One streamed attempt: returns once a 2xx status and headers arrived."""
+        resp, ttfb = await self._start(request, body, ctx, timeout)
+        try:
+            decoder = self.adapter.decoder(request.operation)
+        except BaseException:
+            resp.close()
+            raise
+        return OpenStream(resp, decoder, self.name, self.adapter.request_id(resp.headers), ttfb)
+
+
+class OpenStream:
+    """One streamed HTTP response. Iterate :meth:`events`; always :meth:`aclose` (idempotent)."""
+
+    __slots__ = ("_decoder", "_eof", "_resp", "endpoint", "request_id", "status", "ttfb")
+
+    def __init__(
+        self,
+        resp: aiohttp.ClientResponse,
+        decoder: StreamDecoder,
+        endpoint: str,
+        request_id: str | None,
+        ttfb: float,
+    ) -> None:
+        self._resp = resp
+        self._decoder = decoder
+        self._eof = False
+        self.endpoint = endpoint
+        self.request_id = request_id
+        self.ttfb = ttfb
+        self.status = resp.status
+
+    @property
+    def headers(self) -> Any:
+        """The response headers (a case-insensitive multidict)."""
+        return self._resp.headers
+
+    async def event_batches(self) -> AsyncIterator[list[WireEvent]]:
+        """The decoded events, one list per received chunk (fewer async hops than :meth:`events`).
+
+        Transport failures mid-stream raise typed errors; a gap longer than the read timeout
+        raises :class:`~core.llms.interfaces.errors.RequestTimeoutError`.
+        """
+        decoder = self._decoder
+        try:
+            async for chunk in self._resp.content.iter_any():
+                batch = decoder.feed(chunk)
+                if batch:
+                    yield batch
+            self._eof = True
+        except _TRANSPORT_ERRORS as exc:
+            raise map_transport_error(exc, self.endpoint) from exc
+        final = decoder.close()
+        if final:
+            yield final
+
+    async def events(self) -> AsyncIterator[WireEvent]:
+        """The decoded events one by one."""
+        async for batch in self.event_batches():
+            for event in batch:
+                yield event
+
+    async def aclose(self) -> None:
+        """Release the connection: back to the pool if the body was read to the end, else closed."""
+        if self._eof:
+            self._resp.release()
+        else:
+            self._resp.close()
+
+    async def __aenter__(self) -> OpenStream:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:
+    """Read at most ``cap`` bytes of the body (an error body can be arbitrarily large)."""
+    parts: list[bytes] = []
+    size = 0
+    while size < cap:
+        part = await resp.content.read(cap - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)

@@ -1,0 +1,408 @@
+"""Ordered endpoints with circuit breakers, retries, failover and a deadline: the IConnector.
+
+:class:`FailoverConnector` owns one :class:`~core.llms.providers.base.connector.Connector` per
+endpoint (primary first, then backups in order) and one
+:class:`~core.llms.providers.base.breaker.CircuitBreaker` each. It serialises the payload once
+per call and sends the same bytes (and the same ``Idempotency-Key``) on every attempt.
+
+Rules, for an error ``e`` on endpoint *i* (the decision itself is
+:func:`~core.llms.providers.base.retry.decide`):
+
+=================================================  ==============================================
+situation                                          what happens
+=================================================  ==============================================
+endpoint's breaker is open                         skipped (an ``AttemptRecord`` with
+                                                   ``skipped=True``); if every endpoint is
+                                                   skipped, the one that opened earliest is probed
+``e`` neither ``retryable`` nor ``failover``       raised at once: never retried, never failed
+(400, 401, 403, 404, content filter, parse         over
+errors)
+``RateLimitError`` (429), policy                   next endpoint at once
+``rate_limit="failover"`` and a next endpoint
+``RateLimitError``, otherwise                      same endpoint again after ``retry_after`` (or
+                                                   the backoff), up to ``max_retries``; then the
+                                                   next endpoint, or give up
+``RateLimitError`` whose Retry-After exceeds       next endpoint if there is one, else give up at
+``max_retry_after`` or the deadline                once (never sleeps past the deadline)
+``e.failover`` (connection, timeout, 5xx, 529)     next endpoint at once (no same-endpoint retry)
+and a next endpoint
+``e.failover`` / ``e.retryable`` on the last       same endpoint after the backoff (or a 503's
+usable endpoint, or ``e`` only ``retryable``       Retry-After), up to ``max_retries``, then give
+(409)                                              up
+a backoff that would pass the deadline             next endpoint if ``e`` allows failover, else
+                                                   give up
+deadline reached before an attempt                 ``RequestTimeoutError("deadline exceeded …")``
+success                                            ``breaker.record_success()``
+=================================================  ==============================================
+
+A "next endpoint" is a later one whose breaker is not open. Failover-class errors count as breaker
+failures; any other answer (even 400 or 429) counts as a success, since the endpoint is reachable.
+
+Giving up raises, with a single endpoint, the last typed error itself; with backups,
+:class:`~core.llms.interfaces.errors.AllEndpointsFailedError` whose ``attempts`` list every
+attempt (and skip) in order. Errors carry ``endpoint`` (display name) and ``attempt`` (the try
+number on that endpoint, from 1).
+
+Deadline: ``ctx.deadline`` bounds attempts, backoff sleeps and failover together. Each attempt's
+total timeout is the smallest of the endpoint's ``timeouts.total``, ``request.total_timeout`` and
+the time remaining.
+
+Streams: each attempt opens the stream, makes ``parser = parser_factory(endpoint_name)``, feeds
+it the events and yields its items. Before the first item is yielded, every failure (status,
+connection, a stream ending before any item, a typed error raised by the parser such as an
+in-stream error event) follows the rules above. After it, any failure raises
+:class:`~core.llms.interfaces.errors.StreamInterruptedError` (``cause`` = the error, also chained)
+for the model layer to fill in the partial content. At end of input ``parser.close()``'s items are
+yielded (it raises when the terminal marker was missing). The HTTP response is released in every
+case, including when the consumer stops early or the task is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+from ...interfaces.context import RequestContext
+from ...interfaces.errors import (
+    AllEndpointsFailedError,
+    APIConnectionError,
+    AttemptRecord,
+    ConfigurationError,
+    LLMError,
+    RequestTimeoutError,
+    StreamInterruptedError,
+)
+from ...interfaces.llm_interfaces import StreamParser, WireRequest, WireResponse
+from .breaker import CircuitBreaker
+from .connector import Connector, OpenStream, encode_json
+from .endpoint import EndpointConfig, ProviderAdapter
+from .retry import RetryPolicy, decide
+
+__all__ = ["FailoverConnector"]
+
+logger = logging.getLogger("core.llms.transport")
+
+T = TypeVar("T")
+
+
+class FailoverConnector:
+    """Sends wire requests to ordered endpoints with retries, failover, breakers and a deadline.
+
+    Implements :class:`~core.llms.interfaces.llm_interfaces.IConnector`. Close it with
+    :meth:`aclose` or ``async with``.
+    """
+
+    def __init__(
+        self,
+        connectors: Sequence[Connector],
+        policy: RetryPolicy | None = None,
+        failure_threshold: int = 3,
+        cooldown: float = 30.0,
+    ) -> None:
+        if not connectors:
+            raise ConfigurationError("FailoverConnector needs at least one endpoint")
+        names = [c.name for c in connectors]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ConfigurationError(
+                f"endpoint names must be unique, repeated: {dupes}", hint="set name= on the backup endpoint"
+            )
+        self._connectors = list(connectors)
+        self._breakers = [CircuitBreaker(failure_threshold, cooldown) for _ in connectors]
+        self.policy = policy if policy is not None else RetryPolicy()
+        self.endpoints: list[str] = names
+
+    @classmethod
+    def from_endpoints(
+        cls,
+        adapter: ProviderAdapter,
+        primary: EndpointConfig,
+        backups: Sequence[Mapping[str, Any] | EndpointConfig] = (),
+        policy: RetryPolicy | None = None,
+        **kw: Any,
+    ) -> FailoverConnector:
+        """Build from a primary endpoint and backups; a backup mapping inherits every field it
+        does not set (``primary.derive(mapping)``). ``kw``: ``failure_threshold``, ``cooldown``.
+        A backup whose display name repeats an
+        earlier one (same URL, other deployment) is named after its deployment, or numbered."""
+        configs = [primary]
+        for number, backup in enumerate(backups, 1):
+            match backup:
+                case EndpointConfig():
+                    config = backup
+                case Mapping():
+                    config = primary.derive(backup)
+                case _:
+                    raise ConfigurationError(
+                        f"backup endpoint #{number} must be a mapping or EndpointConfig, "
+                        f"got {type(backup).__name__}"
+                    )
+            configs.append(_unique_name(config, {c.display_name for c in configs}, number))
+        return cls([Connector(c, adapter) for c in configs], policy, **kw)
+
+    def breaker(self, name: str) -> CircuitBreaker:
+        """The circuit breaker of the endpoint with this display name."""
+        try:
+            return self._breakers[self.endpoints.index(name)]
+        except ValueError:
+            raise ConfigurationError(f"no endpoint named {name!r}; endpoints: {self.endpoints}") from None
+
+    @property
+    def connectors(self) -> list[Connector]:
+        """The per-endpoint connectors, primary first."""
+        return list(self._connectors)
+
+    async def send(self, request: WireRequest, ctx: RequestContext | None = None) -> WireResponse:
+        """Send a non-streamed request; retries and failover happen inside (see module doc)."""
+        body = encode_json(request.payload)
+        call = _Call(self, request, ctx)
+        while True:
+            i, conn, timeout = call.next()
+            try:
+                response = await conn.send_once(request, body, ctx, timeout)
+            except LLMError as exc:
+                error = exc
+            else:
+                call.succeeded(i)
+                response.attempts = call.sent
+                return response
+            await call.failed(i, error)
+
+    async def stream(
+        self,
+        request: WireRequest,
+        parser_factory: Callable[[str], StreamParser[T]],
+        ctx: RequestContext | None = None,
+    ) -> AsyncIterator[T]:
+        """Send a streamed request and yield the parser's items (see module doc for failures)."""
+        body = encode_json(request.payload)
+        call = _Call(self, request, ctx)
+        while True:
+            i, conn, timeout = call.next()
+            opened: OpenStream | None = None
+            yielded = False
+            error: LLMError | None = None
+            try:
+                opened = await conn.open_stream(request, body, ctx, timeout)
+                parser = parser_factory(conn.name)
+                async for batch in opened.event_batches():
+                    for event in batch:
+                        for item in parser.feed(event):
+                            if not yielded:
+                                yielded = True
+                                call.succeeded(i)
+                            yield item
+                for item in list(parser.close()):
+                    if not yielded:
+                        yielded = True
+                        call.succeeded(i)
+                    yield item
+            except StreamInterruptedError as exc:
+                if yielded:  # the parser saw the stream end early: already the right error
+                    call.interrupted(i, exc, opened)
+                    raise
+                error = exc
+            except LLMError as exc:
+                if yielded:
+                    raise call.interrupted(i, exc, opened) from exc
+                error = exc
+            finally:
+                if opened is not None:
+                    await opened.aclose()
+            if error is None:
+                if not yielded:
+                    call.succeeded(i)
+                return
+            if isinstance(error, StreamInterruptedError):
+                # The stream ended before any item: as retryable as a dropped connection.
+                cause = error
+                error = APIConnectionError(
+                    f"stream from {conn.name} ended before any data: {cause.message}", endpoint=conn.name
+                )
+                error.__cause__ = cause
+            await call.failed(i, error)
+
+    async def aclose(self) -> None:
+        """Close every connector's session. Idempotent."""
+        for conn in self._connectors:
+            await conn.aclose()
+
+    async def __aenter__(self) -> FailoverConnector:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"FailoverConnector({self.endpoints!r})"
+
+
+def _unique_name(config: EndpointConfig, taken: set[str], number: int) -> EndpointConfig:
+    name = config.display_name
+    if name not in taken:
+        return config
+    if config.deployment_name and f"{name} ({config.deployment_name})" not in taken:
+        name = f"{name} ({config.deployment_name})"
+    else:
+        name = f"{name} #{number + 1}"
+    return config.model_copy(update={"name": name})
+
+
+class _Call:
+    """The bookkeeping of one call: current endpoint, tries, attempt records, deadline."""
+
+    __slots__ = ("attempts", "ctx", "current", "index", "owner", "request", "sent", "tries")
+
+    def __init__(self, owner: FailoverConnector, request: WireRequest, ctx: RequestContext | None) -> None:
+        self.owner = owner
+        self.request = request
+        self.ctx = ctx
+        self.index = 0  # first endpoint still eligible (failover only moves forward)
+        self.current: int | None = None  # endpoint in use; None: pick the next one
+        self.tries = 0  # tries on the current endpoint
+        self.sent = 0  # attempts actually sent, all endpoints
+        self.attempts: list[AttemptRecord] = []
+
+    def remaining(self) -> float | None:
+        deadline = self.ctx.deadline if self.ctx is not None else None
+        return None if deadline is None else deadline - time.monotonic()
+
+    def next(self) -> tuple[int, Connector, float | None]:
+        """The endpoint for the next attempt and its timeout; raises when there is none."""
+        if self.current is None:
+            self.current = self._pick()
+            self.tries = 0
+        i = self.current
+        remaining = self.remaining()
+        if remaining is not None and remaining <= 0:
+            raise self._deadline_exceeded(i)
+        self.tries += 1
+        self.sent += 1
+        limits = [t for t in (self.request.total_timeout, remaining) if t is not None]
+        return i, self.owner._connectors[i], min(limits) if limits else None
+
+    def _pick(self) -> int:
+        owner = self.owner
+        for j in range(self.index, len(owner._connectors)):
+            if owner._breakers[j].allow():
+                self.index = j
+                return j
+            self.attempts.append(AttemptRecord(owner.endpoints[j], 0, None, skipped=True))
+            logger.debug("%s skipped: circuit open", owner.endpoints[j])
+        if self.sent == 0:
+            # Every endpoint is known dead: probe the one that has been dead longest rather than
+            # failing without sending anything.
+            j = min(range(len(owner._breakers)), key=lambda k: owner._breakers[k].opened_at or 0.0)
+            self.attempts = [a for a in self.attempts if a.endpoint != owner.endpoints[j]]
+            logger.debug("%s: every circuit is open, probing it", owner.endpoints[j])
+            self.index = j
+            return j
+        raise self._give_up()
+
+    def succeeded(self, i: int) -> None:
+        self.owner._breakers[i].record_success()
+        logger.debug("%s attempt %d succeeded", self.owner.endpoints[i], self.tries)
+
+    async def failed(self, i: int, error: LLMError) -> None:
+        """Record a failed attempt and carry out the decision: return to try again, or raise."""
+        owner = self.owner
+        name = owner.endpoints[i]
+        error.fill(endpoint=name, attempt=self.tries)
+        self.attempts.append(AttemptRecord(name, self.tries, error))
+        if error.failover:
+            owner._breakers[i].record_failure()
+        else:
+            owner._breakers[i].record_success()  # it answered: reachable
+        following = range(i + 1, len(owner._connectors))
+        next_name = next((owner.endpoints[j] for j in following if owner._breakers[j].state != "open"), None)
+        remaining = self.remaining()
+        decision = decide(
+            error,
+            owner.policy,
+            retries_done=self.tries - 1,
+            has_next=next_name is not None,
+            remaining=remaining,
+        )
+        logger.debug(
+            "%s attempt %d failed: %s status=%s -> %s (%s)",
+            name,
+            self.tries,
+            type(error).__name__,
+            error.status,
+            f"failover to {next_name}" if decision.action == "failover" else decision.action,
+            decision.reason,
+        )
+        if decision.action != "raise" and remaining is not None and remaining <= 0:
+            raise self._deadline_exceeded(i, during=error)
+        match decision.action:
+            case "raise":
+                raise error
+            case "give_up":
+                raise self._give_up()
+            case "retry":
+                await asyncio.sleep(decision.delay)
+            case "failover":
+                self.current = None
+                self.index = i + 1
+
+    def interrupted(self, i: int, error: LLMError, opened: OpenStream | None) -> StreamInterruptedError:
+        """The error for a stream that broke after items reached the caller (``error`` itself
+        when it already is a :class:`StreamInterruptedError`)."""
+        name = self.owner.endpoints[i]
+        request_id = opened.request_id if opened is not None else None
+        error.fill(endpoint=name, attempt=self.tries, request_id=request_id)
+        if error.failover:
+            self.owner._breakers[i].record_failure()
+        logger.debug("%s stream interrupted after data: %s", name, type(error).__name__)
+        if isinstance(error, StreamInterruptedError):
+            return error
+        return StreamInterruptedError(
+            f"stream from {name} broke after data had arrived: {type(error).__name__}: {error.message}",
+            cause=error,
+            endpoint=name,
+            attempt=self.tries,
+            status=opened.status if opened is not None else None,
+            request_id=request_id or error.request_id,
+        )
+
+    def _last_error(self) -> LLMError | None:
+        return next((a.error for a in reversed(self.attempts) if a.error is not None), None)
+
+    def _give_up(self) -> LLMError:
+        """The error that ends the call: the last one itself with a single endpoint."""
+        last = self._last_error()
+        if len(self.owner._connectors) == 1 and last is not None:
+            return last
+        error = AllEndpointsFailedError(
+            f"all {len(self.owner._connectors)} endpoints failed", attempts=list(self.attempts)
+        )
+        error.__cause__ = last
+        return error
+
+    def _deadline_exceeded(self, i: int, during: LLMError | None = None) -> LLMError:
+        """The error for a call whose deadline has passed: before attempt ``tries + 1`` on
+        endpoint ``i``, or, when ``during`` is a timeout, during the attempt it cut short."""
+        name = self.owner.endpoints[i]
+        cut_short = isinstance(during, RequestTimeoutError)
+        attempt = self.tries if cut_short else self.tries + 1
+        error = RequestTimeoutError(
+            f"deadline exceeded during attempt {attempt}"
+            if cut_short
+            else f"deadline exceeded after {self.sent} attempt(s)",
+            endpoint=name,
+            attempt=attempt,
+            hint="the call's deadline (ctx.deadline) left no time for another attempt",
+        )
+        error.__cause__ = self._last_error()
+        if cut_short:
+            self.attempts.pop()  # the timeout was the deadline: record it as such
+        if len(self.owner._connectors) == 1:
+            return error
+        self.attempts.append(AttemptRecord(name, attempt, error))
+        return self._give_up()

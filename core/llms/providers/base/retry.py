@@ -1,0 +1,140 @@
+"""Retry policy and the retry / failover decision for one failed attempt.
+
+:class:`RetryPolicy` holds the knobs; :func:`decide` is the whole decision as one readable chain,
+a pure function of the error, the policy and the call's situation, so every rule has its own
+test. :class:`~core.llms.providers.base.failover.FailoverConnector` carries the decision out
+(the table of rules is in its module docstring).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Literal
+
+from ...interfaces.errors import ConfigurationError, LLMError, RateLimitError
+
+__all__ = ["Action", "Decision", "RetryPolicy", "decide"]
+
+#: what to do after a failed attempt.
+#: ``raise`` - raise this error now (it would fail the same way anywhere);
+#: ``retry`` - sleep ``delay`` seconds, then try the same endpoint again;
+#: ``failover`` - try the next endpoint now;
+#: ``give_up`` - stop: the error itself with one endpoint, ``AllEndpointsFailedError`` with backups.
+Action = Literal["raise", "retry", "failover", "give_up"]
+
+_random = random.random  # module attribute so tests can pin the jitter
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how long to retry, and what a rate limit does when a backup exists.
+
+    ``max_retries`` counts *extra* tries on one endpoint (so ``2`` means up to three tries
+    there); it applies only where retrying the same endpoint is right (see :func:`decide`).
+    """
+
+    max_retries: int = 2
+    backoff_initial: float = 0.5
+    backoff_max: float = 8.0
+    backoff_multiplier: float = 2.0
+    #: fraction of the delay that is randomised away: the delay is in ``[d * (1 - jitter), d]``.
+    jitter: float = 0.25
+    #: never sleep longer than this for a Retry-After; a longer one moves on or gives up.
+    max_retry_after: float = 60.0
+    #: what a 429 does when a backup endpoint exists: wait and retry here, or fail over at once.
+    rate_limit: Literal["retry", "failover"] = "retry"
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ConfigurationError(f"RetryPolicy.max_retries must be >= 0, got {self.max_retries}")
+        if self.backoff_initial < 0 or self.backoff_max < 0 or self.max_retry_after < 0:
+            raise ConfigurationError(
+                "RetryPolicy.backoff_initial, backoff_max and max_retry_after must be >= 0, got "
+                f"{self.backoff_initial}, {self.backoff_max}, {self.max_retry_after}"
+            )
+        if self.backoff_multiplier < 1:
+            raise ConfigurationError(
+                f"RetryPolicy.backoff_multiplier must be >= 1, got {self.backoff_multiplier}"
+            )
+        if not 0 <= self.jitter <= 1:
+            raise ConfigurationError(f"RetryPolicy.jitter must be within [0, 1], got {self.jitter}")
+        if self.rate_limit not in ("retry", "failover"):
+            raise ConfigurationError(
+                f"RetryPolicy.rate_limit must be 'retry' or 'failover', got {self.rate_limit!r}"
+            )
+
+    def backoff(self, retry_number: int) -> float:
+        """Seconds to wait before retry ``retry_number`` (1 = the first retry).
+
+        ``backoff_initial * backoff_multiplier ** (retry_number - 1)``, capped at ``backoff_max``,
+        then reduced by a random fraction of at most ``jitter`` (so it never exceeds the cap and
+        concurrent callers do not retry in lock-step).
+        """
+        if retry_number < 1:
+            raise ConfigurationError(f"retry_number starts at 1, got {retry_number}")
+        exponent = min(retry_number - 1, 64)  # past this the cap has long been reached
+        delay = min(self.backoff_max, self.backoff_initial * self.backoff_multiplier**exponent)
+        return delay * (1.0 - self.jitter * _random())
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of :func:`decide`: an action, the sleep before a retry, and why (for logs)."""
+
+    action: Action
+    delay: float = 0.0
+    reason: str = ""
+
+
+def decide(
+    error: LLMError,
+    policy: RetryPolicy,
+    *,
+    retries_done: int,
+    has_next: bool,
+    remaining: float | None,
+) -> Decision:
+    """What to do after ``error`` on an endpoint.
+
+    ``retries_done`` is how many times this endpoint was already retried in this call;
+    ``has_next`` whether a later endpoint can still be tried (its breaker is not open);
+    ``remaining`` the seconds left before the call's deadline (``None``: no deadline).
+    """
+    # 1. An error every endpoint would repeat (400/401/403/404, content filter, unreadable
+    #    response): raise it now, without retrying or failing over.
+    if not (error.retryable or error.failover):
+        return Decision("raise", reason=f"{type(error).__name__} is not retryable")
+
+    # 2. Rate limited: the endpoint is healthy but busy. By policy either move on to a backup
+    #    at once, or wait for Retry-After (or the backoff) and try the same endpoint again.
+    if isinstance(error, RateLimitError):
+        if policy.rate_limit == "failover" and has_next:
+            return Decision("failover", reason="rate limited (policy: failover)")
+        return _retry_here(error, policy, retries_done, remaining, move_on=has_next)
+
+    # 3. The endpoint looks down (connection, timeout, 5xx/529) and a backup exists: fail over
+    #    at once. No same-endpoint retry, so a dead region costs about nothing.
+    if error.failover and has_next:
+        return Decision("failover", reason=f"{type(error).__name__}")
+
+    # 4. The last usable endpoint, or an error only worth repeating here (409): retry it with
+    #    backoff, honouring a server-sent Retry-After (e.g. on 503), until retries run out.
+    return _retry_here(error, policy, retries_done, remaining, move_on=False)
+
+
+def _retry_here(
+    error: LLMError, policy: RetryPolicy, retries_done: int, remaining: float | None, *, move_on: bool
+) -> Decision:
+    """Retry the same endpoint if the budget allows; else fail over (``move_on``) or give up."""
+    otherwise: Action = "failover" if move_on else "give_up"
+    if retries_done >= policy.max_retries:
+        return Decision(otherwise, reason=f"no retries left ({retries_done} done)")
+    retry_after: float | None = getattr(error, "retry_after", None)
+    if retry_after is not None and retry_after > policy.max_retry_after:
+        limit = policy.max_retry_after
+        return Decision(otherwise, reason=f"Retry-After {retry_after:g}s exceeds max_retry_after {limit:g}s")
+    delay = retry_after if retry_after is not None else policy.backoff(retries_done + 1)
+    if remaining is not None and delay >= remaining:
+        return Decision(otherwise, reason=f"waiting {delay:.3g}s would pass the deadline")
+    return Decision("retry", delay=delay, reason=f"retry in {delay:.3g}s")
