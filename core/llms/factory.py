@@ -1,0 +1,372 @@
+"""Making model objects: :func:`create_llm` for one model, :class:`LLMFactory` for a config file.
+
+``create_llm("provider/model", ...)`` resolves the name in the registry, builds the primary
+:class:`EndpointConfig` (fields the caller did not give come from the provider's environment
+variables, then its default endpoint), derives the backups from it, and wraps them all in one
+:class:`FailoverConnector`. The result is an instance of the model's own class.
+
+Nothing here opens a connection: sessions are created on the first call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import difflib
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from pydantic import ValidationError
+
+from .config import FactoryConfig, describe_validation_error, load_config
+from .interfaces.errors import ConfigurationError, UnknownModelError
+from .interfaces.observer import IObserver
+from .plugins import PluginObserver
+from .providers.base.endpoint import EndpointConfig, Timeouts
+from .providers.base.failover import FailoverConnector
+from .providers.base.implementation import BaseLLM
+from .providers.base.retry import RetryPolicy
+from .registry import ModelRegistry, ProviderSpec, default_registry
+
+__all__ = ["LLMFactory", "create_llm"]
+
+logger = logging.getLogger("core.llms.factory")
+
+#: EndpointConfig fields that ``create_llm`` takes as named parameters.
+_NAMED_FIELDS = ("endpoint", "api_key", "deployment_name", "api_version", "timeouts")
+#: every other EndpointConfig field may be passed as a keyword (``organization=``, ``headers=`` …).
+_EXTRA_FIELDS: tuple[str, ...] = tuple(sorted(set(EndpointConfig.model_fields) - set(_NAMED_FIELDS)))
+_BACKUP_FIELDS: tuple[str, ...] = tuple(sorted(EndpointConfig.model_fields))
+
+
+def create_llm(
+    model: str,
+    *,
+    api_key: str | None = None,
+    endpoint: str | None = None,
+    deployment_name: str | None = None,
+    api_version: str | None = None,
+    backups: Sequence[Mapping[str, Any]] = (),
+    retry: RetryPolicy | Mapping[str, Any] | None = None,
+    timeouts: Timeouts | Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    drop_unsupported: bool = False,
+    failure_threshold: int = 3,
+    cooldown: float = 30.0,
+    registry: ModelRegistry | None = None,
+    **endpoint_fields: Any,
+) -> BaseLLM:
+    """A ready model object for ``model`` (``"provider/model"``, an alias, or a bare name).
+
+    Endpoint fields not given are read from the provider's environment variables
+    (:attr:`ProviderSpec.api_key_env`, ``endpoint_env``, ``field_env``), the endpoint finally
+    from ``default_endpoint``. ``backups`` are partial endpoint settings inheriting every field
+    they do not set from the primary (``timeouts`` merge field by field). ``retry`` /
+    ``timeouts`` accept the objects or mappings of their fields; ``defaults`` are default call
+    parameters. Other :class:`EndpointConfig` fields (``organization``, ``headers``,
+    ``token_provider``, ``proxy`` …) go in ``endpoint_fields``.
+
+    Raises :class:`UnknownModelError` for an unknown name and :class:`ConfigurationError` for a
+    missing or unknown field; messages name fields and environment variables, never values.
+    """
+    plan = _plan_llm(
+        model,
+        api_key=api_key,
+        endpoint=endpoint,
+        deployment_name=deployment_name,
+        api_version=api_version,
+        backups=backups,
+        retry=retry,
+        timeouts=timeouts,
+        defaults=defaults,
+        drop_unsupported=drop_unsupported,
+        failure_threshold=failure_threshold,
+        cooldown=cooldown,
+        registry=registry,
+        **endpoint_fields,
+    )
+    return plan.build()
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Everything needed to build one model object, checked but not yet connected."""
+
+    spec: ProviderSpec
+    model_cls: type[BaseLLM]
+    primary: EndpointConfig
+    backups: tuple[EndpointConfig, ...]
+    policy: RetryPolicy | None
+    defaults: Mapping[str, Any] | None
+    drop_unsupported: bool
+    failure_threshold: int
+    cooldown: float
+    observer: IObserver | None
+
+    def build(self) -> BaseLLM:
+        connector = FailoverConnector.from_endpoints(
+            self.spec.adapter_factory(),
+            self.primary,
+            self.backups,
+            self.policy,
+            failure_threshold=self.failure_threshold,
+            cooldown=self.cooldown,
+        )
+        return self.model_cls(
+            connector,
+            defaults=self.defaults,
+            drop_unsupported=self.drop_unsupported,
+            observer=self.observer,
+        )
+
+
+def _plan_llm(
+    model: str,
+    *,
+    api_key: str | None = None,
+    endpoint: str | None = None,
+    deployment_name: str | None = None,
+    api_version: str | None = None,
+    backups: Sequence[Mapping[str, Any]] = (),
+    retry: RetryPolicy | Mapping[str, Any] | None = None,
+    timeouts: Timeouts | Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    drop_unsupported: bool = False,
+    failure_threshold: int = 3,
+    cooldown: float = 30.0,
+    registry: ModelRegistry | None = None,
+    **endpoint_fields: Any,
+) -> _Plan:
+    reg = registry if registry is not None else default_registry()
+    spec, found = reg.resolve(model)
+    model_cls = cast("type[BaseLLM]", found)
+    qualified = model_cls.metadata.qualified_name
+    unknown = sorted(set(endpoint_fields) - set(_EXTRA_FIELDS))
+    if unknown:
+        raise ConfigurationError(
+            f"unknown endpoint field(s) {unknown} for {qualified}",
+            hint=f"allowed: {', '.join([*_NAMED_FIELDS, *_EXTRA_FIELDS])}",
+        )
+    given: dict[str, Any] = {
+        "endpoint": endpoint,
+        "api_key": api_key,
+        "deployment_name": deployment_name,
+        "api_version": api_version,
+        "timeouts": timeouts,
+        **endpoint_fields,
+    }
+    # None and "" both mean "not given": the environment and the provider's defaults fill in.
+    fields = {k: v for k, v in given.items() if v is not None and v != ""}
+    _fill_from_env(fields, spec)
+    _check_primary(fields, spec, qualified)
+    primary = _endpoint_config(fields, f"endpoint settings of {qualified}")
+    derived = tuple(_derive_backup(primary, b, i, qualified) for i, b in enumerate(backups))
+    for i, backup in enumerate(derived):
+        _check_required(backup, spec, qualified, f"backups[{i}]")
+    if not isinstance(failure_threshold, int) or failure_threshold < 1:
+        raise ConfigurationError(f"failure_threshold must be an integer >= 1, got {failure_threshold!r}")
+    if cooldown < 0:
+        raise ConfigurationError(f"cooldown must be >= 0 seconds, got {cooldown!r}")
+    pm = reg.plugin_manager
+    return _Plan(
+        spec=spec,
+        model_cls=model_cls,
+        primary=primary,
+        backups=derived,
+        policy=_retry_policy(retry),
+        defaults=dict(defaults) if defaults is not None else None,
+        drop_unsupported=drop_unsupported,
+        failure_threshold=failure_threshold,
+        cooldown=cooldown,
+        observer=PluginObserver.for_manager(pm) if pm is not None else None,
+    )
+
+
+def _env(names: Sequence[str]) -> str | None:
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+def _fill_from_env(fields: dict[str, Any], spec: ProviderSpec) -> None:
+    if "api_key" not in fields and "token_provider" not in fields:
+        key = _env(spec.api_key_env)
+        if key is not None:
+            fields["api_key"] = key
+    if "endpoint" not in fields:
+        url = _env(spec.endpoint_env) or spec.default_endpoint
+        if url is not None:
+            fields["endpoint"] = url
+    for name, env_names in spec.field_env.items():
+        if name not in fields:
+            value = _env(env_names)
+            if value is not None:
+                fields[name] = value
+
+
+def _how_to_set(field_name: str, env_names: Sequence[str]) -> str:
+    hint = f"pass {field_name}=..."
+    if env_names:
+        hint += " or set " + " / ".join(env_names)
+    return hint
+
+
+def _check_primary(fields: Mapping[str, Any], spec: ProviderSpec, qualified: str) -> None:
+    if "endpoint" not in fields:
+        raise ConfigurationError(
+            f"{qualified} needs an endpoint", hint=_how_to_set("endpoint", spec.endpoint_env)
+        )
+    if spec.requires_api_key and "api_key" not in fields and "token_provider" not in fields:
+        raise ConfigurationError(
+            f"{qualified} needs an API key (or a token_provider)",
+            hint=_how_to_set("api_key", spec.api_key_env),
+        )
+    for name in spec.required_fields:
+        if fields.get(name) is None:
+            raise ConfigurationError(
+                f"{qualified} needs {name}", hint=_how_to_set(name, spec.field_env.get(name, ()))
+            )
+
+
+def _check_required(config: EndpointConfig, spec: ProviderSpec, qualified: str, where: str) -> None:
+    if spec.requires_api_key and config.api_key is None and config.token_provider is None:
+        raise ConfigurationError(f"{where} of {qualified} has no API key (it set api_key to None)")
+    for name in spec.required_fields:
+        if getattr(config, name, None) is None:
+            raise ConfigurationError(
+                f"{where} of {qualified} needs {name}",
+                hint=f"set it on the backup or on the primary endpoint ({_how_to_set(name, ())})",
+            )
+
+
+def _endpoint_config(fields: Mapping[str, Any], what: str) -> EndpointConfig:
+    try:
+        return EndpointConfig(**fields)
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid {what}: {describe_validation_error(exc)}") from None
+
+
+def _derive_backup(primary: EndpointConfig, backup: Any, index: int, qualified: str) -> EndpointConfig:
+    where = f"backups[{index}] of {qualified}"
+    if isinstance(backup, EndpointConfig):
+        return backup
+    if not isinstance(backup, Mapping):
+        raise ConfigurationError(f"{where} must be a mapping of endpoint fields, not {type(backup).__name__}")
+    unknown = sorted(set(backup) - set(_BACKUP_FIELDS))
+    if unknown:
+        raise ConfigurationError(
+            f"unknown endpoint field(s) {unknown} in {where}", hint=f"allowed: {', '.join(_BACKUP_FIELDS)}"
+        )
+    overrides = dict(backup)
+    if isinstance(overrides.get("timeouts"), Mapping):
+        overrides["timeouts"] = {**primary.timeouts.model_dump(), **overrides["timeouts"]}
+    try:
+        return primary.derive(overrides)
+    except ConfigurationError as exc:
+        # derive's own message may quote the rejected value; describe the validation error here.
+        cause = exc.__context__
+        detail = describe_validation_error(cause) if isinstance(cause, ValidationError) else "invalid value"
+        raise ConfigurationError(f"invalid {where}: {detail}") from None
+
+
+def _retry_policy(retry: RetryPolicy | Mapping[str, Any] | None) -> RetryPolicy | None:
+    if retry is None or isinstance(retry, RetryPolicy):
+        return retry
+    if not isinstance(retry, Mapping):
+        raise ConfigurationError(f"retry must be a RetryPolicy or a mapping, not {type(retry).__name__}")
+    allowed = [f.name for f in dataclasses.fields(RetryPolicy)]
+    unknown = sorted(set(retry) - set(allowed))
+    if unknown:
+        raise ConfigurationError(f"unknown retry field(s) {unknown}", hint=f"allowed: {', '.join(allowed)}")
+    return RetryPolicy(**retry)
+
+
+class LLMFactory:
+    """Named models from a config file, created on first use and cached.
+
+    ::
+
+        async with LLMFactory.from_config("llms.toml") as llms:
+            answer = await llms["fast"].get_answer("Hello")
+
+    Every entry is checked when the factory is made (model name, fields, environment
+    variables), so a bad config fails at start-up, not on the first call.
+    """
+
+    def __init__(
+        self, config: FactoryConfig, *, registry: ModelRegistry | None = None, source: str = "config"
+    ) -> None:
+        reg = registry if registry is not None else default_registry()
+        self._plans: dict[str, _Plan] = {}
+        for alias, entry in config.models.items():
+            where = f"models.{alias}"
+            try:
+                self._plans[alias] = _plan_llm(registry=reg, **entry.llm_kwargs(config.defaults, where))
+            except ConfigurationError as exc:
+                prefix = "" if exc.message.startswith(where) else f"{where}: "
+                raise type(exc)(f"{source}: {prefix}{exc.message}", hint=exc.hint) from None
+        self._models: dict[str, BaseLLM] = {}
+
+    @classmethod
+    def from_config(
+        cls, source: Mapping[str, Any] | str | os.PathLike[str], *, registry: ModelRegistry | None = None
+    ) -> LLMFactory:
+        """Load ``source`` (a mapping, or a ``.toml`` / ``.yaml`` / ``.yml`` file path)."""
+        label = "config" if isinstance(source, Mapping) else os.fspath(source)
+        return cls(load_config(source), registry=registry, source=label)
+
+    def names(self) -> list[str]:
+        """The aliases defined by the config, in file order."""
+        return list(self._plans)
+
+    def get(self, alias: str) -> BaseLLM:
+        """The model object named ``alias``, created on first use and then reused."""
+        llm = self._models.get(alias)
+        if llm is not None:
+            return llm
+        plan = self._plans.get(alias)
+        if plan is None:
+            close = difflib.get_close_matches(alias, list(self._plans), n=3, cutoff=0.6)
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            raise UnknownModelError(
+                f"no model named {alias!r} in this factory",
+                hint=hint + f"defined: {', '.join(self._plans)}",
+            )
+        llm = self._models[alias] = plan.build()
+        return llm
+
+    def __getitem__(self, alias: str) -> BaseLLM:
+        return self.get(alias)
+
+    def __contains__(self, alias: object) -> bool:
+        return alias in self._plans
+
+    def __len__(self) -> int:
+        return len(self._plans)
+
+    async def aclose(self) -> None:
+        """Close every model created so far; a later :meth:`get` creates a new one."""
+        created = list(self._models.items())
+        self._models.clear()
+        results = await asyncio.gather(*(llm.aclose() for _, llm in created), return_exceptions=True)
+        failures = [
+            (alias, r) for (alias, _), r in zip(created, results, strict=True) if isinstance(r, BaseException)
+        ]
+        for alias, error in failures:
+            logger.warning("closing model %r failed: %s: %s", alias, type(error).__name__, error)
+        if failures:
+            raise failures[0][1]
+
+    async def __aenter__(self) -> LLMFactory:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"LLMFactory(models={self.names()!r}, created={list(self._models)!r})"

@@ -1,0 +1,99 @@
+"""The hooks a core-llms plugin may implement (pluggy project ``core_llms``).
+
+Every hook is synchronous and returns data only: discovery never opens a connection and never
+imports a heavy SDK. A plugin is one module with ``@hookimpl`` functions, registered through
+the ``core_llms`` entry-point group::
+
+    # pyproject.toml of the plugin
+    [project.entry-points.core_llms]
+    myprovider = "my_package.plugin"
+
+    # my_package/plugin.py
+    from core.llms.hookspecs import hookimpl
+    from core.llms.registry import ProviderSpec
+
+    @hookimpl
+    def llms_register_providers() -> list[ProviderSpec]:  # type: ignore[empty-body]
+        return [ProviderSpec(name="myprovider", adapter_factory=MyAdapter)]
+
+    @hookimpl
+    def llms_register_models() -> list[type]:  # type: ignore[empty-body]
+        return [MyModel]
+
+Built-in providers register through exactly the same hooks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+from .interfaces.errors import LLMError
+from .interfaces.observer import CallInfo
+from .interfaces.types import LLMResponse
+
+if TYPE_CHECKING:
+    from .registry import ProviderSpec
+
+__all__ = [
+    "PROJECT_NAME",
+    "hookimpl",
+    "hookspec",
+    "llms_on_error",
+    "llms_on_request",
+    "llms_on_response",
+    "llms_register_models",
+    "llms_register_providers",
+]
+
+#: The pluggy project name, which is also the entry-point group plugins are found under.
+PROJECT_NAME = "core_llms"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def llms_register_providers() -> list[ProviderSpec]:  # type: ignore[empty-body]
+    """Return the providers this plugin adds.
+
+    Each :class:`~core.llms.registry.ProviderSpec` names the provider (the part before ``/`` in
+    ``"provider/model"``), a factory for its :class:`ProviderAdapter` and where its endpoint and
+    credentials come from. A provider name registered by two plugins is an error.
+    """
+
+
+@hookspec
+def llms_register_models() -> list[type]:  # type: ignore[empty-body]
+    """Return the model classes this plugin adds.
+
+    Each class is a :class:`~core.llms.providers.base.implementation.BaseLLM` subclass with a
+    ``metadata: ClassVar[ModelMetadata]`` whose ``provider`` is already registered (by this or
+    another plugin). Its qualified name ``provider/name`` and its aliases must not clash with a
+    model registered by another plugin.
+    """
+
+
+@hookspec
+def llms_on_request(call: CallInfo) -> None:
+    """Called when a model call starts (before the first byte is sent).
+
+    Must be fast and must not block; an exception is logged and swallowed.
+    """
+
+
+@hookspec
+def llms_on_response(call: CallInfo, response: LLMResponse) -> None:
+    """Called when a model call finished with an answer (for streams: once, at the end).
+
+    Must be fast and must not block; an exception is logged and swallowed.
+    """
+
+
+@hookspec
+def llms_on_error(call: CallInfo, error: LLMError) -> None:
+    """Called when a model call failed with ``error``.
+
+    Must be fast and must not block; an exception is logged and swallowed.
+    """

@@ -1,0 +1,181 @@
+"""The plugin manager: built-in provider plugins, entry-point discovery, and the observer relay.
+
+Discovery
+    :func:`get_plugin_manager` registers the built-in provider plugins (the modules named in
+    :data:`BUILTIN_PLUGINS`, imported eagerly: an import error there is a bug and raises), then
+    loads every plugin of the ``core_llms`` entry-point group. Two environment variables lock
+    this down, as pytest's ``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` does:
+
+    ``CORE_LLMS_DISABLE_PLUGIN_AUTOLOAD=1``
+        no entry point is loaded (built-ins still are).
+    ``CORE_LLMS_BLOCKED_PLUGINS=name1,name2``
+        those plugin names (entry-point names, or a built-in's module name) are never registered.
+
+Plugin modules must stay cheap to import: heavy SDKs (boto3, google-auth) load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .interfaces.errors import ConfigurationError, LLMError
+from .interfaces.observer import CallInfo
+from .interfaces.types import LLMResponse
+
+__all__ = [
+    "AUTOLOAD_ENV",
+    "BLOCKED_ENV",
+    "BUILTIN_PLUGINS",
+    "PluginObserver",
+    "build_plugin_manager",
+    "get_plugin_manager",
+    "reset_plugin_manager",
+]
+
+logger = logging.getLogger("core.llms.plugins")
+
+#: The provider plugins shipped with core-llms, registered before any entry point.
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "core.llms.providers.openai.plugin",
+    "core.llms.providers.azure.plugin",
+)
+
+AUTOLOAD_ENV = "CORE_LLMS_DISABLE_PLUGIN_AUTOLOAD"
+BLOCKED_ENV = "CORE_LLMS_BLOCKED_PLUGINS"
+
+_FALSE_VALUES = frozenset({"", "0", "false", "no", "off"})
+
+
+def _autoload_disabled() -> bool:
+    return os.environ.get(AUTOLOAD_ENV, "").strip().lower() not in _FALSE_VALUES
+
+
+def _blocked_from_env() -> list[str]:
+    return [name.strip() for name in os.environ.get(BLOCKED_ENV, "").split(",") if name.strip()]
+
+
+def build_plugin_manager(
+    builtins: Sequence[str] = BUILTIN_PLUGINS,
+    *,
+    autoload: bool | None = None,
+    blocked: Iterable[str] | None = None,
+) -> pluggy.PluginManager:
+    """A new plugin manager (not cached): hookspecs, ``builtins``, then entry points.
+
+    ``autoload`` and ``blocked`` default to what the environment variables say.
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    for name in _blocked_from_env() if blocked is None else blocked:
+        pm.set_blocked(name)
+    for module_name in builtins:
+        if pm.is_blocked(module_name):
+            logger.info("built-in plugin %s is blocked", module_name)
+            continue
+        pm.register(importlib.import_module(module_name), name=module_name)
+    if autoload is None:
+        autoload = not _autoload_disabled()
+    if autoload:
+        count = pm.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
+        logger.debug("loaded %d plugin(s) from entry points", count)
+    else:
+        logger.debug("entry-point plugin autoload is disabled (%s)", AUTOLOAD_ENV)
+    return pm
+
+
+_pm: pluggy.PluginManager | None = None
+_pm_lock = threading.Lock()
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """The process-wide plugin manager, built by :func:`build_plugin_manager` on first use."""
+    global _pm
+    pm = _pm
+    if pm is None:
+        with _pm_lock:
+            if _pm is None:
+                _pm = build_plugin_manager()
+            pm = _pm
+    return pm
+
+
+def reset_plugin_manager() -> None:
+    """Forget the cached plugin manager and default registry (tests; after changing the env)."""
+    global _pm
+    with _pm_lock:
+        _pm = None
+    from .registry import reset_default_registry
+
+    reset_default_registry()
+
+
+_Impl = tuple[str, Callable[..., Any], tuple[str, ...]]
+
+
+class PluginObserver:
+    """An :class:`~core.llms.interfaces.observer.IObserver` relaying to the ``llms_on_*`` hooks.
+
+    The hook implementations are looked up once, when the observer is made: a hook nobody
+    implements costs one attribute check per call. Each implementation is called on its own, so
+    one failing plugin neither breaks the call nor starves the others; its exception is logged
+    and swallowed. Use :meth:`for_manager`, which returns None when no plugin observes anything.
+    """
+
+    __slots__ = ("_error", "_request", "_response")
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self._request = _impls(pm, "llms_on_request")
+        self._response = _impls(pm, "llms_on_response")
+        self._error = _impls(pm, "llms_on_error")
+
+    @classmethod
+    def for_manager(cls, pm: pluggy.PluginManager) -> PluginObserver | None:
+        """An observer for ``pm``, or None when no plugin implements an observer hook."""
+        observer = cls(pm)
+        return observer if observer.active else None
+
+    @property
+    def active(self) -> bool:
+        """Whether any plugin implements any observer hook."""
+        return bool(self._request or self._response or self._error)
+
+    def on_request(self, call: CallInfo) -> None:
+        if self._request:
+            _relay(self._request, "llms_on_request", {"call": call})
+
+    def on_response(self, call: CallInfo, response: LLMResponse) -> None:
+        if self._response:
+            _relay(self._response, "llms_on_response", {"call": call, "response": response})
+
+    def on_error(self, call: CallInfo, error: LLMError) -> None:
+        if self._error:
+            _relay(self._error, "llms_on_error", {"call": call, "error": error})
+
+
+def _impls(pm: pluggy.PluginManager, hook_name: str) -> tuple[_Impl, ...]:
+    out: list[_Impl] = []
+    # pluggy calls the most recently registered implementation first; so do we.
+    for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
+        if impl.hookwrapper or impl.wrapper:
+            raise ConfigurationError(
+                f"plugin {impl.plugin_name!r} implements {hook_name} as a wrapper; "
+                "observer hooks take plain implementations only"
+            )
+        out.append((impl.plugin_name, impl.function, tuple(impl.argnames)))
+    return tuple(out)
+
+
+def _relay(impls: tuple[_Impl, ...], hook_name: str, kwargs: dict[str, Any]) -> None:
+    for plugin_name, function, argnames in impls:
+        try:
+            function(*[kwargs[a] for a in argnames])
+        except Exception:
+            logger.exception("observer plugin %r failed in %s; ignored", plugin_name, hook_name)

@@ -1,0 +1,553 @@
+"""``BaseLLM``: the helpers every model class shares. Helpers, not behaviour.
+
+A model class (``ILLM`` ← ``BaseLLM`` ← ``<Provider>BaseLLM`` ← ``<Model>``) implements
+``get_answer`` / ``stream_answer`` by calling these helpers:
+
+* :meth:`BaseLLM._validate_messages` — normalise caller input, refuse media the model cannot read;
+* :meth:`BaseLLM._merge_parameters` — defaults + call parameters, checked against the model's
+  :class:`~core.llms.interfaces.metadata.ParameterRules`;
+* :meth:`BaseLLM._validate_token_limits` — refuse a prompt that cannot fit before sending it;
+* :meth:`BaseLLM._observe_call` / :meth:`BaseLLM._observe_stream` — fill ``provider`` / ``model``
+  on every escaping :class:`LLMError`, keep a stream's partial output on
+  :class:`StreamInterruptedError`, and report to the observer when one is set.
+
+Media methods (``get_image`` … ``embed``) raise :class:`UnsupportedOperationError` with a hint that
+names the method that would work, unless a subclass overrides them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from types import TracebackType
+from typing import Any, ClassVar, NoReturn, Self, assert_never
+
+from ...interfaces.context import RequestContext
+from ...interfaces.errors import (
+    ContextWindowExceededError,
+    InvalidInputError,
+    LLMError,
+    StreamInterruptedError,
+    UnsupportedOperationError,
+)
+from ...interfaces.llm_interfaces import IConnector
+from ...interfaces.messages import (
+    AudioPart,
+    ContentPart,
+    FilePart,
+    ImagePart,
+    Message,
+    MessagesInput,
+    TextPart,
+    normalize_messages,
+)
+from ...interfaces.metadata import MediaType, ModelMetadata
+from ...interfaces.observer import CallInfo, IObserver
+from ...interfaces.types import (
+    EmbeddingResponse,
+    LLMAudioChunk,
+    LLMAudioResponse,
+    LLMImageChunk,
+    LLMImageResponse,
+    LLMResponse,
+    LLMStreamChunk,
+    LLMVideoChunk,
+    LLMVideoResponse,
+    StreamAccumulator,
+    Usage,
+)
+
+__all__ = ["BaseLLM", "sniff_image_media_type"]
+
+logger = logging.getLogger("core.llms.models")
+
+#: Rough token cost of one image (OpenAI's figure for a 1024x1024 image at high detail).
+IMAGE_TOKEN_ESTIMATE = 765
+#: Tokens of framing per message (role, separators) in the chat formats.
+MESSAGE_OVERHEAD_TOKENS = 4
+#: Tokens priming the assistant's reply.
+REPLY_PRIMING_TOKENS = 3
+
+#: Which methods produce which output, for hints.
+_METHODS_FOR: dict[MediaType, str] = {
+    "text": "get_answer() or stream_answer()",
+    "image": "get_image() or stream_image()",
+    "audio": "get_audio() or stream_audio()",
+    "video": "get_video() or stream_video()",
+    "embedding": "embed()",
+}
+_OUTPUT_ORDER: tuple[MediaType, ...] = ("text", "image", "audio", "video", "embedding")
+
+
+def sniff_image_media_type(data: bytes) -> str:
+    """The media type of image bytes from their magic number (PNG, JPEG, GIF, WebP).
+
+    Raises :class:`InvalidInputError` for anything else.
+    """
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    raise InvalidInputError(
+        f"image bytes ({len(data)} bytes) are not PNG, JPEG, GIF or WebP",
+        hint="pass ImagePart(data=..., media_type=...) to name the type yourself",
+    )
+
+
+def _part_media(part: ContentPart) -> MediaType | None:
+    """The input media a content part needs (None for text, which every model reads)."""
+    match part:
+        case TextPart():
+            return None
+        case ImagePart():
+            return "image"
+        case AudioPart():
+            return "audio"
+        case FilePart():
+            return "pdf"
+        case _:
+            assert_never(part)
+
+
+class _FailingStream:
+    """An async iterator that raises ``error`` on first use (lazy, like a generator)."""
+
+    __slots__ = ("_error",)
+
+    def __init__(self, error: LLMError) -> None:
+        self._error = error
+
+    def __aiter__(self) -> _FailingStream:
+        return self
+
+    async def __anext__(self) -> NoReturn:
+        raise self._error
+
+
+class BaseLLM(ABC):
+    """Base class of the built-in model classes: shared validation, observation and media stubs.
+
+    Subclasses set ``metadata`` and implement :meth:`get_answer` and :meth:`stream_answer`.
+    Construct with a connector (usually a ``FailoverConnector``)::
+
+        model = MyModel(connector, defaults={"temperature": 0.2}, drop_unsupported=False)
+        async with model:
+            answer = await model.get_answer("Hello")
+    """
+
+    metadata: ClassVar[ModelMetadata]
+    #: Parameters the provider understands (beyond ``max_tokens``); the provider base sets this.
+    provider_parameters: ClassVar[frozenset[str]] = frozenset()
+    #: Other spellings callers may use for a parameter, mapped to the generic name.
+    parameter_aliases: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(
+        self,
+        connector: IConnector,
+        *,
+        defaults: Mapping[str, Any] | None = None,
+        drop_unsupported: bool = False,
+        observer: IObserver | None = None,
+    ) -> None:
+        self._connector = connector
+        self._defaults: dict[str, Any] = dict(defaults or {})
+        self._drop_unsupported = drop_unsupported
+        self._observer = observer
+        self._dropped_logged: set[str] = set()
+        if self._defaults:
+            self._merge_parameters({})  # a typo in the defaults fails here, not at the first call
+
+    # -- identity -------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The model's name in the catalogue (e.g. ``"gpt-4.1-mini"``)."""
+        return self.metadata.name
+
+    @property
+    def provider(self) -> str:
+        """The provider's name (e.g. ``"openai"``)."""
+        return self.metadata.provider
+
+    @property
+    def connector(self) -> IConnector:
+        """The connector this model sends through."""
+        return self._connector
+
+    def __repr__(self) -> str:
+        endpoints = self._endpoint_names()
+        return f"{type(self).__name__}(model={self.metadata.qualified_name!r}, endpoints={endpoints!r})"
+
+    def _endpoint_names(self) -> list[str]:
+        """Display names (never keys or query strings) of the connector's endpoints, when it
+        exposes them as ``endpoints`` (names or :class:`EndpointConfig` objects)."""
+        endpoints = getattr(self._connector, "endpoints", None) or ()
+        return [e if isinstance(e, str) else str(getattr(e, "display_name", "?")) for e in endpoints]
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close the connector (and its sessions); idempotent."""
+        await self._connector.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- the ILLM methods -----------------------------------------------------------------------
+
+    @abstractmethod
+    async def get_answer(
+        self, messages: MessagesInput, ctx: RequestContext | None = None, **params: Any
+    ) -> LLMResponse:
+        """Send ``messages`` and return the whole answer."""
+
+    @abstractmethod
+    def stream_answer(
+        self, messages: MessagesInput, ctx: RequestContext | None = None, **params: Any
+    ) -> AsyncIterator[LLMStreamChunk]:
+        """Send ``messages`` and yield the answer as it is produced."""
+
+    async def get_answer_with_vision(
+        self,
+        prompt: str,
+        images: Sequence[bytes | str | ImagePart],
+        ctx: RequestContext | None = None,
+        **params: Any,
+    ) -> LLMResponse:
+        """Ask about images: one user message with ``prompt`` and each image.
+
+        An image is raw bytes (PNG, JPEG, GIF or WebP, recognised from their first bytes), a URL
+        (``https://`` or ``data:``) or an :class:`ImagePart`. Raises
+        :class:`UnsupportedOperationError` when the model cannot read images.
+        """
+        try:
+            message = self._vision_message(prompt, images)
+        except LLMError as exc:
+            exc.fill(provider=self.provider, model=self.name)
+            raise
+        return await self.get_answer([message], ctx, **params)
+
+    def _vision_message(self, prompt: str, images: Sequence[bytes | str | ImagePart]) -> Message:
+        if not self.metadata.supports_input("image"):
+            raise UnsupportedOperationError(
+                f"{self.name} cannot read images",
+                hint="use a vision model (one whose metadata.input_media includes 'image')",
+            )
+        parts: list[TextPart | ImagePart] = [TextPart(prompt)]
+        for i, image in enumerate(images):
+            match image:
+                case ImagePart():
+                    parts.append(image)
+                case bytes() | bytearray():
+                    parts.append(ImagePart(data=bytes(image), media_type=sniff_image_media_type(image)))
+                case str() if image.startswith(("http://", "https://", "data:")):
+                    parts.append(ImagePart(url=image))
+                case _:
+                    raise InvalidInputError(
+                        f"images[{i}] must be bytes, an http(s)/data: URL or an ImagePart, "
+                        f"not {type(image).__name__}"
+                    )
+        return Message("user", tuple(parts))
+
+    # -- media outputs: unsupported unless a subclass overrides ----------------------------------
+
+    async def get_image(
+        self, prompt: str, ctx: RequestContext | None = None, **params: Any
+    ) -> LLMImageResponse:
+        """Generate images from ``prompt``."""
+        raise self._unsupported_output("image", "get_image")
+
+    def stream_image(
+        self, prompt: str, ctx: RequestContext | None = None, **params: Any
+    ) -> AsyncIterator[LLMImageChunk]:
+        """Generate an image, yielding partial images as they are refined."""
+        return _FailingStream(self._unsupported_output("image", "stream_image"))
+
+    async def get_audio(
+        self, text: str, ctx: RequestContext | None = None, **params: Any
+    ) -> LLMAudioResponse:
+        """Speak ``text`` (text to speech)."""
+        raise self._unsupported_output("audio", "get_audio")
+
+    def stream_audio(
+        self, text: str, ctx: RequestContext | None = None, **params: Any
+    ) -> AsyncIterator[LLMAudioChunk]:
+        """Speak ``text``, yielding audio as it is produced."""
+        return _FailingStream(self._unsupported_output("audio", "stream_audio"))
+
+    async def get_video(
+        self, prompt: str, ctx: RequestContext | None = None, **params: Any
+    ) -> LLMVideoResponse:
+        """Generate a video from ``prompt``."""
+        raise self._unsupported_output("video", "get_video")
+
+    def stream_video(
+        self, prompt: str, ctx: RequestContext | None = None, **params: Any
+    ) -> AsyncIterator[LLMVideoChunk]:
+        """Generate a video, yielding progress."""
+        return _FailingStream(self._unsupported_output("video", "stream_video"))
+
+    async def embed(
+        self, texts: str | Sequence[str], ctx: RequestContext | None = None, **params: Any
+    ) -> EmbeddingResponse:
+        """Embed ``texts`` as vectors."""
+        raise self._unsupported_output("embedding", "embed")
+
+    def _unsupported_output(self, media: MediaType, method: str) -> UnsupportedOperationError:
+        if self.metadata.supports_output(media):
+            message = f"{self.name} lists {media} output but its class does not implement {method}()"
+        else:
+            message = f"{self.name} cannot produce {media}: {method}() is not supported"
+        return UnsupportedOperationError(
+            message, provider=self.provider, model=self.name, hint=self._output_hint()
+        )
+
+    def _output_hint(self) -> str:
+        outputs = [m for m in _OUTPUT_ORDER if m in self.metadata.output_media]
+        if not outputs:
+            return "this model declares no output media"
+        produces = " and ".join(outputs)
+        return f"this model produces {produces}: use " + ", ".join(_METHODS_FOR[m] for m in outputs)
+
+    def _check_text_output_support(self) -> None:
+        """Raise :class:`UnsupportedOperationError` unless the model answers with text."""
+        if not self.metadata.supports_output("text"):
+            raise UnsupportedOperationError(
+                f"{self.name} does not produce text: get_answer()/stream_answer() are not supported",
+                provider=self.provider,
+                model=self.name,
+                hint=self._output_hint(),
+            )
+
+    # -- input validation -----------------------------------------------------------------------
+
+    def _validate_messages(self, messages: MessagesInput) -> list[Message]:
+        """Normalise ``messages`` and refuse parts whose media the model does not accept."""
+        msgs = normalize_messages(messages)
+        accepted = self.metadata.input_media
+        for i, message in enumerate(msgs):
+            for j, part in enumerate(message.content):
+                media = _part_media(part)
+                if media is not None and media not in accepted:
+                    raise UnsupportedOperationError(
+                        f"messages[{i}].content[{j}] ({part.type} part): {self.name} "
+                        f"does not accept {media} input",
+                        provider=self.provider,
+                        model=self.name,
+                        hint=f"{self.name} accepts: {', '.join(sorted(accepted))}",
+                    )
+        return msgs
+
+    def _known_parameters(self) -> frozenset[str]:
+        return self.provider_parameters | self.metadata.parameters.extra_allowed | {"max_tokens"}
+
+    def _merge_parameters(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Metadata defaults, then the model's defaults, then ``params``; checked and renamed.
+
+        A ``None`` value means "send nothing" (it also removes a default). ``max_tokens`` is sent
+        under the model's ``max_tokens_param``. Unsupported parameters raise
+        :class:`InvalidInputError` (or are dropped and logged once with ``drop_unsupported``);
+        unknown ones raise :class:`InvalidInputError` listing the allowed names.
+        """
+        rules = self.metadata.parameters
+        merged: dict[str, Any] = {}
+        for source in (rules.defaults, self._defaults, params):
+            for key, value in source.items():
+                name = self.parameter_aliases.get(key, key)
+                if name != key and name in source:
+                    raise InvalidInputError(
+                        f"pass only one of {key!r} and {name!r}", provider=self.provider, model=self.name
+                    )
+                merged[name] = value
+        out: dict[str, Any] = {}
+        known: frozenset[str] | None = None
+        for name, value in merged.items():
+            if value is None:
+                continue
+            if name in rules.unsupported:
+                if self._drop_unsupported:
+                    self._log_dropped(name)
+                    continue
+                raise InvalidInputError(
+                    f"parameter {name!r} is not supported by {self.name}",
+                    provider=self.provider,
+                    model=self.name,
+                    hint=f"remove {name!r}, or create the model with drop_unsupported=True to drop it",
+                )
+            if known is None:
+                known = self._known_parameters()
+            if name not in known:
+                raise InvalidInputError(
+                    f"unknown parameter {name!r} for {self.name}",
+                    provider=self.provider,
+                    model=self.name,
+                    hint=f"allowed: {', '.join(sorted(known))}",
+                )
+            match name:
+                case "temperature":
+                    self._check_temperature(value)
+                case "max_tokens":
+                    self._check_max_tokens(value)
+                    name = rules.max_tokens_param
+                case _:
+                    pass
+            out[name] = value
+        return out
+
+    def _check_temperature(self, value: Any) -> None:
+        low, high = self.metadata.parameters.temperature_range
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise InvalidInputError(
+                f"temperature={value!r} is outside {low}..{high} for {self.name}",
+                provider=self.provider,
+                model=self.name,
+            )
+
+    def _check_max_tokens(self, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidInputError(
+                f"max_tokens={value!r} must be a positive integer", provider=self.provider, model=self.name
+            )
+        limit = self.metadata.max_output_tokens
+        if value > limit:
+            raise InvalidInputError(
+                f"max_tokens={value} exceeds the maximum output of {self.name} ({limit:,} tokens)",
+                provider=self.provider,
+                model=self.name,
+                hint=f"use max_tokens <= {limit}",
+            )
+
+    def _log_dropped(self, name: str) -> None:
+        if name not in self._dropped_logged:
+            self._dropped_logged.add(name)
+            logger.warning("dropping parameter %r: %s does not support it", name, self.name)
+
+    def _estimate_tokens(self, messages: Sequence[Message]) -> int:
+        """A cheap over-the-thumb token count: characters / 4, per-message overhead, images."""
+        chars = 0
+        images = 0
+        for message in messages:
+            for part in message.content:
+                match part:
+                    case TextPart():
+                        chars += len(part.text)
+                    case ImagePart():
+                        images += 1
+                    case AudioPart() | FilePart():
+                        pass  # their token cost depends on duration / pages; not guessed here
+            for call in message.tool_calls:
+                chars += len(call.function.name) + len(call.function.arguments)
+        return (
+            chars // 4
+            + images * IMAGE_TOKEN_ESTIMATE
+            + (len(messages) * MESSAGE_OVERHEAD_TOKENS + REPLY_PRIMING_TOKENS)
+        )
+
+    def _validate_token_limits(self, messages: Sequence[Message], max_tokens: int | None) -> None:
+        """Raise :class:`ContextWindowExceededError` before sending when the estimated prompt plus
+        ``max_tokens`` cannot fit the model's context window."""
+        window = self.metadata.context_window
+        estimate = self._estimate_tokens(messages)
+        if estimate + (max_tokens or 0) > window:
+            wanted = f"~{estimate:,} prompt tokens" + (f" + max_tokens {max_tokens:,}" if max_tokens else "")
+            raise ContextWindowExceededError(
+                f"{wanted} exceed the context window of {self.name}",
+                provider=self.provider,
+                model=self.name,
+                hint=f"the context window is {window:,} tokens: shorten the messages or lower max_tokens",
+            )
+
+    # -- cost -----------------------------------------------------------------------------------
+
+    def cost(self, usage: Usage | None) -> float | None:
+        """USD cost of ``usage`` from the metadata prices; None when usage or prices are unknown."""
+        pricing = self.metadata.pricing
+        if usage is None or (pricing.input_per_1m == 0.0 and pricing.output_per_1m == 0.0):
+            return None
+        return pricing.cost(usage)
+
+    # -- observation and error filling -----------------------------------------------------------
+
+    def _call_info(self, ctx: RequestContext | None, stream: bool) -> CallInfo | None:
+        if self._observer is None:
+            return None
+        call = CallInfo(self.provider, self.name, ctx, stream, time.perf_counter())
+        self._notify("on_request", call)
+        return call
+
+    def _notify(self, event: str, *args: Any) -> None:
+        try:
+            getattr(self._observer, event)(*args)
+        except Exception:  # an observer must never break a call
+            logger.exception("observer %s failed", event)
+
+    async def _observe_call(
+        self, ctx: RequestContext | None, work: Coroutine[Any, Any, LLMResponse]
+    ) -> LLMResponse:
+        """Await ``work``: fill provider/model on any :class:`LLMError`, tell the observer."""
+        call = self._call_info(ctx, False)
+        try:
+            response = await work
+        except LLMError as exc:
+            exc.fill(provider=self.provider, model=self.name)
+            if call is not None:
+                self._notify("on_error", call, exc)
+            raise
+        if call is not None:
+            self._notify("on_response", call, response)
+        return response
+
+    async def _observe_stream(
+        self, ctx: RequestContext | None, open_stream: Callable[[], AsyncIterator[LLMStreamChunk]]
+    ) -> AsyncIterator[LLMStreamChunk]:
+        """Yield the chunks of ``open_stream()`` through a :class:`StreamAccumulator`.
+
+        ``open_stream`` is called on first iteration, so its validation errors surface there too.
+        On :class:`StreamInterruptedError` the partial text and tool calls received so far are put
+        on the error; every escaping :class:`LLMError` gets provider and model; the observer (if
+        any) receives the accumulated answer or the error. The inner stream is closed when the
+        caller stops early.
+        """
+        call = self._call_info(ctx, True)
+        acc = StreamAccumulator()
+        chunks: AsyncIterator[LLMStreamChunk] | None = None
+        try:
+            chunks = open_stream()
+            async for chunk in chunks:
+                acc.add(chunk)
+                yield chunk
+        except StreamInterruptedError as exc:
+            if not exc.partial_text:
+                exc.partial_text = acc.text
+            if not exc.partial_tool_calls:
+                exc.partial_tool_calls = acc.tool_calls
+            self._stream_failed(call, exc, acc)
+            raise
+        except LLMError as exc:
+            self._stream_failed(call, exc, acc)
+            raise
+        finally:
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        if call is not None:
+            self._notify("on_response", call, acc.to_response(model=self.name, provider=self.provider))
+
+    def _stream_failed(self, call: CallInfo | None, exc: LLMError, acc: StreamAccumulator) -> None:
+        exc.fill(provider=self.provider, model=self.name, endpoint=acc.endpoint, request_id=acc.request_id)
+        if call is not None:
+            self._notify("on_error", call, exc)

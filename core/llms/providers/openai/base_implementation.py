@@ -1,0 +1,166 @@
+"""``OpenAIBaseLLM`` (the Chat Completions wire helpers) and ``OpenAIChatModel`` (the model
+class every OpenAI chat model is an instance of; a per-model class only sets ``metadata``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, ClassVar
+
+from ...interfaces.context import RequestContext
+from ...interfaces.errors import LLMError, UnsupportedOperationError
+from ...interfaces.llm_interfaces import WireRequest, WireResponse
+from ...interfaces.messages import Message, MessagesInput
+from ...interfaces.types import FinishReason, LLMResponse, LLMStreamChunk
+from ..base.implementation import BaseLLM
+from .catalogue import DEVELOPER_ROLE_FAMILIES, OPENAI_CHAT_PARAMETERS
+from .parsing import map_finish_reason, parse_chat_completion
+from .payload import build_chat_payload
+from .streaming import ChatStreamParser
+
+__all__ = ["OpenAIBaseLLM", "OpenAIChatModel"]
+
+#: Call parameters that set transport options rather than body fields.
+_TRANSPORT_PARAMS = frozenset({"timeout", "read_timeout"})
+
+
+class OpenAIBaseLLM(BaseLLM):
+    """Chat Completions wire helpers: payload building, response parsing, stream parsing.
+
+    Abstract: :class:`OpenAIChatModel` implements ``get_answer`` / ``stream_answer`` with them.
+    The accepted parameters are :data:`~.catalogue.OPENAI_CHAT_PARAMETERS` plus the model's
+    ``extra_allowed`` (e.g. ``reasoning_effort``), minus its ``unsupported``; ``max_tokens`` (or
+    ``max_completion_tokens``) is sent under the model's ``max_tokens_param``.
+    """
+
+    provider_parameters: ClassVar[frozenset[str]] = OPENAI_CHAT_PARAMETERS
+    parameter_aliases: ClassVar[Mapping[str, str]] = {"max_completion_tokens": "max_tokens"}
+    #: the adapter operation of a chat call.
+    operation: ClassVar[str] = "chat"
+
+    @property
+    def _system_role(self) -> str:
+        """``"developer"`` for models that take the system prompt that way (o-series)."""
+        return "developer" if self.metadata.family in DEVELOPER_ROLE_FAMILIES else "system"
+
+    def _wire_model(self) -> str:
+        """The ``model`` field of the request body."""
+        return self.metadata.model_id
+
+    def _check_features(self, params: Mapping[str, Any]) -> None:
+        """Refuse tools / parallel tools / structured output on a model without them."""
+        caps = self.metadata.capabilities
+        wanted = (
+            ("tools", bool(params.get("tools")), caps.tools),
+            ("parallel_tool_calls", "parallel_tool_calls" in params, caps.parallel_tools),
+            (
+                "response_format",
+                self._wants_json(params.get("response_format")),
+                caps.json_schema or caps.json_mode,
+            ),
+        )
+        for name, asked, supported in wanted:
+            if asked and not supported:
+                raise UnsupportedOperationError(
+                    f"{self.name} does not support {name}",
+                    provider=self.provider,
+                    model=self.name,
+                    hint="see the model's metadata.capabilities",
+                )
+
+    @staticmethod
+    def _wants_json(fmt: Any) -> bool:
+        return fmt is not None and not (isinstance(fmt, Mapping) and fmt.get("type") == "text")
+
+    def _build_payload(
+        self, messages: Sequence[Message], params: Mapping[str, Any], stream: bool
+    ) -> dict[str, Any]:
+        """The request body for merged, checked ``params`` (transport options left out)."""
+        self._check_features(params)
+        body = {k: v for k, v in params.items() if k not in _TRANSPORT_PARAMS}
+        return build_chat_payload(
+            self._wire_model(), messages, body, stream=stream, system_role=self._system_role
+        )
+
+    def _wire_request(
+        self, messages: Sequence[Message], params: Mapping[str, Any], stream: bool
+    ) -> WireRequest:
+        return WireRequest(
+            self.operation,
+            self._build_payload(messages, params, stream),
+            stream=stream,
+            read_timeout=params.get("read_timeout"),
+            total_timeout=params.get("timeout"),
+        )
+
+    def _prepare(
+        self, messages: MessagesInput, params: Mapping[str, Any], stream: bool
+    ) -> tuple[WireRequest, Any]:
+        """Validate everything and build the request; returns it and the ``response_format``."""
+        self._check_text_output_support()
+        msgs = self._validate_messages(messages)
+        merged = self._merge_parameters(params)
+        self._validate_token_limits(msgs, merged.get(self.metadata.parameters.max_tokens_param))
+        return self._wire_request(msgs, merged, stream), merged.get("response_format")
+
+    def _parse_response(self, wire: WireResponse, *, response_format: Any = None) -> LLMResponse:
+        """A non-streamed response → :class:`LLMResponse` with endpoint, timings and cost."""
+        try:
+            response = parse_chat_completion(
+                wire.data,
+                provider=self.provider,
+                model=self.name,
+                cost=self.cost,
+                response_format=response_format,
+            )
+        except LLMError as exc:
+            exc.fill(endpoint=wire.endpoint, request_id=wire.request_id, status=wire.status)
+            raise
+        response.endpoint = wire.endpoint
+        response.request_id = wire.request_id
+        response.latency = wire.latency
+        response.ttfb = wire.ttfb
+        return response
+
+    def _stream_parser(self, endpoint: str) -> ChatStreamParser:
+        """A fresh parser for one streamed attempt on ``endpoint``."""
+        return ChatStreamParser(endpoint, cost=self.cost)
+
+    def _map_finish_reason(self, reason: str | None) -> FinishReason | None:
+        return map_finish_reason(reason)
+
+
+class OpenAIChatModel(OpenAIBaseLLM):
+    """A Chat Completions model: ``get_answer`` / ``stream_answer`` with the model's rules.
+
+    Parameters (keyword arguments of both methods): ``max_tokens``, ``temperature``, ``top_p``,
+    ``stop``, ``seed``, … (see :data:`~.catalogue.OPENAI_CHAT_PARAMETERS`), ``tools`` (OpenAI
+    tool dicts or pydantic model classes), ``tool_choice``, ``parallel_tool_calls``,
+    ``response_format`` (a pydantic model class → ``response.parsed`` is an instance; a JSON
+    schema or format dict → a dict), ``timeout`` / ``read_timeout`` (seconds, this call only).
+    ``n`` other than 1 is not supported: :class:`InvalidInputError`.
+    """
+
+    async def get_answer(
+        self, messages: MessagesInput, ctx: RequestContext | None = None, **params: Any
+    ) -> LLMResponse:
+        """Send ``messages`` and return the whole answer."""
+        return await self._observe_call(ctx, self._answer(messages, ctx, params))
+
+    async def _answer(
+        self, messages: MessagesInput, ctx: RequestContext | None, params: Mapping[str, Any]
+    ) -> LLMResponse:
+        request, response_format = self._prepare(messages, params, stream=False)
+        wire = await self._connector.send(request, ctx)
+        return self._parse_response(wire, response_format=response_format)
+
+    def stream_answer(
+        self, messages: MessagesInput, ctx: RequestContext | None = None, **params: Any
+    ) -> AsyncIterator[LLMStreamChunk]:
+        """Send ``messages`` and yield the answer as it is produced; the last chunk carries
+        ``finish_reason``, ``usage`` and ``cost``."""
+
+        def open_stream() -> AsyncIterator[LLMStreamChunk]:
+            request, _ = self._prepare(messages, params, stream=True)
+            return self._connector.stream(request, self._stream_parser, ctx)
+
+        return self._observe_stream(ctx, open_stream)

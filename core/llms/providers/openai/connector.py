@@ -1,0 +1,209 @@
+"""OpenAI's auth, URL and error rules: :class:`OpenAIAdapter`, and the one place OpenAI error
+bodies (HTTP errors and error events inside a 200 stream) are mapped into the error tree."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ...interfaces.errors import (
+    ContentFilterError,
+    ContextWindowExceededError,
+    LLMError,
+    RateLimitError,
+    UnsupportedOperationError,
+)
+from ...interfaces.llm_interfaces import StreamDecoder
+from ..base.endpoint import EndpointConfig
+from ..base.http_errors import error_for_status, parse_retry_after
+
+__all__ = ["DEFAULT_BASE_URL", "OpenAIAdapter", "error_from_body", "resolve_bearer_token"]
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+#: operation -> path under the base URL.
+_PATHS: dict[str, str] = {
+    "chat": "/chat/completions",
+    "embeddings": "/embeddings",
+    "images": "/images/generations",
+    "speech": "/audio/speech",
+}
+
+#: Status to assume for an error event inside a 200 stream, by the error's ``code`` or ``type``.
+_STATUS_BY_TYPE: dict[str, int] = {
+    "context_length_exceeded": 400,
+    "content_filter": 400,
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "rate_limit_error": 429,
+    "insufficient_quota": 429,
+    "tokens": 429,
+    "requests": 429,
+    "server_error": 500,
+    "api_error": 500,
+    "overloaded_error": 503,
+}
+
+_MAX_MESSAGE = 500
+#: OpenAI-style API keys, which the API echoes (partially masked) in 401 messages.
+_KEY_PATTERN = re.compile(r"\bsk-[A-Za-z0-9_\-*]{6,}")
+
+
+def _scrub(text: str) -> str:
+    """Collapse whitespace, cut to a readable length and mask anything that looks like a key."""
+    text = " ".join(text.split())
+    if len(text) > _MAX_MESSAGE:
+        text = text[: _MAX_MESSAGE - 3] + "..."
+    return _KEY_PATTERN.sub("sk-***", text)
+
+
+async def resolve_bearer_token(endpoint: EndpointConfig) -> str | None:
+    """The bearer credential of ``endpoint``: its ``token_provider`` (sync or async) if set, else
+    its ``api_key``, else None."""
+    if endpoint.token_provider is not None:
+        token = endpoint.token_provider()
+        if inspect.isawaitable(token):
+            token = await token
+        return str(token)
+    if endpoint.api_key is not None:
+        return endpoint.api_key.get_secret_value()
+    return None
+
+
+def error_from_body(
+    status: int | None,
+    body: Any,
+    *,
+    headers: Mapping[str, str] | None = None,
+    endpoint: str | None = None,
+    request_id: str | None = None,
+) -> LLMError:
+    """Map an OpenAI-shape error (``{"error": {"message", "type", "code", "param"}}``, or any other
+    decoded JSON, or text) to the error tree.
+
+    ``status`` is the HTTP status; for an error event inside a 200 stream pass None and it is
+    taken from the event (``status_code`` / ``status``) or inferred from the error type.
+    Refinements: ``context_length_exceeded`` → :class:`ContextWindowExceededError`;
+    ``content_filter`` → :class:`ContentFilterError` with Azure's per-category ``filter_results``;
+    ``insufficient_quota`` → :class:`RateLimitError` whose hint says retrying will not help and
+    whose ``retry_after`` is infinite: no wait makes the same account work again, so the
+    transport never retries that endpoint and fails over at once to a backup (which may use
+    another account).
+    """
+    err = body.get("error") if isinstance(body, dict) else None
+    if isinstance(err, dict):
+        message = str(err.get("message") or "")
+        code = err.get("code")
+        kind = err.get("type")
+        param = err.get("param")
+    else:
+        err = {}
+        code = kind = param = None
+        if isinstance(body, dict):
+            message = str(body.get("message") or body.get("detail") or json.dumps(body))
+        else:
+            message = str(body or "")
+    code = str(code) if code is not None else None
+    kind = str(kind) if kind is not None else None
+    if status is None:
+        status = _event_status(err, code, kind)
+    message = _scrub(message) or f"HTTP {status} with an empty body"
+    if param and str(param) not in message:
+        message += f" (param: {param})"
+    kw: dict[str, Any] = {
+        "status": status,
+        "endpoint": endpoint,
+        "request_id": request_id,
+        "code": code or kind,
+        "body": body if isinstance(body, dict) else None,
+    }
+    if code == "context_length_exceeded" or "maximum context length" in message.lower():
+        return ContextWindowExceededError(message, hint="shorten the messages or lower max_tokens", **kw)
+    if code == "content_filter" or code == "content_policy_violation":
+        inner = err.get("innererror")
+        results = inner.get("content_filter_result") if isinstance(inner, dict) else None
+        return ContentFilterError(
+            message,
+            filter_results=results if isinstance(results, dict) else None,
+            hint="the provider's content filter blocked the prompt or the answer; rephrase the prompt",
+            **kw,
+        )
+    retry_after = parse_retry_after(headers) if headers is not None else None
+    if code == "insufficient_quota" or kind == "insufficient_quota":
+        return RateLimitError(
+            message,
+            retry_after=math.inf,
+            hint="the account's quota is used up: retrying will not help; add credit, or fail over "
+            "to an endpoint with another account",
+            **kw,
+        )
+    del kw["status"]
+    return error_for_status(status, message, retry_after=retry_after, **kw)
+
+
+def _event_status(err: Mapping[str, Any], code: str | None, kind: str | None) -> int:
+    for key in ("status_code", "status"):
+        value = err.get(key)
+        if isinstance(value, int) and 400 <= value <= 599:
+            return value
+    for name in (code, kind):
+        if name in _STATUS_BY_TYPE:
+            return _STATUS_BY_TYPE[name]
+    return 500
+
+
+class OpenAIAdapter:
+    """OpenAI API rules (implements ``ProviderAdapter``).
+
+    * URL: ``{endpoint}/chat/completions`` for ``"chat"`` (endpoint default
+      ``https://api.openai.com/v1``); also ``embeddings``, ``images``, ``speech``.
+    * Auth: ``Authorization: Bearer <api_key or token_provider()>``; ``OpenAI-Organization``
+      when ``organization`` is set (the connector adds the endpoint's fixed ``headers``).
+    * Streams are SSE; the request id comes from ``x-request-id``.
+    """
+
+    provider = "openai"
+
+    def url(self, endpoint: EndpointConfig, operation: str) -> str:
+        return endpoint.endpoint + self.operation_path(operation)
+
+    def operation_path(self, operation: str) -> str:
+        """The path of ``operation`` under the API root (``"chat"`` → ``/chat/completions``)."""
+        path = _PATHS.get(operation)
+        if path is None:
+            raise UnsupportedOperationError(
+                f"{self.provider} has no {operation!r} operation", hint=f"known: {', '.join(_PATHS)}"
+            )
+        return path
+
+    async def auth_headers(self, endpoint: EndpointConfig) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        token = await resolve_bearer_token(endpoint)
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if endpoint.organization:
+            headers["OpenAI-Organization"] = endpoint.organization
+        return headers
+
+    def decoder(self, operation: str) -> StreamDecoder:
+        from ..base.sse import SSEDecoder
+
+        return SSEDecoder()
+
+    def request_id(self, headers: Mapping[str, str]) -> str | None:
+        return headers.get("x-request-id")
+
+    def map_error(self, status: int, headers: Mapping[str, str], body: bytes, endpoint: str) -> LLMError:
+        try:
+            data: Any = json.loads(body) if body else None
+        except ValueError:
+            data = body.decode("utf-8", "replace")
+        return error_from_body(
+            status, data, headers=headers, endpoint=endpoint, request_id=self.request_id(headers)
+        )

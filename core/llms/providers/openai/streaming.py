@@ -1,0 +1,218 @@
+"""Chat Completions SSE events → :class:`LLMStreamChunk`: :class:`ChatStreamParser`.
+
+Wire facts this parser relies on (see ``shared/wire/openai`` and ``shared/wire/azure``):
+
+* every event's data is one ``chat.completion.chunk`` JSON object, and the stream ends with
+  ``data: [DONE]``; a stream without it was cut short and is never a success;
+* text arrives in ``choices[0].delta.content``, refusals in ``delta.refusal``, tool calls as
+  ``delta.tool_calls[]`` fragments keyed by ``index`` (id and name on the first fragment only);
+* ``finish_reason`` arrives on its own chunk, and usage (``stream_options.include_usage``) on a
+  later chunk whose ``choices`` is empty;
+* Azure sends ``prompt_filter_results`` on a first chunk with no choices, and
+  ``content_filter_results`` on each choice;
+* an ``{"error": {...}}`` object (or an SSE ``event: error``) can arrive inside a 200 stream.
+
+The parser therefore holds back ``finish_reason`` and usage and emits them, with the cost, on one
+final chunk when ``[DONE]`` arrives. Only choice ``index`` 0 is read: the model classes never ask
+for ``n > 1``; chunks of other choices are ignored (logged once per stream).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ...interfaces.errors import ResponseParsingError, StreamInterruptedError
+from ...interfaces.llm_interfaces import WireEvent
+from ...interfaces.types import FinishReason, LLMStreamChunk, ToolCallDelta, Usage
+from .connector import error_from_body
+from .parsing import CostFn, map_finish_reason, usage_from_wire
+
+__all__ = ["ChatStreamParser", "json_loads"]
+
+logger = logging.getLogger("core.llms.openai")
+
+_DONE = "[DONE]"
+
+
+def _pick_json_loads() -> Callable[[str], Any]:
+    try:
+        module = importlib.import_module("orjson")
+    except ImportError:
+        return json.loads
+    loads: Callable[[str], Any] = module.loads
+    return loads
+
+
+#: ``orjson.loads`` when orjson is installed, else ``json.loads`` (both raise ValueError).
+json_loads = _pick_json_loads()
+
+
+class ChatStreamParser:
+    """One streamed Chat Completions response → chunks (implements ``StreamParser``).
+
+    The first chunk emitted carries ``endpoint``, ``request_id`` (when set) and ``model``; the
+    final one (emitted on ``[DONE]``) carries ``finish_reason``, ``usage`` and ``cost``.
+    ``request_id`` is a public attribute so a connector that knows the response headers can set
+    it before the first event.
+    """
+
+    __slots__ = (
+        "_cost",
+        "_done",
+        "_finish",
+        "_ignored_choices",
+        "_model",
+        "_prompt_filter",
+        "_refused",
+        "_started",
+        "_usage",
+        "endpoint",
+        "request_id",
+    )
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        *,
+        cost: CostFn | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.request_id = request_id
+        self._cost = cost
+        self._done = False
+        self._started = False
+        self._finish: FinishReason | None = None
+        self._usage: Usage | None = None
+        self._refused = False
+        self._model: str | None = None
+        self._prompt_filter: Any = None
+        self._ignored_choices = False
+
+    def feed(self, event: WireEvent) -> list[LLMStreamChunk]:
+        """The chunks of one SSE event (usually one, often none)."""
+        data = event.data
+        if self._done:
+            return []
+        if data == _DONE:
+            self._done = True
+            return [self._final_chunk()]
+        try:
+            obj = json_loads(data)
+        except ValueError:
+            raise ResponseParsingError(
+                f"stream event is not valid JSON: {data[:80]!r}",
+                endpoint=self.endpoint,
+                request_id=self.request_id,
+            ) from None
+        if not isinstance(obj, dict):
+            raise ResponseParsingError(
+                f"stream event is a JSON {type(obj).__name__}, not an object",
+                endpoint=self.endpoint,
+                request_id=self.request_id,
+            )
+        if event.event == "error" or obj.get("error"):
+            raise error_from_body(None, obj, endpoint=self.endpoint, request_id=self.request_id)
+        if self._model is None:
+            self._model = obj.get("model") or None
+        usage = obj.get("usage")
+        if usage:
+            self._usage = usage_from_wire(usage)
+        prompt_filter = obj.get("prompt_filter_results")
+        if prompt_filter:
+            self._prompt_filter = prompt_filter
+        chunk: LLMStreamChunk | None = None
+        choices = obj.get("choices")
+        if choices:
+            for choice in choices:
+                if choice.get("index", 0) == 0:
+                    chunk = self._choice_chunk(choice)
+                elif not self._ignored_choices:
+                    self._ignored_choices = True
+                    logger.warning(
+                        "stream from %s has choice index %s: only choice 0 is read (n>1 is not supported)",
+                        self.endpoint,
+                        choice.get("index"),
+                    )
+        elif prompt_filter:
+            chunk = LLMStreamChunk(content_filter={"prompt_filter_results": prompt_filter})
+        if chunk is None:
+            return []
+        if not self._started:
+            self._start(chunk)
+        return [chunk]
+
+    def _choice_chunk(self, choice: dict[str, Any]) -> LLMStreamChunk | None:
+        finish = choice.get("finish_reason")
+        if finish is not None:
+            self._finish = map_finish_reason(finish)
+        delta = choice.get("delta")
+        if not delta:
+            return None
+        text = delta.get("content") or ""
+        refusal = delta.get("refusal") or None
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning") or None
+        raw_calls = delta.get("tool_calls")
+        filters = choice.get("content_filter_results")
+        if not (text or refusal or reasoning or raw_calls or filters):
+            return None
+        tool_calls = None
+        if raw_calls:
+            tool_calls = []
+            for call in raw_calls:
+                fn = call.get("function") or {}
+                tool_calls.append(
+                    ToolCallDelta(
+                        call.get("index", 0), call.get("id"), fn.get("name"), fn.get("arguments") or ""
+                    )
+                )
+        if refusal:
+            self._refused = True
+        content_filter = None
+        if filters:
+            content_filter = {"content_filter_results": filters}
+            if self._prompt_filter:
+                content_filter["prompt_filter_results"] = self._prompt_filter
+        return LLMStreamChunk(
+            text=text,
+            tool_calls=tool_calls,
+            refusal=refusal,
+            reasoning=reasoning,
+            content_filter=content_filter,
+        )
+
+    def _start(self, chunk: LLMStreamChunk) -> None:
+        self._started = True
+        chunk.endpoint = self.endpoint
+        chunk.request_id = self.request_id
+        chunk.model = self._model
+
+    def _final_chunk(self) -> LLMStreamChunk:
+        finish = self._finish
+        if self._refused and finish in (None, "stop"):
+            finish = "refusal"
+        usage = self._usage
+        chunk = LLMStreamChunk(
+            finish_reason=finish,
+            usage=usage,
+            cost=self._cost(usage) if self._cost is not None and usage is not None else None,
+            model=self._model,
+        )
+        if not self._started:
+            self._start(chunk)
+        return chunk
+
+    def close(self) -> list[LLMStreamChunk]:
+        """End of input: raises :class:`StreamInterruptedError` unless ``[DONE]`` arrived."""
+        if not self._done:
+            raise StreamInterruptedError(
+                "the stream ended before its [DONE] marker",
+                endpoint=self.endpoint,
+                request_id=self.request_id,
+                hint="the connection was cut or the server stopped early; retry the call",
+            )
+        return []

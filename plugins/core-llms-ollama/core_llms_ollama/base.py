@@ -1,0 +1,120 @@
+"""``OllamaBaseLLM``: chat over Ollama's native ``/api/chat``, whole or streamed (NDJSON)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ValidationError
+
+from core.llms.interfaces.context import RequestContext
+from core.llms.interfaces.errors import ResponseParsingError
+from core.llms.interfaces.llm_interfaces import WireRequest
+from core.llms.interfaces.messages import MessagesInput
+from core.llms.interfaces.types import LLMResponse, LLMStreamChunk
+from core.llms.providers.base.implementation import BaseLLM
+
+from .adapter import PROVIDER
+from .parsing import OllamaStreamParser, finish_reason, parse_message, usage_of
+from .payload import OPTION_PARAMETERS, RAW_OPTIONS, TOP_LEVEL_PARAMETERS, build_payload
+
+__all__ = ["OllamaBaseLLM"]
+
+try:  # orjson is optional (core-llms' "fast" extra)
+    from orjson import loads as _loads  # type: ignore[import-not-found, unused-ignore]
+except ImportError:  # pragma: no cover - depends on the environment
+    from json import loads as _loads
+
+
+class OllamaBaseLLM(BaseLLM):
+    """Base of every Ollama model class: builds the ``/api/chat`` body and reads the answer.
+
+    Parameters: ``max_tokens`` (sent as ``options.num_predict``), the sampling options
+    (``temperature``, ``top_p``, ``top_k``, ``seed``, ``stop`` …, or any Modelfile option through
+    ``options={...}``), ``tools`` (OpenAI shape), ``format`` / ``response_format`` (``"json"``, a
+    JSON schema, an OpenAI ``response_format`` or a pydantic model class; the decoded answer is
+    ``response.parsed``), ``keep_alive`` and ``think``.
+    """
+
+    provider_parameters: ClassVar[frozenset[str]] = OPTION_PARAMETERS | TOP_LEVEL_PARAMETERS | {RAW_OPTIONS}
+
+    async def get_answer(
+        self, messages: MessagesInput, ctx: RequestContext | None = None, **params: Any
+    ) -> LLMResponse:
+        """Send ``messages`` and return the whole answer."""
+        return await self._observe_call(ctx, self._answer(messages, ctx, params))
+
+    def stream_answer(
+        self, messages: MessagesInput, ctx: RequestContext | None = None, **params: Any
+    ) -> AsyncIterator[LLMStreamChunk]:
+        """Send ``messages`` and yield the answer as Ollama produces it."""
+        return self._observe_stream(ctx, lambda: self._open_stream(messages, ctx, params))
+
+    def _request(
+        self, messages: MessagesInput, params: Mapping[str, Any], *, stream: bool
+    ) -> tuple[WireRequest, dict[str, Any]]:
+        self._check_text_output_support()
+        msgs = self._validate_messages(messages)
+        merged = self._merge_parameters(params)
+        self._validate_token_limits(msgs, merged.get("num_predict"))
+        payload = build_payload(self.metadata.model_id, msgs, merged, stream=stream)
+        return WireRequest("chat", payload, stream=stream), merged
+
+    async def _answer(
+        self, messages: MessagesInput, ctx: RequestContext | None, params: Mapping[str, Any]
+    ) -> LLMResponse:
+        request, merged = self._request(messages, params, stream=False)
+        wire = await self._connector.send(request, ctx)
+        data = wire.data
+        text, tool_calls, thinking = parse_message(data, wire.endpoint)
+        usage = usage_of(data)
+        response_format = merged.get("response_format", merged.get("format"))
+        return LLMResponse(
+            text=text,
+            model=data.get("model") or self.name,
+            provider=PROVIDER,
+            finish_reason=finish_reason(data.get("done_reason"), bool(tool_calls)),
+            tool_calls=tool_calls,
+            usage=usage,
+            cost=self.cost(usage),
+            endpoint=wire.endpoint,
+            request_id=wire.request_id,
+            latency=wire.latency,
+            ttfb=wire.ttfb,
+            parsed=_structured(text, response_format)
+            if response_format is not None and not tool_calls
+            else None,
+            reasoning=thinking,
+            raw=data,
+        )
+
+    def _open_stream(
+        self, messages: MessagesInput, ctx: RequestContext | None, params: Mapping[str, Any]
+    ) -> AsyncIterator[LLMStreamChunk]:
+        request, _ = self._request(messages, params, stream=True)
+        name, cost = self.name, self.cost
+        return self._connector.stream(request, lambda endpoint: OllamaStreamParser(endpoint, name, cost), ctx)
+
+
+def _structured(text: str, response_format: Any) -> Any:
+    """The decoded structured answer: a pydantic instance for a model class, else JSON data."""
+    if isinstance(response_format, Mapping) and response_format.get("type") == "text":
+        return None
+    if isinstance(response_format, type) and issubclass(response_format, BaseModel):
+        try:
+            return response_format.model_validate_json(text)
+        except ValidationError as exc:
+            raise ResponseParsingError(
+                f"the answer does not match {response_format.__name__}: {exc.error_count()} error(s), "
+                f"first: {exc.errors()[0]['msg']}",
+                provider=PROVIDER,
+                hint="the answer may have been cut short (finish_reason 'length'): raise max_tokens",
+            ) from None
+    try:
+        return _loads(text)
+    except ValueError:
+        raise ResponseParsingError(
+            f"the answer is not valid JSON ({len(text)} chars)",
+            provider=PROVIDER,
+            hint="the answer may have been cut short (finish_reason 'length'): raise max_tokens",
+        ) from None

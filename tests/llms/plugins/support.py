@@ -1,0 +1,183 @@
+"""Test-only provider plugins and helpers shared by the plugin, registry and factory tests.
+
+Three fake providers, registered through the real hooks on a fresh plugin manager:
+
+* ``acme`` — needs an API key (``ACME_API_KEY``), endpoint from ``ACME_ENDPOINT``;
+* ``zure`` — Azure-like: needs ``deployment_name`` and ``api_version`` (``ZURE_DEPLOYMENT`` /
+  ``ZURE_API_VERSION``), key from ``ZURE_API_KEY``, endpoint from ``ZURE_ENDPOINT``;
+* ``local`` — keyless, default endpoint, serves any model name through a generic class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, ClassVar
+
+import pluggy
+
+from core.llms import hookspecs
+from core.llms.hookspecs import hookimpl
+from core.llms.interfaces.context import RequestContext
+from core.llms.interfaces.errors import LLMError
+from core.llms.interfaces.llm_interfaces import StreamDecoder, WireRequest
+from core.llms.interfaces.messages import MessagesInput
+from core.llms.interfaces.metadata import ModelMetadata
+from core.llms.interfaces.types import LLMResponse, LLMStreamChunk
+from core.llms.providers.base.endpoint import EndpointConfig
+from core.llms.providers.base.http_errors import error_for_status
+from core.llms.providers.base.implementation import BaseLLM
+from core.llms.providers.base.ndjson import NDJSONDecoder
+from core.llms.registry import ModelRegistry, ProviderSpec
+
+SECRET = "sk-test-SECRET-0123456789abcdef"
+PROVIDER_ENV = (
+    "ACME_API_KEY",
+    "ACME_ENDPOINT",
+    "ZURE_API_KEY",
+    "ZURE_ENDPOINT",
+    "ZURE_DEPLOYMENT",
+    "ZURE_API_VERSION",
+    "OLLAMA_API_KEY",
+    "OLLAMA_BASE_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_ORG_ID",
+    "OPENAI_API_VERSION",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_DEPLOYMENT",
+    "AZURE_OPENAI_API_VERSION",
+    "CORE_LLMS_DISABLE_PLUGIN_AUTOLOAD",
+    "CORE_LLMS_BLOCKED_PLUGINS",
+)
+
+
+class FakeAdapter:
+    """A minimal ProviderAdapter: ``{endpoint}/chat``, bearer key, NDJSON, status-table errors."""
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+
+    def url(self, endpoint: EndpointConfig, operation: str) -> str:
+        return f"{endpoint.endpoint}/{operation}"
+
+    async def auth_headers(self, endpoint: EndpointConfig) -> dict[str, str]:
+        key = endpoint.api_key.get_secret_value() if endpoint.api_key else None
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def decoder(self, operation: str) -> StreamDecoder:
+        return NDJSONDecoder()
+
+    def map_error(self, status: int, headers: Mapping[str, str], body: bytes, endpoint: str) -> LLMError:
+        return error_for_status(status, body.decode("utf-8", "replace"), endpoint=endpoint)
+
+    def request_id(self, headers: Mapping[str, str]) -> str | None:
+        return None
+
+
+class EchoLLM(BaseLLM):
+    """Answers with the last message's text through the connector's ``send`` (payload echo)."""
+
+    metadata: ClassVar[ModelMetadata]
+    provider_parameters: ClassVar[frozenset[str]] = frozenset({"temperature"})
+
+    async def get_answer(
+        self, messages: MessagesInput, ctx: RequestContext | None = None, **params: Any
+    ) -> LLMResponse:
+        msgs = self._validate_messages(messages)
+        wire = await self._connector.send(WireRequest("chat", {"text": msgs[-1].text}), ctx)
+        return LLMResponse(text=str(wire.data), model=self.name, provider=self.provider)
+
+    def stream_answer(
+        self, messages: MessagesInput, ctx: RequestContext | None = None, **params: Any
+    ) -> AsyncIterator[LLMStreamChunk]:
+        return _single_chunk(self._validate_messages(messages)[-1].text)
+
+
+async def _single_chunk(text: str) -> AsyncIterator[LLMStreamChunk]:
+    yield LLMStreamChunk(text=text, finish_reason="stop")
+
+
+def model_class(provider: str, name: str, *aliases: str, cls_name: str | None = None) -> type[EchoLLM]:
+    """A new EchoLLM subclass with metadata for ``provider/name``."""
+    meta = ModelMetadata(name=name, provider=provider, aliases=aliases)
+    return type(cls_name or f"Model_{provider}_{name}", (EchoLLM,), {"metadata": meta})
+
+
+AcmeOne = model_class("acme", "acme-1", "acme-latest", cls_name="AcmeOne")
+AcmeTwo = model_class("acme", "acme-2", cls_name="AcmeTwo")
+AcmeShared = model_class("acme", "shared-model", cls_name="AcmeShared")
+ZureMini = model_class("zure", "zpt-mini", "zpt-mini-2025", cls_name="ZureMini")
+ZureShared = model_class("zure", "shared-model", cls_name="ZureShared")
+LocalGeneric = model_class("local", "*", cls_name="LocalGeneric")
+LocalTiny = model_class("local", "tiny", cls_name="LocalTiny")
+
+ACME = ProviderSpec(
+    name="acme",
+    adapter_factory=lambda: FakeAdapter("acme"),
+    api_key_env=("ACME_API_KEY",),
+    endpoint_env=("ACME_ENDPOINT",),
+    description="test provider needing a key",
+)
+ZURE = ProviderSpec(
+    name="zure",
+    adapter_factory=lambda: FakeAdapter("zure"),
+    api_key_env=("ZURE_API_KEY",),
+    endpoint_env=("ZURE_ENDPOINT",),
+    required_fields=("deployment_name", "api_version"),
+    field_env={"deployment_name": ("ZURE_DEPLOYMENT",), "api_version": ("ZURE_API_VERSION",)},
+)
+LOCAL = ProviderSpec(
+    name="local",
+    adapter_factory=lambda: FakeAdapter("local"),
+    default_endpoint="http://127.0.0.1:9",
+    generic_model=LocalGeneric,
+    requires_api_key=False,
+)
+
+
+class AcmePlugin:
+    @hookimpl
+    def llms_register_providers(self) -> list[ProviderSpec]:
+        return [ACME]
+
+    @hookimpl
+    def llms_register_models(self) -> list[type]:
+        return [AcmeOne, AcmeTwo, AcmeShared]
+
+
+class ZurePlugin:
+    @hookimpl
+    def llms_register_providers(self) -> list[ProviderSpec]:
+        return [ZURE]
+
+    @hookimpl
+    def llms_register_models(self) -> list[type]:
+        return [ZureMini, ZureShared]
+
+
+class LocalPlugin:
+    @hookimpl
+    def llms_register_providers(self) -> list[ProviderSpec]:
+        return [LOCAL]
+
+    @hookimpl
+    def llms_register_models(self) -> list[type]:
+        return [LocalTiny]
+
+
+def make_pm(*plugins: tuple[str, object]) -> pluggy.PluginManager:
+    """A fresh plugin manager with the hookspecs and ``(name, plugin)`` pairs, in order."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    for name, plugin in plugins:
+        pm.register(plugin, name=name)
+    return pm
+
+
+def make_registry(*extra: tuple[str, object]) -> ModelRegistry:
+    """A registry of the three fake providers (plus ``extra`` plugins after them)."""
+    pm = make_pm(
+        ("acme-plugin", AcmePlugin()), ("zure-plugin", ZurePlugin()), ("local-plugin", LocalPlugin()), *extra
+    )
+    return ModelRegistry.from_plugins(pm)
