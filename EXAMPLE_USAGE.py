@@ -28,7 +28,7 @@ from core.llms import (
     UnsupportedOperationError,
     create_llm,
 )
-from core.llms.simulator import Fault, Simulator
+from core.llms.simulator import Simulator
 
 WEATHER_TOOL: dict[str, Any] = {
     "type": "function",

@@ -6,11 +6,57 @@ Quick use::
     llm = create_llm("azure/gpt-4.1-mini", endpoint=..., api_key=..., deployment_name=...)
     answer = await llm.get_answer("Hello")
 
-The contracts live in :mod:`core.llms.interfaces`; this module re-exports the everyday names.
+The contracts live in :mod:`core.llms.interfaces` and are re-exported here. The factory,
+registry and transport names below are imported on first use, so ``import core.llms`` stays
+cheap and loads no provider code.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from .interfaces import *  # noqa: F403
 from .interfaces import __all__ as _interfaces_all
 
+if TYPE_CHECKING:
+    from .factory import LLMFactory as LLMFactory
+    from .factory import create_llm as create_llm
+    from .hookspecs import hookimpl as hookimpl
+    from .providers.base.endpoint import EndpointConfig as EndpointConfig
+    from .providers.base.endpoint import Timeouts as Timeouts
+    from .providers.base.implementation import BaseLLM as BaseLLM
+    from .providers.base.retry import RetryPolicy as RetryPolicy
+    from .registry import ModelRegistry as ModelRegistry
+    from .registry import ProviderSpec as ProviderSpec
+    from .registry import default_registry as default_registry
+
 __version__ = "0.1.0"
-__all__ = [*_interfaces_all, "__version__"]
+
+_LAZY: dict[str, str] = {
+    "create_llm": "core.llms.factory",
+    "LLMFactory": "core.llms.factory",
+    "hookimpl": "core.llms.hookspecs",
+    "BaseLLM": "core.llms.providers.base.implementation",
+    "EndpointConfig": "core.llms.providers.base.endpoint",
+    "Timeouts": "core.llms.providers.base.endpoint",
+    "RetryPolicy": "core.llms.providers.base.retry",
+    "ModelRegistry": "core.llms.registry",
+    "ProviderSpec": "core.llms.registry",
+    "default_registry": "core.llms.registry",
+}
+
+__all__ = [*_interfaces_all, *_LAZY, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'core.llms' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

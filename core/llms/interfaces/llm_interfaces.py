@@ -121,14 +121,15 @@ class IConnector(Protocol):
     def stream(
         self,
         request: WireRequest,
-        parser_factory: Callable[[str], StreamParser[T_co]],
+        parser_factory: Callable[[str, str | None], StreamParser[T_co]],
         ctx: RequestContext | None = None,
     ) -> AsyncIterator[T_co]:
         """Send a streamed request and yield what the parser makes of its events.
 
-        ``parser_factory(endpoint_name)`` is called once per attempt. Before the first item was
-        yielded, failures are retried / failed over like :meth:`send`; after it, they raise
-        :class:`StreamInterruptedError`.
+        ``parser_factory(endpoint_name, request_id)`` is called once per attempt, after the
+        response headers arrived (``request_id``: the provider's id for the response, if sent).
+        Before the first item was yielded, failures are retried / failed over like :meth:`send`;
+        after it, they raise :class:`StreamInterruptedError`.
         """
         ...
 

@@ -93,7 +93,11 @@ class OllamaBaseLLM(BaseLLM):
     ) -> AsyncIterator[LLMStreamChunk]:
         request, _ = self._request(messages, params, stream=True)
         name, cost = self.name, self.cost
-        return self._connector.stream(request, lambda endpoint: OllamaStreamParser(endpoint, name, cost), ctx)
+
+        def parser(endpoint: str, _request_id: str | None) -> OllamaStreamParser:
+            return OllamaStreamParser(endpoint, name, cost)
+
+        return self._connector.stream(request, parser, ctx)
 
 
 def _structured(text: str, response_format: Any) -> Any:

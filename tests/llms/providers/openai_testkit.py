@@ -158,11 +158,11 @@ class ScriptedConnector:
     async def stream(
         self,
         request: WireRequest,
-        parser_factory: Callable[[str], StreamParser[T]],
+        parser_factory: Callable[[str, str | None], StreamParser[T]],
         ctx: RequestContext | None = None,
     ) -> AsyncIterator[T]:
         self.requests.append(request)
-        parser = parser_factory(self.endpoints[0])
+        parser = parser_factory(self.endpoints[0], None)
         yielded = False
         for event in decode_events(self.sse):
             for item in parser.feed(event):

@@ -171,8 +171,9 @@ class TextParser:
     """OpenAI-like stream parser: ``{"text": ...}`` events, ``{"error": ...}`` events raise the
     mapped error, ``[DONE]`` is the terminal marker."""
 
-    def __init__(self, endpoint: str) -> None:
+    def __init__(self, endpoint: str, request_id: str | None = None) -> None:
         self.endpoint = endpoint
+        self.request_id = request_id
         self.done = False
 
     def feed(self, event: WireEvent) -> Iterable[str]:

@@ -39,10 +39,10 @@ STREAM = WireRequest(operation="chat", payload={"stream": True}, stream=True)
 async def collect(
     fc: FailoverConnector, ctx: RequestContext | None = None, parsers: list[str] | None = None
 ) -> list[str]:
-    def factory(name: str) -> TextParser:
+    def factory(name: str, request_id: str | None) -> TextParser:
         if parsers is not None:
             parsers.append(name)
-        return TextParser(name)
+        return TextParser(name, request_id)
 
     async with aclosing(fc.stream(STREAM, factory, ctx)) as items:
         return [item async for item in items]

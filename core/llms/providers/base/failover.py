@@ -47,7 +47,7 @@ Deadline: ``ctx.deadline`` bounds attempts, backoff sleeps and failover together
 total timeout is the smallest of the endpoint's ``timeouts.total``, ``request.total_timeout`` and
 the time remaining.
 
-Streams: each attempt opens the stream, makes ``parser = parser_factory(endpoint_name)``, feeds
+Streams: each attempt opens the stream, makes ``parser = parser_factory(endpoint_name, request_id)``, feeds
 it the events and yields its items. Before the first item is yielded, every failure (status,
 connection, a stream ending before any item, a typed error raised by the parser such as an
 in-stream error event) follows the rules above. After it, any failure raises
@@ -175,7 +175,7 @@ class FailoverConnector:
     async def stream(
         self,
         request: WireRequest,
-        parser_factory: Callable[[str], StreamParser[T]],
+        parser_factory: Callable[[str, str | None], StreamParser[T]],
         ctx: RequestContext | None = None,
     ) -> AsyncIterator[T]:
         """Send a streamed request and yield the parser's items (see module doc for failures)."""
@@ -188,7 +188,7 @@ class FailoverConnector:
             error: LLMError | None = None
             try:
                 opened = await conn.open_stream(request, body, ctx, timeout)
-                parser = parser_factory(conn.name)
+                parser = parser_factory(conn.name, opened.request_id)
                 async for batch in opened.event_batches():
                     for event in batch:
                         for item in parser.feed(event):

@@ -121,9 +121,9 @@ class OpenAIBaseLLM(BaseLLM):
         response.ttfb = wire.ttfb
         return response
 
-    def _stream_parser(self, endpoint: str) -> ChatStreamParser:
+    def _stream_parser(self, endpoint: str, request_id: str | None = None) -> ChatStreamParser:
         """A fresh parser for one streamed attempt on ``endpoint``."""
-        return ChatStreamParser(endpoint, cost=self.cost)
+        return ChatStreamParser(endpoint, cost=self.cost, request_id=request_id)
 
     def _map_finish_reason(self, reason: str | None) -> FinishReason | None:
         return map_finish_reason(reason)
