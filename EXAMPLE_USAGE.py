@@ -23,12 +23,13 @@ from pydantic import BaseModel
 
 from core.llms import (
     ILLM,
+    BaseLLM,
     LLMFactory,
     StreamAccumulator,
     UnsupportedOperationError,
     create_llm,
 )
-from core.llms.simulator import Simulator
+from core.llms.simulator import Fault, Simulator
 
 WEATHER_TOOL: dict[str, Any] = {
     "type": "function",
@@ -61,17 +62,18 @@ def _free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def target() -> AsyncIterator[tuple[str, dict[str, Any], dict[str, Any] | None]]:
-    """Yields (model name, primary endpoint settings, a dead-primary setup or None).
+async def target() -> AsyncIterator[tuple[str, dict[str, Any], list[Simulator]]]:
+    """Yields (model name, endpoint settings, simulators standing in for two regions).
 
-    Real credentials win; otherwise two simulators stand in for two Azure regions.
+    Real credentials win (and the simulator list is empty); otherwise two simulators stand in
+    for two Azure regions.
     """
     if os.environ.get("AZURE_OPENAI_API_KEY") and os.environ.get("AZURE_OPENAI_ENDPOINT"):
         model = "azure/" + os.environ.get("CORE_LLMS_EXAMPLE_MODEL", "gpt-4.1-mini")
-        yield model, {"api_version": os.environ.get("OPENAI_API_VERSION", "2024-10-21")}, None
+        yield model, {"api_version": os.environ.get("OPENAI_API_VERSION", "2024-10-21")}, []
         return
     if os.environ.get("OPENAI_API_KEY"):
-        yield "openai/" + os.environ.get("CORE_LLMS_EXAMPLE_MODEL", "gpt-4.1-mini"), {}, None
+        yield "openai/" + os.environ.get("CORE_LLMS_EXAMPLE_MODEL", "gpt-4.1-mini"), {}, []
         return
     async with Simulator() as east, Simulator() as west:
         settings = {
@@ -80,67 +82,60 @@ async def target() -> AsyncIterator[tuple[str, dict[str, Any], dict[str, Any] | 
             "deployment_name": "gpt-41-mini",
             "api_version": "2024-10-21",
         }
-        east_down = {
-            # The primary region refuses connections: nothing listens on this port.
-            "endpoint": f"http://127.0.0.1:{_free_port()}",
-            "backups": [{"endpoint": west.url}],
-        }
-        yield "azure/gpt-4.1-mini", settings, east_down
+        yield "azure/gpt-4.1-mini", settings, [east, west]
+
+
+async def walk_through(llm: BaseLLM) -> None:
+    """Steps 1-5: answer, stream, tool call, structured output, an unsupported operation."""
+    print(f"\n1. {type(llm).__name__} (isinstance ILLM: {isinstance(llm, ILLM)})")
+    answer = await llm.get_answer("What is the capital of France?")
+    print(f"   answer: {answer.text!r}")
+    print(f"   finish={answer.finish_reason} usage={answer.usage} cost=${answer.cost or 0:.6f}")
+
+    print("\n2. streaming:", end=" ", flush=True)
+    acc = StreamAccumulator()
+    async for chunk in llm.stream_answer("Tell me a short fact about Paris."):
+        acc.add(chunk)
+        print(chunk.text, end="", flush=True)
+    print(f"\n   finish={acc.finish_reason} usage={acc.usage}")
+
+    answer = await llm.get_answer("What's the weather in Paris? Use get_weather.", tools=[WEATHER_TOOL])
+    for call in answer.tool_calls:
+        print(f"\n3. tool call: {call.function.name}({call.function.arguments})")
+
+    answer = await llm.get_answer("Give me facts about Paris as JSON.", response_format=CityFacts)
+    print(f"\n4. structured output: {answer.parsed!r}")
+
+    try:
+        await llm.get_image("a watercolour of Paris")
+    except UnsupportedOperationError as exc:
+        print(f"\n5. get_image on a text model: {type(exc).__name__}: {exc.hint}")
+
+
+async def failover(model_name: str, settings: dict[str, Any], east: Simulator, west: Simulator) -> None:
+    """Step 6: the primary region is down (refused connections, then 503s); the backup serves."""
+    refused = {"endpoint": f"http://127.0.0.1:{_free_port()}", "backups": [{"endpoint": west.url}]}
+    config = {"models": {"chat": {"model": model_name, **settings, **refused}}}
+    async with LLMFactory.from_config(config) as factory:
+        answer = await factory["chat"].get_answer("Are you there?")
+        print(f"\n6. primary refuses connections -> served by the backup {answer.endpoint}")
+
+    east.set_default_fault(Fault(status=503))
+    async with create_llm(model_name, **settings, backups=[{"endpoint": west.url}]) as llm:
+        answer = await llm.get_answer("Still there?")
+        print(f"   primary answers 503 -> served by the backup {answer.endpoint}")
+        print(f"   answer: {answer.text!r}")
+    east.set_default_fault(None)
 
 
 async def main() -> None:
-    async with target() as (model_name, settings, failover_setup):
-        simulated = failover_setup is not None
-        print(f"== core-llms walk-through against {'the simulator' if simulated else 'the real service'}")
-
-        # 1. A model from the factory: an instance of the model's own class, and an ILLM.
-        llm = create_llm(model_name, **settings)
-        async with llm:
-            print(f"\n1. {type(llm).__name__} (isinstance ILLM: {isinstance(llm, ILLM)})")
-            answer = await llm.get_answer("What is the capital of France?")
-            print(f"   answer: {answer.text!r}")
-            print(f"   finish={answer.finish_reason} usage={answer.usage} cost=${answer.cost or 0:.6f}")
-
-            # 2. Streaming, with usage on the final chunk.
-            print("\n2. streaming:", end=" ", flush=True)
-            acc = StreamAccumulator()
-            async for chunk in llm.stream_answer("Tell me a short fact about Paris."):
-                acc.add(chunk)
-                print(chunk.text, end="", flush=True)
-            print(f"\n   finish={acc.finish_reason} usage={acc.usage}")
-
-            # 3. A tool call (OpenAI shape; arguments are a JSON string).
-            answer = await llm.get_answer(
-                "What's the weather in Paris? Use get_weather.", tools=[WEATHER_TOOL]
-            )
-            for call in answer.tool_calls:
-                print(f"\n3. tool call: {call.function.name}({call.function.arguments})")
-
-            # 4. Structured output from a pydantic model.
-            answer = await llm.get_answer(
-                "Give me facts about Paris as JSON.", response_format=CityFacts
-            )
-            print(f"\n4. structured output: {answer.parsed!r}")
-
-            # 5. Unsupported operations fail with a typed error and a hint.
-            try:
-                await llm.get_image("a watercolour of Paris")
-            except UnsupportedOperationError as exc:
-                print(f"\n5. get_image on a text model: {type(exc).__name__}: {exc.hint}")
-
-        # 6. Failover: the primary region is down; the backup serves.
-        if failover_setup is not None:
-            config = {
-                "models": {
-                    "chat": {"model": model_name, **settings, **failover_setup},
-                }
-            }
-            async with LLMFactory.from_config(config) as factory:
-                chat = factory["chat"]
-                answer = await chat.get_answer("Are you there?")
-                print(f"\n6. failover: primary refused the connection; served by {answer.endpoint}")
-                print(f"   answer: {answer.text!r}")
-
+    async with target() as (model_name, settings, regions):
+        where = "the simulator" if regions else "the real service"
+        print(f"== core-llms walk-through of {model_name} against {where}")
+        async with create_llm(model_name, **settings) as llm:
+            await walk_through(llm)
+        if regions:
+            await failover(model_name, settings, *regions)
     print("\ndone.")
 
 

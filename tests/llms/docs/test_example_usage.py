@@ -1,0 +1,35 @@
+"""EXAMPLE_USAGE.py runs against the simulator, with no credentials and no network."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+CREDENTIALS = ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_DEPLOYMENT", "OPENAI_API_KEY")
+
+
+def test_example_walk_through_runs_on_the_simulator() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIALS}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "EXAMPLE_USAGE.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "against the simulator" in out
+    assert "isinstance ILLM: True" in out
+    assert "finish=stop usage=Usage(" in out
+    assert "tool call: get_weather(" in out
+    assert "structured output: CityFacts(" in out
+    assert "UnsupportedOperationError: this model produces text" in out
+    assert "primary refuses connections -> served by the backup http://127.0.0.1:" in out
+    assert "primary answers 503 -> served by the backup" in out
+    assert out.rstrip().endswith("done.")
