@@ -55,7 +55,8 @@ _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # hide_input_in_errors: a ValidationError must never quote a value (it may be a secret).
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     def _set(self) -> dict[str, Any]:
         """The fields that were given (not defaulted), as plain values."""
@@ -99,6 +100,8 @@ class EndpointSettings(_Strict):
     ca_bundle: str | None = None
     proxy: str | None = None
     max_connections: int | None = Field(None, ge=1)
+    max_response_bytes: int | None = Field(None, ge=1)
+    max_event_bytes: int | None = Field(None, ge=1)
 
     @model_validator(mode="after")
     def _one_key_source(self) -> EndpointSettings:

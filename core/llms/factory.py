@@ -15,6 +15,7 @@ import dataclasses
 import difflib
 import logging
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -367,6 +368,23 @@ class LLMFactory:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        # Garbage-collected with models that still hold connections: warn once, here, and let the
+        # models close their sessions silently when they are collected (one may still be in use).
+        models = getattr(self, "_models", None)
+        if not models:
+            return
+        unclosed = [alias for alias, llm in models.items() if llm._unclosed()]
+        if not unclosed:
+            return
+        _warn(
+            f"unclosed {self!r} (open connections: {', '.join(unclosed)}): call aclose() or use 'async with'",
+            ResourceWarning,
+            source=self,
+        )
+        for alias in unclosed:
+            models[alias]._mark_reported()
 
     def __repr__(self) -> str:
         return f"LLMFactory(models={self.names()!r}, created={list(self._models)!r})"

@@ -19,9 +19,11 @@ from .errors import (
     RateLimitError,
     RequestTimeoutError,
     ResponseParsingError,
+    ResponseTooLargeError,
     ServiceUnavailableError,
     StreamInterruptedError,
     UnknownModelError,
+    UnsafeURLError,
     UnsupportedOperationError,
 )
 from .llm_interfaces import (
@@ -107,6 +109,7 @@ __all__ = [
     "RequestContext",
     "RequestTimeoutError",
     "ResponseParsingError",
+    "ResponseTooLargeError",
     "ServiceUnavailableError",
     "StreamAccumulator",
     "StreamDecoder",
@@ -116,6 +119,7 @@ __all__ = [
     "ToolCall",
     "ToolCallDelta",
     "UnknownModelError",
+    "UnsafeURLError",
     "UnsupportedOperationError",
     "Usage",
     "WireEvent",

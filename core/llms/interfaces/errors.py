@@ -26,10 +26,13 @@ Tree::
     │   └── NotFoundError              404 (model / deployment unknown)
     ├── UnsupportedOperationError      the model cannot do that (hint names what can)
     ├── InvalidInputError              the caller's input is malformed (also a ValueError)
+    │   └── UnsafeURLError             a URL the library would download is refused (private
+    │                                  address, scheme, redirect)
     ├── ConfigurationError             bad settings, unknown model or provider (also a ValueError)
     │   └── UnknownModelError
     ├── BudgetExceededError
     ├── ResponseParsingError           the provider answered something we cannot read
+    │   └── ResponseTooLargeError      a body or one stream event exceeded its size cap
     ├── StreamInterruptedError         a stream broke after chunks reached the caller
     └── AllEndpointsFailedError        every endpoint was tried; ``attempts`` lists each cause
 
@@ -60,9 +63,11 @@ __all__ = [
     "RateLimitError",
     "RequestTimeoutError",
     "ResponseParsingError",
+    "ResponseTooLargeError",
     "ServiceUnavailableError",
     "StreamInterruptedError",
     "UnknownModelError",
+    "UnsafeURLError",
     "UnsupportedOperationError",
 ]
 
@@ -217,6 +222,12 @@ class InvalidInputError(LLMError, ValueError):
     """The caller's messages or parameters are malformed; nothing was sent."""
 
 
+class UnsafeURLError(InvalidInputError):
+    """A URL the library was asked to download (e.g. an image a provider needs as bytes) was
+    refused: not http(s), or its host resolves to a private, loopback, link-local, multicast,
+    reserved or unspecified address (directly or through a redirect)."""
+
+
 class ConfigurationError(LLMError, ValueError):
     """Settings are missing or wrong (unknown field, missing endpoint or key, bad config file)."""
 
@@ -231,6 +242,11 @@ class BudgetExceededError(LLMError):
 
 class ResponseParsingError(LLMError):
     """The provider answered with something that cannot be read (malformed JSON, bad event)."""
+
+
+class ResponseTooLargeError(ResponseParsingError):
+    """A response body exceeded the endpoint's ``max_response_bytes``, or one stream event (line)
+    exceeded its ``max_event_bytes``; reading stopped there. Never retried, never failed over."""
 
 
 class StreamInterruptedError(LLMError):

@@ -14,8 +14,8 @@ It is written from the providers' wire formats and never imports the client's ow
 Run it standalone with ``python -m core.llms.simulator --port 8000``.
 """
 
-from .faults import DropPoint, Fault
+from .faults import DEFAULT_FAULT_MIX, DropPoint, Fault, RandomFaults
 from .routes import RecordedRequest
 from .server import Simulator
 
-__all__ = ["DropPoint", "Fault", "RecordedRequest", "Simulator"]
+__all__ = ["DEFAULT_FAULT_MIX", "DropPoint", "Fault", "RandomFaults", "RecordedRequest", "Simulator"]

@@ -39,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--context-chars", type=int, default=400_000, help="prompt size limit in characters")
     parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between stream events")
+    parser.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        help="fraction of requests (0..1) that get a random fault from the default mix (default 0)",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="seed of the random faults")
     return parser
 
 
@@ -67,7 +74,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     try:
         sim = Simulator(
-            args.host, args.port, api_key, context_chars=args.context_chars, chunk_delay=args.chunk_delay
+            args.host,
+            args.port,
+            api_key,
+            context_chars=args.context_chars,
+            chunk_delay=args.chunk_delay,
+            fault_rate=args.fault_rate,
+            seed=args.seed,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -2,8 +2,9 @@
 
 A :class:`Fault` describes one misbehaviour for one request (an error status, a delay, a dropped
 connection, a broken or truncated stream...). Faults are queued FIFO with
-:meth:`FaultQueue.enqueue`, one consumed per provider request; while the queue is empty the
-optional default fault applies to every request.
+:meth:`FaultQueue.enqueue`, one consumed per provider request; while the queue is empty an
+optional fault generator (e.g. :class:`RandomFaults`, a seeded random mix for soak tests) picks a
+fault per request, and when it picks none the optional default fault applies.
 
 How each field acts on a **streaming** request (``"stream": true``):
 
@@ -17,18 +18,25 @@ How each field acts on a **streaming** request (``"stream": true``):
 ``drop``
     close the TCP connection abruptly before the headers, after the headers but before the first
     chunk, or after the first content chunk.
+``reset``
+    with ``drop``: abort the connection with a TCP reset (RST) instead of closing it cleanly (FIN),
+    like a crashed server or a load balancer killing the connection.
+``at``
+    where the stream faults below act: ``"after_first_chunk"`` (default: once the caller has seen
+    content) or ``"before_first_chunk"`` (after the headers, before any event).
 ``malformed_json``
-    one ``data:`` event with broken JSON after the first content chunk; the stream then goes on.
+    one ``data:`` event with broken JSON at ``at``; the stream then goes on.
 ``truncate_stream``
-    the stream stops half-way through the content and ends cleanly: no finish chunk, no ``[DONE]``.
+    the stream ends cleanly with no finish chunk and no ``[DONE]``: half-way through the content,
+    or (``at="before_first_chunk"``) with no event at all.
 ``stall``
-    after the first content chunk, nothing is sent for ``stall`` seconds, then the stream goes on.
+    at ``at``, nothing is sent for ``stall`` seconds, then the stream goes on.
 ``error_event``
-    after the first content chunk, one ``data: {"error": {...}}`` event, then the stream ends.
+    at ``at``, one ``data: {"error": {...}}`` event, then the stream ends.
     The error is ``body`` when it is a dict, else the envelope for ``status`` (default 500); the
     HTTP status stays 200.
 
-On a **non-streaming** request: any ``drop`` closes the connection before the headers;
+On a **non-streaming** request: any ``drop`` closes (or resets) the connection before the headers;
 ``malformed_json`` sends a 200 whose JSON is broken; ``truncate_stream`` announces the full
 ``Content-Length`` but sends only half of the body before closing; ``stall`` sends the headers,
 waits, then the body; ``error_event`` answers 200 with the error envelope as the body.
@@ -39,14 +47,26 @@ from __future__ import annotations
 import collections
 import dataclasses
 import math
-from collections.abc import Mapping
+import random
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-__all__ = ["DropPoint", "Fault", "FaultQueue"]
+__all__ = [
+    "DEFAULT_FAULT_MIX",
+    "DropPoint",
+    "Fault",
+    "FaultGenerator",
+    "FaultQueue",
+    "RandomFaults",
+    "StreamPoint",
+]
 
 DropPoint = Literal["before_headers", "before_first_chunk", "after_first_chunk"]
 _DROP_POINTS: frozenset[str] = frozenset(get_args(DropPoint))
+#: where in a stream ``stall`` / ``malformed_json`` / ``truncate_stream`` / ``error_event`` act.
+StreamPoint = Literal["before_first_chunk", "after_first_chunk"]
+_STREAM_POINTS: frozenset[str] = frozenset(get_args(StreamPoint))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +84,8 @@ class Fault:
     truncate_stream: bool = False
     stall: float = 0.0
     error_event: bool = False
+    reset: bool = False
+    at: StreamPoint = "after_first_chunk"
 
     def __post_init__(self) -> None:
         if self.status is not None and (
@@ -91,9 +113,13 @@ class Fault:
         _check_seconds("stall", self.stall, allow_none=False)
         if self.drop is not None and self.drop not in _DROP_POINTS:
             raise ValueError(f"Fault.drop must be one of {sorted(_DROP_POINTS)} or None, got {self.drop!r}")
-        for name in ("malformed_json", "truncate_stream", "error_event"):
+        for name in ("malformed_json", "truncate_stream", "error_event", "reset"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"Fault.{name} must be a bool")
+        if self.reset and self.drop is None:
+            raise ValueError("Fault.reset needs drop= (the point where the connection is reset)")
+        if self.at not in _STREAM_POINTS:
+            raise ValueError(f"Fault.at must be one of {sorted(_STREAM_POINTS)}, got {self.at!r}")
 
     @property
     def replaces_response(self) -> bool:
@@ -126,7 +152,7 @@ class Fault:
         kwargs = dict(data)
         if kwargs.get("headers") is None:
             kwargs.pop("headers", None)
-        for name in ("delay", "stall"):
+        for name in ("delay", "stall", "at"):
             if kwargs.get(name) is None:
                 kwargs.pop(name, None)
         return cls(**kwargs)
@@ -143,14 +169,75 @@ def _check_seconds(name: str, value: Any, *, allow_none: bool) -> None:
         raise ValueError(f"Fault.{name} must be a finite number of seconds >= 0, got {value!r}")
 
 
-class FaultQueue:
-    """FIFO of faults, one per request, with an optional default used while the queue is empty."""
+#: picks the fault for one request (None: no fault); called once per provider request.
+FaultGenerator = Callable[[], "Fault | None"]
 
-    __slots__ = ("_default", "_queue")
+#: the mix :class:`RandomFaults` draws from by default: one of each kind of misbehaviour.
+DEFAULT_FAULT_MIX: tuple[Fault, ...] = (
+    Fault(status=503),
+    Fault(status=429, retry_after_ms=10),
+    Fault(status=500),
+    Fault(drop="before_headers"),
+    Fault(drop="after_first_chunk"),
+    Fault(truncate_stream=True),
+    Fault(malformed_json=True),
+    Fault(error_event=True),
+    Fault(stall=0.05),
+)
+
+
+class RandomFaults:
+    """A seeded fault generator: each request gets, with probability ``rate``, one fault drawn
+    uniformly from ``mix``, else none. ``counts[i]`` is how often ``mix[i]`` was handed out.
+
+    The sequence of draws is fixed by ``seed``; which request receives which draw depends on the
+    order requests arrive in.
+    """
+
+    __slots__ = ("_random", "counts", "mix", "rate")
+
+    def __init__(
+        self, rate: float, mix: Sequence[Fault] = DEFAULT_FAULT_MIX, seed: int | None = None
+    ) -> None:
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0.0 <= rate <= 1.0:
+            raise ValueError(f"fault rate must be a number within [0, 1], got {rate!r}")
+        mix = tuple(mix)
+        if not mix:
+            raise ValueError("the fault mix must hold at least one Fault")
+        for item in mix:
+            if not isinstance(item, Fault):
+                raise ValueError(f"the fault mix must hold Fault objects, got {type(item).__name__}")
+        self.rate = float(rate)
+        self.mix = mix
+        self.counts = [0] * len(mix)
+        self._random = random.Random(seed)
+
+    @property
+    def injected(self) -> int:
+        """How many faults were handed out so far."""
+        return sum(self.counts)
+
+    def __call__(self) -> Fault | None:
+        if self._random.random() >= self.rate:
+            return None
+        index = self._random.randrange(len(self.mix))
+        self.counts[index] += 1
+        return self.mix[index]
+
+    def __repr__(self) -> str:
+        return f"RandomFaults(rate={self.rate}, kinds={len(self.mix)}, injected={self.injected})"
+
+
+class FaultQueue:
+    """FIFO of faults, one per request; while it is empty an optional generator picks a fault per
+    request, and the optional default applies when there is no generator or it picks none."""
+
+    __slots__ = ("_default", "_generator", "_queue")
 
     def __init__(self) -> None:
         self._queue: collections.deque[Fault] = collections.deque()
         self._default: Fault | None = None
+        self._generator: FaultGenerator | None = None
 
     def enqueue(self, *faults: Fault) -> None:
         """Append faults; each is used by exactly one later request, in order."""
@@ -170,17 +257,36 @@ class FaultQueue:
         """The current default fault, if any."""
         return self._default
 
+    def set_generator(self, generator: FaultGenerator | None) -> None:
+        """Callable picking a fault (or None) per request while the queue is empty; None removes it."""
+        if generator is not None and not callable(generator):
+            raise TypeError(f"the fault generator must be callable or None, got {type(generator).__name__}")
+        self._generator = generator
+
+    @property
+    def generator(self) -> FaultGenerator | None:
+        """The current fault generator, if any."""
+        return self._generator
+
     def pending(self) -> list[Fault]:
         """The queued faults, next first."""
         return list(self._queue)
 
     def next(self) -> Fault | None:
-        """The fault for the request being handled: the queue's head, else the default."""
+        """The fault for the request being handled: the queue's head, else the generator's pick,
+        else the default."""
         if self._queue:
             return self._queue.popleft()
+        if self._generator is not None:
+            fault = self._generator()
+            if fault is not None:
+                if not isinstance(fault, Fault):
+                    raise TypeError(f"the fault generator returned {type(fault).__name__}, not a Fault")
+                return fault
         return self._default
 
     def clear(self) -> None:
-        """Drop every queued fault and the default."""
+        """Drop every queued fault, the generator and the default."""
         self._queue.clear()
         self._default = None
+        self._generator = None

@@ -10,6 +10,8 @@ import asyncio
 import json
 import logging
 import math
+import socket
+import struct
 from typing import Any
 
 from aiohttp import web
@@ -23,14 +25,32 @@ log = logging.getLogger("core.llms.simulator")
 
 _JSON = "application/json"
 _SSE = "text/event-stream; charset=utf-8"
+#: seconds a reset waits after writing, so what was sent reaches the client before the RST
+#: (a peer's kernel may discard unread data when the reset arrives).
+_RESET_SETTLE = 0.02
+_LINGER_ZERO = struct.pack("ii", 1, 0)
 
 
-def drop_connection(request: web.Request) -> web.StreamResponse:
-    """Close the TCP connection under the request abruptly; the returned response is never sent."""
+def drop_connection(request: web.Request, *, reset: bool = False) -> web.StreamResponse:
+    """Close the TCP connection under the request abruptly (FIN), or with ``reset`` abort it with
+    a TCP reset (RST, via ``SO_LINGER`` 0); the returned response is never sent."""
     transport = request.transport
     if transport is not None:
-        transport.close()
+        if reset:
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
+            transport.abort()
+        else:
+            transport.close()
     return web.Response(status=200)
+
+
+async def _drop_after_writing(request: web.Request, fault: Fault) -> None:
+    """Drop the connection after part of a response was written (see ``drop_connection``)."""
+    if fault.reset:
+        await asyncio.sleep(_RESET_SETTLE)
+    drop_connection(request, reset=fault.reset)
 
 
 def fault_error_body(fault: Fault) -> dict[str, Any]:
@@ -127,14 +147,19 @@ async def _faulty_stream(
     completion_id: str,
     chunk_delay: float,
 ) -> None:
-    if fault.drop == "before_first_chunk":
-        drop_connection(request)
+    if fault.drop is not None:  # "before_headers" was handled by the route
+        if fault.drop == "after_first_chunk":
+            for event in (*events.head, *events.body[:1]):
+                await _write(resp, event, chunk_delay)
+        await _drop_after_writing(request, fault)
         return
-    for event in (*events.head, *events.body[:1]):
-        await _write(resp, event, chunk_delay)
-    if fault.drop == "after_first_chunk":
-        drop_connection(request)
-        return
+    early = fault.at == "before_first_chunk"
+    if early:
+        rest = [*events.head, *events.body]
+    else:
+        for event in (*events.head, *events.body[:1]):
+            await _write(resp, event, chunk_delay)
+        rest = events.body[1:]
     if fault.stall:
         await asyncio.sleep(fault.stall)
     if fault.error_event:
@@ -143,9 +168,8 @@ async def _faulty_stream(
         return
     if fault.malformed_json:
         await resp.write(malformed_event(completion_id))
-    rest = events.body[1:]
     if fault.truncate_stream:
-        keep = max(0, math.ceil(len(events.body) / 2) - 1)
+        keep = 0 if early else max(0, math.ceil(len(events.body) / 2) - 1)
         for event in rest[:keep]:
             await _write(resp, event, chunk_delay)
         await resp.write_eof()

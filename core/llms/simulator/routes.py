@@ -224,7 +224,7 @@ class ProviderRoutes:
         if fault.delay:
             await asyncio.sleep(fault.delay)
         if fault.drop is not None and (fault.drop == "before_headers" or not stream):
-            return drop_connection(request)
+            return drop_connection(request, reset=fault.reset)
         if fault.replaces_response:
             body: Any = fault.body if fault.body is not None else status_error_body(fault.status or 500)
             return send_json(fault.status or 200, body, headers)

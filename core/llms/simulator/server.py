@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from .faults import Fault
+from .faults import DEFAULT_FAULT_MIX, Fault, FaultGenerator, RandomFaults
 from .responder import send_json
 from .routes import ProviderRoutes, RecordedRequest
 
@@ -51,6 +52,9 @@ class Simulator:
     characters of text get 400 ``context_length_exceeded``. ``echo_words``: at most this many words
     of the user's message are echoed in the answer. ``chunk_delay``: seconds between stream events.
     ``max_recorded``: recorded requests kept (oldest dropped first; None keeps all).
+    ``fault_rate``: when above 0, each request gets, with this probability, a fault drawn from
+    ``fault_mix`` (default :data:`~.faults.DEFAULT_FAULT_MIX`) by a :class:`~.faults.RandomFaults`
+    generator seeded with ``seed`` (see :meth:`set_fault_generator`).
     """
 
     def __init__(
@@ -63,6 +67,9 @@ class Simulator:
         echo_words: int = 32,
         chunk_delay: float = 0.0,
         max_recorded: int | None = 10_000,
+        fault_rate: float = 0.0,
+        fault_mix: Sequence[Fault] | None = None,
+        seed: int | None = None,
     ) -> None:
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an int between 0 and 65535, got {port!r}")
@@ -81,6 +88,10 @@ class Simulator:
         )
         self._runner: web.AppRunner | None = None
         self._bound_port: int | None = None
+        if fault_rate:
+            self.set_fault_generator(RandomFaults(fault_rate, fault_mix or DEFAULT_FAULT_MIX, seed))
+        elif fault_mix is not None:
+            raise ValueError("fault_mix needs fault_rate > 0")
 
     def __repr__(self) -> str:
         where = self.url if self._bound_port is not None else "not started"
@@ -96,7 +107,10 @@ class Simulator:
         self._add_control_routes(app)
         self._routes.add_to(app)
         app.router.add_route("*", "/{tail:.*}", self._routes.not_found)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
+        # handler_cancellation: a request whose client went away stops at once (as on a real server)
+        runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT, handler_cancellation=True
+        )
         await runner.setup()
         try:
             site = web.TCPSite(runner, self._host, self._port)
@@ -150,6 +164,26 @@ class Simulator:
         """Fault for every provider request while the queue is empty; None clears it."""
         self._routes.faults.set_default(fault)
 
+    def set_fault_generator(self, generator: FaultGenerator | None) -> None:
+        """A callable picking a fault (or None) for each provider request while the queue is empty
+        (e.g. :class:`~.faults.RandomFaults`); it takes precedence over the default fault when it
+        picks one. None removes it."""
+        self._routes.faults.set_generator(generator)
+
+    @property
+    def fault_generator(self) -> FaultGenerator | None:
+        """The fault generator in use (a :class:`~.faults.RandomFaults` when built with
+        ``fault_rate``), or None."""
+        return self._routes.faults.generator
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections currently open to the simulator (0 when not started)."""
+        runner = self._runner
+        if runner is None or runner.server is None:
+            return 0
+        return len(runner.server.connections)
+
     @property
     def requests(self) -> list[RecordedRequest]:
         """Requests received so far (control routes excluded), oldest first."""
@@ -161,7 +195,7 @@ class Simulator:
         return self._routes.request_count
 
     def reset(self) -> None:
-        """Clear queued faults, the default fault and the recorded requests."""
+        """Clear queued faults, the fault generator, the default fault and the recorded requests."""
         self._routes.reset()
 
     # ------------------------------------------------------------------ HTTP control

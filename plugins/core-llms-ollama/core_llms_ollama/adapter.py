@@ -94,11 +94,18 @@ class OllamaAdapter:
         # Ollama sends none; a proxy in front of it may.
         return headers.get("x-request-id")
 
+    def error_in_body(self, data: Any, headers: Mapping[str, str], endpoint: str) -> LLMError | None:
+        """The error of a 200 answer that is ``{"error": "..."}`` (seen behind proxies): the
+        connector then retries or fails over by the error's rule, as for an error status."""
+        if isinstance(data, dict) and "error" in data:
+            return error_from_message(500, str(data["error"]), endpoint=endpoint, body=data)
+        return None
+
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes, endpoint: str) -> LLMError:
         data: Any = None
         try:
             data = json.loads(body) if body else None
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to decode
             data = None
         if isinstance(data, dict) and isinstance(data.get("error"), str):
             message = data["error"]

@@ -10,15 +10,21 @@ from pydantic import BaseModel, ValidationError
 from core.llms.interfaces.context import RequestContext
 from core.llms.interfaces.errors import ResponseParsingError
 from core.llms.interfaces.llm_interfaces import WireRequest
-from core.llms.interfaces.messages import MessagesInput
+from core.llms.interfaces.messages import Message, MessagesInput
 from core.llms.interfaces.types import LLMResponse, LLMStreamChunk
+from core.llms.providers.base.download import DownloadPolicy
 from core.llms.providers.base.implementation import BaseLLM
+from core.llms.providers.base.wire_values import optional_str
 
 from .adapter import PROVIDER
+from .images import fetch_remote_images, has_remote_images
 from .parsing import OllamaStreamParser, finish_reason, parse_message, usage_of
 from .payload import OPTION_PARAMETERS, RAW_OPTIONS, TOP_LEVEL_PARAMETERS, build_payload
 
 __all__ = ["OllamaBaseLLM"]
+
+#: call parameters that set this call's transport options rather than request body fields.
+_TRANSPORT_PARAMETERS = frozenset({"timeout", "read_timeout"})
 
 try:  # orjson is optional (core-llms' "fast" extra)
     from orjson import loads as _loads  # type: ignore[import-not-found, unused-ignore]
@@ -33,10 +39,20 @@ class OllamaBaseLLM(BaseLLM):
     (``temperature``, ``top_p``, ``top_k``, ``seed``, ``stop`` …, or any Modelfile option through
     ``options={...}``), ``tools`` (OpenAI shape), ``format`` / ``response_format`` (``"json"``, a
     JSON schema, an OpenAI ``response_format`` or a pydantic model class; the decoded answer is
-    ``response.parsed``), ``keep_alive`` and ``think``.
+    ``response.parsed``), ``keep_alive`` and ``think``; ``timeout`` (seconds for the whole call,
+    retries and failover included) and ``read_timeout`` (longest silence between received bytes).
+
+    Ollama takes image bytes, not URLs: an ``ImagePart(url="https://...")`` is downloaded first,
+    within :attr:`image_downloads` (public addresses only, 20 MiB, 30 s by default; set
+    ``model.image_downloads = DownloadPolicy(allow_private=True)`` for a trusted internal host).
     """
 
-    provider_parameters: ClassVar[frozenset[str]] = OPTION_PARAMETERS | TOP_LEVEL_PARAMETERS | {RAW_OPTIONS}
+    #: limits of the image downloads this model makes (see ``core.llms.providers.base.download``).
+    image_downloads: DownloadPolicy = DownloadPolicy()
+
+    provider_parameters: ClassVar[frozenset[str]] = (
+        OPTION_PARAMETERS | TOP_LEVEL_PARAMETERS | {RAW_OPTIONS} | _TRANSPORT_PARAMETERS
+    )
 
     async def get_answer(
         self, messages: MessagesInput, ctx: RequestContext | None = None, **params: Any
@@ -57,13 +73,24 @@ class OllamaBaseLLM(BaseLLM):
         msgs = self._validate_messages(messages)
         merged = self._merge_parameters(params)
         self._validate_token_limits(msgs, merged.get("num_predict"))
-        payload = build_payload(self.metadata.model_id, msgs, merged, stream=stream)
-        return WireRequest("chat", payload, stream=stream), merged
+        body = {k: v for k, v in merged.items() if k not in _TRANSPORT_PARAMETERS}
+        payload = build_payload(self.metadata.model_id, msgs, body, stream=stream)
+        request = WireRequest(
+            "chat",
+            payload,
+            stream=stream,
+            read_timeout=merged.get("read_timeout"),
+            total_timeout=merged.get("timeout"),
+        )
+        return request, merged
 
     async def _answer(
         self, messages: MessagesInput, ctx: RequestContext | None, params: Mapping[str, Any]
     ) -> LLMResponse:
-        request, merged = self._request(messages, params, stream=False)
+        msgs = self._validate_messages(messages)
+        if has_remote_images(msgs):
+            msgs = await fetch_remote_images(msgs, self.image_downloads)
+        request, merged = self._request(msgs, params, stream=False)
         wire = await self._connector.send(request, ctx)
         data = wire.data
         text, tool_calls, thinking = parse_message(data, wire.endpoint)
@@ -71,7 +98,7 @@ class OllamaBaseLLM(BaseLLM):
         response_format = merged.get("response_format", merged.get("format"))
         return LLMResponse(
             text=text,
-            model=data.get("model") or self.name,
+            model=optional_str(data.get("model")) or self.name,
             provider=PROVIDER,
             finish_reason=finish_reason(data.get("done_reason"), bool(tool_calls)),
             tool_calls=tool_calls,
@@ -91,13 +118,29 @@ class OllamaBaseLLM(BaseLLM):
     def _open_stream(
         self, messages: MessagesInput, ctx: RequestContext | None, params: Mapping[str, Any]
     ) -> AsyncIterator[LLMStreamChunk]:
-        request, _ = self._request(messages, params, stream=True)
+        msgs = self._validate_messages(messages)
+        if has_remote_images(msgs):
+            return self._stream_after_download(msgs, ctx, params)
+        request, _ = self._request(msgs, params, stream=True)
         name, cost = self.name, self.cost
 
         def parser(endpoint: str, _request_id: str | None) -> OllamaStreamParser:
             return OllamaStreamParser(endpoint, name, cost)
 
         return self._connector.stream(request, parser, ctx)
+
+    async def _stream_after_download(
+        self, msgs: list[Message], ctx: RequestContext | None, params: Mapping[str, Any]
+    ) -> AsyncIterator[LLMStreamChunk]:
+        """Download the messages' remote images, then stream (only calls that have some)."""
+        stream = self._open_stream(await fetch_remote_images(msgs, self.image_downloads), ctx, params)
+        try:
+            async for chunk in stream:
+                yield chunk
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
 
 def _structured(text: str, response_format: Any) -> Any:
@@ -116,7 +159,7 @@ def _structured(text: str, response_format: Any) -> Any:
             ) from None
     try:
         return _loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to decode
         raise ResponseParsingError(
             f"the answer is not valid JSON ({len(text)} chars)",
             provider=PROVIDER,

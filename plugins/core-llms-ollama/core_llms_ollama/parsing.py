@@ -24,6 +24,7 @@ from core.llms.interfaces.errors import LLMError, ResponseParsingError, StreamIn
 from core.llms.interfaces.llm_interfaces import WireEvent
 from core.llms.interfaces.messages import FunctionCall, ToolCall
 from core.llms.interfaces.types import FinishReason, LLMStreamChunk, ToolCallDelta, Usage
+from core.llms.providers.base.wire_values import optional_str, optional_text, token_count
 
 from .adapter import error_from_message
 
@@ -38,12 +39,13 @@ CostFn = Callable[[Usage | None], float | None]
 
 
 def usage_of(data: dict[str, Any]) -> Usage | None:
-    """Token counts of a ``done`` object (None when it carries neither count)."""
+    """Token counts of a ``done`` object (None when it carries neither count; a count that is
+    not a non-negative integer reads as 0)."""
     prompt = data.get("prompt_eval_count")
     output = data.get("eval_count")
     if prompt is None and output is None:
         return None
-    return Usage(input_tokens=int(prompt or 0), output_tokens=int(output or 0))
+    return Usage(input_tokens=token_count(prompt), output_tokens=token_count(output))
 
 
 def finish_reason(done_reason: Any, has_tool_calls: bool) -> FinishReason | None:
@@ -87,9 +89,12 @@ def parse_message(data: Any, endpoint: str | None) -> tuple[str, list[ToolCall],
     message = data.get("message")
     if not isinstance(message, dict):
         raise ResponseParsingError("the answer has no 'message' object", endpoint=endpoint, body=data)
-    raw_calls = message.get("tool_calls") or ()
+    raw_calls = message.get("tool_calls") or []
+    if not isinstance(raw_calls, list):
+        raise ResponseParsingError("message.tool_calls is not a list", endpoint=endpoint)
     calls = [_tool_call(c, f"message.tool_calls[{i}]") for i, c in enumerate(raw_calls)]
-    return str(message.get("content") or ""), calls, message.get("thinking") or None
+    text = optional_text(message.get("content"), "message.content", endpoint=endpoint) or ""
+    return text, calls, optional_text(message.get("thinking"), "message.thinking", endpoint=endpoint)
 
 
 class OllamaStreamParser:
@@ -109,7 +114,7 @@ class OllamaStreamParser:
         """The chunk of one NDJSON line (none for an empty delta)."""
         try:
             data = _loads(event.data)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to decode
             raise ResponseParsingError(
                 f"stream line is not JSON ({len(event.data)} chars)", endpoint=self._endpoint
             ) from None
@@ -122,11 +127,15 @@ class OllamaStreamParser:
                 "stream has data after its final ('done') line", endpoint=self._endpoint
             )
         message = data.get("message") or {}
-        text = message.get("content") or ""
-        thinking = message.get("thinking") or None
+        if not isinstance(message, dict):
+            raise ResponseParsingError("stream line's 'message' is not an object", endpoint=self._endpoint)
+        text = optional_text(message.get("content"), "message.content", endpoint=self._endpoint) or ""
+        thinking = optional_text(message.get("thinking"), "message.thinking", endpoint=self._endpoint)
         deltas: list[ToolCallDelta] | None = None
         raw_calls = message.get("tool_calls")
         if raw_calls:
+            if not isinstance(raw_calls, list):
+                raise ResponseParsingError("message.tool_calls is not a list", endpoint=self._endpoint)
             deltas = []
             for raw in raw_calls:
                 call = _tool_call(raw, f"tool call {self._tool_index}")
@@ -153,7 +162,7 @@ class OllamaStreamParser:
         if self._first:
             self._first = False
             chunk.endpoint = self._endpoint
-            chunk.model = data.get("model") or self._model
+            chunk.model = optional_str(data.get("model")) or self._model
         return [chunk]
 
     def close(self) -> list[LLMStreamChunk]:

@@ -10,7 +10,10 @@ Request headers, later ones overriding earlier ones: ``Content-Type: application
 ``Accept`` (``text/event-stream`` for streams), the adapter's ``auth_headers(endpoint)``,
 ``endpoint.headers``, ``request.headers``, then ``Idempotency-Key`` from the context. An adapter
 that must sign the final request (AWS SigV4 needs the URL and body) may also define
-``sign_request`` (see :class:`RequestSigner`); its headers are added last.
+``sign_request`` (see :class:`RequestSigner`); its headers are added last. An adapter whose
+servers (or the gateways in front of them) may report an error inside a 2xx JSON body may define
+``error_in_body`` (see :class:`BodyErrorDetector`): such an attempt then fails like an HTTP error
+status, so the retry and failover rules apply to it.
 """
 
 from __future__ import annotations
@@ -28,9 +31,15 @@ from typing import Any, Protocol, runtime_checkable
 import aiohttp
 
 from ...interfaces.context import RequestContext
-from ...interfaces.errors import ConfigurationError, InvalidInputError, ResponseParsingError
+from ...interfaces.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    LLMError,
+    ResponseParsingError,
+    ResponseTooLargeError,
+)
 from ...interfaces.llm_interfaces import StreamDecoder, WireEvent, WireRequest, WireResponse
-from .endpoint import EndpointConfig, ProviderAdapter
+from .endpoint import DEFAULT_MAX_EVENT_BYTES, EndpointConfig, ProviderAdapter
 from .transport_errors import map_transport_error
 
 try:  # orjson is optional (the "fast" extra)
@@ -38,7 +47,15 @@ try:  # orjson is optional (the "fast" extra)
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None
 
-__all__ = ["MAX_ERROR_BODY", "Connector", "OpenStream", "RequestSigner", "decode_json", "encode_json"]
+__all__ = [
+    "MAX_ERROR_BODY",
+    "BodyErrorDetector",
+    "Connector",
+    "OpenStream",
+    "RequestSigner",
+    "decode_json",
+    "encode_json",
+]
 
 logger = logging.getLogger("core.llms.transport")
 
@@ -61,6 +78,17 @@ class RequestSigner(Protocol):
     ) -> Mapping[str, str]: ...
 
 
+@runtime_checkable
+class BodyErrorDetector(Protocol):
+    """Optional adapter extension: the error a 2xx JSON body reports instead of an answer.
+
+    Some servers and gateways answer ``200 {"error": ...}``. Called with the decoded body of every
+    successful non-streamed response; returns the typed error, or None for a normal answer.
+    """
+
+    def error_in_body(self, data: Any, headers: Mapping[str, str], endpoint: str) -> LLMError | None: ...
+
+
 def encode_json(payload: Any) -> bytes:
     """Serialise a request payload once (orjson when installed, else compact ``json``)."""
     try:
@@ -73,10 +101,14 @@ def encode_json(payload: Any) -> bytes:
 
 
 def decode_json(body: bytes) -> Any:
-    """Parse a JSON body (orjson when installed); raises ``ValueError`` when it is not JSON."""
+    """Parse a JSON body (orjson when installed); raises ``ValueError`` when it is not JSON
+    (nesting too deep for the parser included)."""
     if _orjson is not None:
         return _orjson.loads(body)
-    return json.loads(body)
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 class Connector:
@@ -94,6 +126,7 @@ class Connector:
         self._closed = False
         self._urls: dict[str, str] = {}
         self._signer = adapter if isinstance(adapter, RequestSigner) else None
+        self._body_errors = adapter if isinstance(adapter, BodyErrorDetector) else None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -112,10 +145,22 @@ class Connector:
         if session is not None and not session.closed:
             await session.close()
 
+    # Un-closed detection (package-internal): garbage-collected with its session open, a connector
+    # closes it and warns once, unless its owner (FailoverConnector, model, factory) already did.
+    _reported = False
+
+    def _unclosed(self) -> bool:
+        """Is the session open?"""
+        session = self._session
+        return session is not None and not session.closed
+
     def __del__(self, _warn: Any = warnings.warn) -> None:
         session = getattr(self, "_session", None)
-        if session is not None and not session.closed:
-            _warn(f"unclosed Connector for {self.name}: call aclose()", ResourceWarning, source=self)
+        if session is None or session.closed:
+            return
+        if not self._reported:
+            _warn(f"unclosed {self!r}: call aclose() or use 'async with'", ResourceWarning, source=self)
+        _close_now(session)
 
     def __repr__(self) -> str:
         return f"Connector({self.name!r})"
@@ -189,6 +234,8 @@ class Connector:
         session = self._get_session()
         url = self._url(request.operation)
         headers = await self._headers(request, url, body, ctx)
+        if session.closed:  # aclose() ran while the headers were made (a token provider awaits)
+            raise ConfigurationError(f"the connector for {self.name} was closed", endpoint=self.name)
         started = time.perf_counter()
         try:
             resp = await session.request(
@@ -223,9 +270,9 @@ class Connector:
         started = time.perf_counter()
         resp, ttfb = await self._start(request, body, ctx, timeout)
         try:
-            raw = await resp.read()
-        except _TRANSPORT_ERRORS as exc:
-            raise map_transport_error(exc, self.name) from exc
+            raw = await self._read_body(resp)
+        except _TRANSPORT_ERRORS as exc:  # the status arrived, the body did not
+            raise map_transport_error(exc, self.name).fill(status=resp.status) from exc
         finally:
             resp.release()
         request_id = self.adapter.request_id(resp.headers)
@@ -243,6 +290,8 @@ class Connector:
                         status=resp.status,
                         request_id=request_id,
                     ) from None
+                if self._body_errors is not None:
+                    self._raise_body_error(data, resp, request_id)
         return WireResponse(
             status=resp.status,
             headers=resp.headers,
@@ -254,6 +303,15 @@ class Connector:
             ttfb=ttfb,
         )
 
+    def _raise_body_error(self, data: Any, resp: aiohttp.ClientResponse, request_id: str | None) -> None:
+        """Raise the error a 2xx body reports, if the adapter finds one (see BodyErrorDetector)."""
+        assert self._body_errors is not None
+        error = self._body_errors.error_in_body(data, resp.headers, self.name)
+        if error is not None:
+            error.fill(endpoint=self.name, status=resp.status, request_id=request_id)
+            logger.debug("%s answered %d with an error in its body", self.name, resp.status)
+            raise error
+
     async def open_stream(
         self, request: WireRequest, body: bytes, ctx: RequestContext | None, timeout: float | None
     ) -> OpenStream:
@@ -264,13 +322,41 @@ class Connector:
         except BaseException:
             resp.close()
             raise
-        return OpenStream(resp, decoder, self.name, self.adapter.request_id(resp.headers), ttfb)
+        return OpenStream(
+            resp,
+            decoder,
+            self.name,
+            self.adapter.request_id(resp.headers),
+            ttfb,
+            max_event_bytes=self.endpoint.max_event_bytes,
+        )
+
+    async def _read_body(self, resp: aiohttp.ClientResponse) -> bytes:
+        """The whole (decompressed) body, or :class:`ResponseTooLargeError` past the endpoint's
+        ``max_response_bytes``. A plain body of known length is read in one go; a chunked or
+        compressed one is read up to the cap (a small gzip body can inflate without bound)."""
+        cap = self.endpoint.max_response_bytes
+        length = resp.content_length
+        if length is None or length <= cap:
+            if length is not None and "Content-Encoding" not in resp.headers:
+                return await resp.read()
+            raw = await _read_capped(resp, cap + 1)
+            if len(raw) <= cap:
+                return raw
+        resp.close()  # do not drain the rest into the pool
+        raise ResponseTooLargeError(
+            f"{self.name} answered a body larger than max_response_bytes ({cap:,} bytes)",
+            endpoint=self.name,
+            status=resp.status,
+            request_id=self.adapter.request_id(resp.headers),
+            hint="raise max_response_bytes on the endpoint if such answers are expected",
+        )
 
 
 class OpenStream:
     """One streamed HTTP response. Iterate :meth:`events`; always :meth:`aclose` (idempotent)."""
 
-    __slots__ = ("_decoder", "_eof", "_resp", "endpoint", "request_id", "status", "ttfb")
+    __slots__ = ("_decoder", "_eof", "_max_event", "_resp", "endpoint", "request_id", "status", "ttfb")
 
     def __init__(
         self,
@@ -279,10 +365,13 @@ class OpenStream:
         endpoint: str,
         request_id: str | None,
         ttfb: float,
+        *,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         self._resp = resp
         self._decoder = decoder
         self._eof = False
+        self._max_event = max_event_bytes
         self.endpoint = endpoint
         self.request_id = request_id
         self.ttfb = ttfb
@@ -297,20 +386,38 @@ class OpenStream:
         """The decoded events, one list per received chunk (fewer async hops than :meth:`events`).
 
         Transport failures mid-stream raise typed errors; a gap longer than the read timeout
-        raises :class:`~core.llms.interfaces.errors.RequestTimeoutError`.
+        raises :class:`~core.llms.interfaces.errors.RequestTimeoutError`; more than
+        ``max_event_bytes`` received without completing an event raises
+        :class:`~core.llms.interfaces.errors.ResponseTooLargeError` (so one event can never make
+        the decoder buffer more than that plus one received chunk).
         """
         decoder = self._decoder
+        pending = 0  # bytes received since the last completed event
         try:
             async for chunk in self._resp.content.iter_any():
                 batch = decoder.feed(chunk)
                 if batch:
+                    pending = 0
                     yield batch
+                else:
+                    pending += len(chunk)
+                    if pending > self._max_event:
+                        raise self._event_too_large()
             self._eof = True
         except _TRANSPORT_ERRORS as exc:
             raise map_transport_error(exc, self.endpoint) from exc
         final = decoder.close()
         if final:
             yield final
+
+    def _event_too_large(self) -> ResponseTooLargeError:
+        return ResponseTooLargeError(
+            f"a stream event from {self.endpoint} is larger than max_event_bytes ({self._max_event:,} bytes)",
+            endpoint=self.endpoint,
+            status=self.status,
+            request_id=self.request_id,
+            hint="raise max_event_bytes on the endpoint if such events are expected",
+        )
 
     async def events(self) -> AsyncIterator[WireEvent]:
         """The decoded events one by one."""
@@ -332,6 +439,20 @@ class OpenStream:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+def _close_now(session: aiohttp.ClientSession) -> None:
+    """Close a session's connections without awaiting (a finalizer cannot await), so that aiohttp
+    does not warn about the session and its connector on top of the owner's one warning."""
+    connector = session.connector
+    session.detach()
+    close = getattr(connector, "_close", None)  # the synchronous part of ``await connector.close()``
+    if close is None:
+        return
+    try:
+        close()
+    except Exception:  # a finalizer must not raise (the event loop may be gone)
+        logger.debug("closing the connections of an unclosed session failed", exc_info=True)
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:

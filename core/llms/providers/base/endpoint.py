@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -11,16 +11,29 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from ...interfaces.errors import ConfigurationError, LLMError
 from ...interfaces.llm_interfaces import StreamDecoder
 
-__all__ = ["EndpointConfig", "ProviderAdapter", "Timeouts", "TokenProvider", "endpoint_name"]
+__all__ = [
+    "DEFAULT_MAX_EVENT_BYTES",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "EndpointConfig",
+    "ProviderAdapter",
+    "Timeouts",
+    "TokenProvider",
+    "endpoint_name",
+]
 
 #: An async or sync callable returning a bearer token (e.g. Azure Entra ID).
 TokenProvider = Callable[[], "str | Awaitable[str]"]
+
+#: default cap of a non-streamed response body (64 MiB).
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+#: default cap of one stream event / line (16 MiB).
+DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 
 class Timeouts(BaseModel):
     """Seconds. ``read`` is the longest gap between two received bytes (a stalled stream)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     connect: float = Field(10.0, gt=0)
     read: float = Field(60.0, gt=0)
@@ -34,9 +47,20 @@ class EndpointConfig(BaseModel):
     ``endpoint`` is the base URL (e.g. ``https://myres.openai.azure.com`` or
     ``https://api.openai.com/v1``). Provider-specific fields are optional here and checked by the
     provider's adapter (e.g. Azure requires ``deployment_name`` and ``api_version``).
+
+    Secrets stay out of sight: ``api_key`` is a ``SecretStr``, ``headers`` and ``token_provider``
+    are left out of the repr, the repr shows ``endpoint`` and ``proxy`` without user info or query
+    string, and validation errors never quote the rejected input.
+
+    Transport safety: ``verify_tls`` is on by default (``ca_bundle`` adds a private CA);
+    ``proxy`` routes the endpoint's traffic through an HTTP(S) proxy (enterprise egress);
+    ``max_response_bytes`` caps a non-streamed body and ``max_event_bytes`` one stream event or
+    line (exceeding either raises :class:`~core.llms.interfaces.errors.ResponseTooLargeError`).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", arbitrary_types_allowed=True, hide_input_in_errors=True
+    )
 
     endpoint: str
     api_key: SecretStr | None = None
@@ -52,9 +76,14 @@ class EndpointConfig(BaseModel):
     #: TLS: verify certificates (default) and optionally trust a custom CA bundle file.
     verify_tls: bool = True
     ca_bundle: str | None = None
+    #: an ``http://`` or ``https://`` proxy URL (credentials may go in its user info).
     proxy: str | None = None
     #: connection pool size for this endpoint's session.
     max_connections: int = Field(100, ge=1)
+    #: the largest non-streamed response body read, in bytes.
+    max_response_bytes: int = Field(DEFAULT_MAX_RESPONSE_BYTES, ge=1)
+    #: the largest single stream event (SSE event, NDJSON line), in bytes.
+    max_event_bytes: int = Field(DEFAULT_MAX_EVENT_BYTES, ge=1)
 
     @field_validator("endpoint")
     @classmethod
@@ -64,6 +93,23 @@ class EndpointConfig(BaseModel):
             # The value itself is not echoed: a misplaced secret must not reach an error message.
             raise ValueError("endpoint must be an http(s) URL with a host, e.g. https://api.openai.com/v1")
         return v.rstrip("/")
+
+    @field_validator("proxy")
+    @classmethod
+    def _check_proxy(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("proxy must be an http(s) URL with a host, e.g. http://proxy.corp:3128")
+        return v
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # URLs are shown without user info or query string (either may carry a credential).
+        for name, value in super().__repr_args__():
+            if name in ("endpoint", "proxy") and isinstance(value, str):
+                value = endpoint_name(value)
+            yield name, value
 
     @property
     def display_name(self) -> str:

@@ -43,9 +43,10 @@ Giving up raises, with a single endpoint, the last typed error itself; with back
 attempt (and skip) in order. Errors carry ``endpoint`` (display name) and ``attempt`` (the try
 number on that endpoint, from 1).
 
-Deadline: ``ctx.deadline`` bounds attempts, backoff sleeps and failover together. Each attempt's
-total timeout is the smallest of the endpoint's ``timeouts.total``, ``request.total_timeout`` and
-the time remaining.
+Deadline: the call's deadline is the earlier of ``ctx.deadline`` and ``request.total_timeout``
+seconds after the call started (a model's ``timeout=`` call parameter); it bounds attempts, backoff
+sleeps and failover together, and nothing sleeps past it. Each attempt's total timeout is the
+smaller of the endpoint's ``timeouts.total`` and the time remaining.
 
 Streams: each attempt opens the stream, makes ``parser = parser_factory(endpoint_name, request_id)``, feeds
 it the events and yields its items. Before the first item is yielded, every failure (status,
@@ -55,6 +56,13 @@ in-stream error event) follows the rules above. After it, any failure raises
 for the model layer to fill in the partial content. At end of input ``parser.close()``'s items are
 yielded (it raises when the terminal marker was missing). The HTTP response is released in every
 case, including when the consumer stops early or the task is cancelled.
+
+Closing: :meth:`FailoverConnector.aclose` closes every session and is idempotent. A call made
+after it raises :class:`~core.llms.interfaces.errors.ConfigurationError` without sending
+anything; a call in flight when it happens ends at once (its failed attempt is neither retried
+nor failed over) with that error, or with ``StreamInterruptedError`` if chunks had been yielded.
+Garbage-collected while a session is still open, it closes them and warns once
+(``ResourceWarning``).
 """
 
 from __future__ import annotations
@@ -62,6 +70,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
@@ -115,6 +124,7 @@ class FailoverConnector:
         self._breakers = [CircuitBreaker(failure_threshold, cooldown) for _ in connectors]
         self.policy = policy if policy is not None else RetryPolicy()
         self.endpoints: list[str] = names
+        self._closed = False
 
     @classmethod
     def from_endpoints(
@@ -158,6 +168,8 @@ class FailoverConnector:
 
     async def send(self, request: WireRequest, ctx: RequestContext | None = None) -> WireResponse:
         """Send a non-streamed request; retries and failover happen inside (see module doc)."""
+        if self._closed:
+            raise self._closed_error()
         body = encode_json(request.payload)
         call = _Call(self, request, ctx)
         while True:
@@ -179,6 +191,8 @@ class FailoverConnector:
         ctx: RequestContext | None = None,
     ) -> AsyncIterator[T]:
         """Send a streamed request and yield the parser's items (see module doc for failures)."""
+        if self._closed:
+            raise self._closed_error()
         body = encode_json(request.payload)
         call = _Call(self, request, ctx)
         while True:
@@ -224,12 +238,46 @@ class FailoverConnector:
                     f"stream from {conn.name} ended before any data: {cause.message}", endpoint=conn.name
                 )
                 error.__cause__ = cause
+            if opened is not None:  # it failed after the headers: say which response it was
+                error.fill(status=opened.status, request_id=opened.request_id)
             await call.failed(i, error)
 
     async def aclose(self) -> None:
-        """Close every connector's session. Idempotent."""
+        """Close every connector's session. Idempotent; later calls raise ``ConfigurationError``."""
+        self._closed = True
         for conn in self._connectors:
             await conn.aclose()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`aclose` was called."""
+        return self._closed
+
+    def _closed_error(self) -> ConfigurationError:
+        return ConfigurationError(
+            f"the connections to {', '.join(self.endpoints)} were closed (aclose() was called)",
+            hint="create a new model with create_llm(); an LLMFactory creates a new one on its next get()",
+        )
+
+    # Un-closed detection (package-internal): an owner that is garbage-collected with sessions still
+    # open warns once and marks what it owns as reported, so that nothing below it warns again.
+    _reported = False
+
+    def _unclosed(self) -> bool:
+        """Does a connector still hold an open session?"""
+        return any(conn._unclosed() for conn in self._connectors)
+
+    def _mark_reported(self) -> None:
+        self._reported = True
+        for conn in self._connectors:
+            conn._reported = True
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        if not getattr(self, "_connectors", None) or not self._unclosed():
+            return
+        if not self._reported:
+            _warn(f"unclosed {self!r}: call aclose() or use 'async with'", ResourceWarning, source=self)
+        self._mark_reported()  # each connector closes its own session when it is collected
 
     async def __aenter__(self) -> FailoverConnector:
         return self
@@ -257,12 +305,18 @@ def _unique_name(config: EndpointConfig, taken: set[str], number: int) -> Endpoi
 class _Call:
     """The bookkeeping of one call: current endpoint, tries, attempt records, deadline."""
 
-    __slots__ = ("attempts", "ctx", "current", "index", "owner", "request", "sent", "tries")
+    __slots__ = ("attempts", "ctx", "current", "deadline", "index", "owner", "request", "sent", "tries")
 
     def __init__(self, owner: FailoverConnector, request: WireRequest, ctx: RequestContext | None) -> None:
         self.owner = owner
         self.request = request
         self.ctx = ctx
+        # The call's deadline: the caller's (ctx) or the call's own timeout, whichever comes first.
+        deadline = ctx.deadline if ctx is not None else None
+        if request.total_timeout is not None:
+            own = time.monotonic() + request.total_timeout
+            deadline = own if deadline is None else min(deadline, own)
+        self.deadline = deadline
         self.index = 0  # first endpoint still eligible (failover only moves forward)
         self.current: int | None = None  # endpoint in use; None: pick the next one
         self.tries = 0  # tries on the current endpoint
@@ -270,11 +324,12 @@ class _Call:
         self.attempts: list[AttemptRecord] = []
 
     def remaining(self) -> float | None:
-        deadline = self.ctx.deadline if self.ctx is not None else None
-        return None if deadline is None else deadline - time.monotonic()
+        return None if self.deadline is None else self.deadline - time.monotonic()
 
     def next(self) -> tuple[int, Connector, float | None]:
         """The endpoint for the next attempt and its timeout; raises when there is none."""
+        if self.owner._closed:
+            raise self.owner._closed_error()
         if self.current is None:
             self.current = self._pick()
             self.tries = 0
@@ -284,8 +339,7 @@ class _Call:
             raise self._deadline_exceeded(i)
         self.tries += 1
         self.sent += 1
-        limits = [t for t in (self.request.total_timeout, remaining) if t is not None]
-        return i, self.owner._connectors[i], min(limits) if limits else None
+        return i, self.owner._connectors[i], remaining
 
     def _pick(self) -> int:
         owner = self.owner
@@ -312,6 +366,8 @@ class _Call:
     async def failed(self, i: int, error: LLMError) -> None:
         """Record a failed attempt and carry out the decision: return to try again, or raise."""
         owner = self.owner
+        if owner._closed:  # aclose() cut the attempt short: no retry, no failover, no breaker change
+            raise owner._closed_error() from error
         name = owner.endpoints[i]
         error.fill(endpoint=name, attempt=self.tries)
         self.attempts.append(AttemptRecord(name, self.tries, error))
@@ -356,7 +412,8 @@ class _Call:
         when it already is a :class:`StreamInterruptedError`)."""
         name = self.owner.endpoints[i]
         request_id = opened.request_id if opened is not None else None
-        error.fill(endpoint=name, attempt=self.tries, request_id=request_id)
+        status = opened.status if opened is not None else None
+        error.fill(endpoint=name, attempt=self.tries, request_id=request_id, status=status)
         if error.failover:
             self.owner._breakers[i].record_failure()
         logger.debug("%s stream interrupted after data: %s", name, type(error).__name__)
@@ -397,7 +454,8 @@ class _Call:
             else f"deadline exceeded after {self.sent} attempt(s)",
             endpoint=name,
             attempt=attempt,
-            hint="the call's deadline (ctx.deadline) left no time for another attempt",
+            hint="the call's deadline (ctx.deadline, or its timeout= parameter) left no time for another "
+            "attempt",
         )
         error.__cause__ = self._last_error()
         if cut_short:

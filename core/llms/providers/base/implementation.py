@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from types import TracebackType
@@ -193,8 +194,36 @@ class BaseLLM(ABC):
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def aclose(self) -> None:
-        """Close the connector (and its sessions); idempotent."""
+        """Close the connector (and its sessions); idempotent. A call made afterwards raises
+        :class:`~core.llms.interfaces.errors.ConfigurationError`: create a new model instead."""
         await self._connector.aclose()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`aclose` was called (when the connector reports it)."""
+        return bool(getattr(self._connector, "closed", False))
+
+    # Un-closed detection (package-internal): garbage-collected while its connector still holds an
+    # open session, a model warns once and marks the connector as reported, so that it closes its
+    # sessions without warning again.
+    _reported = False
+
+    def _unclosed(self) -> bool:
+        check = getattr(self._connector, "_unclosed", None)
+        return bool(check()) if check is not None else False
+
+    def _mark_reported(self) -> None:
+        self._reported = True
+        mark = getattr(self._connector, "_mark_reported", None)
+        if mark is not None:
+            mark()
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        if getattr(self, "_connector", None) is None or not self._unclosed():
+            return
+        if not self._reported:
+            _warn(f"unclosed {self!r}: call aclose() or use 'async with'", ResourceWarning, source=self)
+        self._mark_reported()
 
     async def __aenter__(self) -> Self:
         return self

@@ -14,7 +14,7 @@ Rules implemented (https://html.spec.whatwg.org/multipage/server-sent-events.htm
 * ``data`` lines of one event are joined with ``\\n``; ``event`` sets :attr:`WireEvent.event`
   (``None`` when absent or empty); ``id`` sets the last event id, which persists across events
   as the spec says (an id containing NUL is ignored); ``retry`` (ASCII digits only) is attached
-  to the event in which it appeared;
+  to the event in which it appeared (a value of more than 18 digits is ignored);
 * an event with no ``data`` line is not dispatched;
 * invalid UTF-8 is replaced with U+FFFD rather than failing the stream.
 
@@ -37,6 +37,7 @@ from ...interfaces.llm_interfaces import WireEvent
 __all__ = ["SSEDecoder"]
 
 _BOM = "\ufeff"
+_MAX_RETRY_DIGITS = 18
 
 
 class SSEDecoder:
@@ -140,7 +141,8 @@ class SSEDecoder:
                     if "\0" not in value:
                         self._last_id = value
                 case "retry":
-                    if value.isascii() and value.isdigit():
+                    # More than 18 digits is no sensible delay (and int() refuses > 4300 digits).
+                    if value.isascii() and value.isdigit() and len(value) <= _MAX_RETRY_DIGITS:
                         retry = int(value)
                 case _:
                     pass  # the spec says: ignore unknown fields

@@ -199,10 +199,19 @@ class OpenAIAdapter:
     def request_id(self, headers: Mapping[str, str]) -> str | None:
         return headers.get("x-request-id")
 
+    def error_in_body(self, data: Any, headers: Mapping[str, str], endpoint: str) -> LLMError | None:
+        """The error of a 2xx body that carries ``{"error": {...}}`` instead of an answer (some
+        gateways and OpenAI-compatible servers do this); mapped like an in-stream error event."""
+        if isinstance(data, dict) and data.get("error") and "choices" not in data:
+            return error_from_body(
+                None, data, headers=headers, endpoint=endpoint, request_id=self.request_id(headers)
+            )
+        return None
+
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes, endpoint: str) -> LLMError:
         try:
             data: Any = json.loads(body) if body else None
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to decode
             data = body.decode("utf-8", "replace")
         return error_from_body(
             status, data, headers=headers, endpoint=endpoint, request_id=self.request_id(headers)

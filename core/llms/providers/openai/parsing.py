@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from ...interfaces.errors import ResponseParsingError
 from ...interfaces.messages import FunctionCall, ToolCall
 from ...interfaces.types import FinishReason, LLMResponse, Usage
+from ..base.wire_values import optional_str, optional_text, token_count
 
 __all__ = [
     "CostFn",
@@ -36,33 +37,42 @@ _FINISH_REASONS: dict[str, FinishReason] = {
     "content_filter": "content_filter",
 }
 _unknown_reasons_logged: set[str] = set()
+#: at most this many distinct unknown reasons are remembered (a hostile server cannot grow it).
+_MAX_LOGGED_REASONS = 64
 
 
-def map_finish_reason(reason: str | None) -> FinishReason | None:
+def map_finish_reason(reason: Any) -> FinishReason | None:
     """OpenAI ``finish_reason`` → the normalised value (``function_call`` → ``tool_calls``).
-    An unknown reason is logged once and reported as ``"stop"``."""
+    An unknown reason (or one that is not a string) is logged once and reported as ``"stop"``."""
     if reason is None:
         return None
+    if not isinstance(reason, str):
+        reason = f"<JSON {type(reason).__name__}>"
     mapped = _FINISH_REASONS.get(reason)
     if mapped is None:
-        if reason not in _unknown_reasons_logged:
+        if reason not in _unknown_reasons_logged and len(_unknown_reasons_logged) < _MAX_LOGGED_REASONS:
             _unknown_reasons_logged.add(reason)
-            logger.warning("unknown finish_reason %r reported as 'stop'", reason)
+            logger.warning("unknown finish_reason %r reported as 'stop'", reason[:100])
         return "stop"
     return mapped
 
 
 def usage_from_wire(usage: Any) -> Usage | None:
-    """The ``usage`` object → :class:`Usage` (cached and reasoning tokens included)."""
+    """The ``usage`` object → :class:`Usage` (cached and reasoning tokens included). Counts
+    that are not non-negative integers read as 0."""
     if not isinstance(usage, Mapping):
         return None
-    prompt_details = usage.get("prompt_tokens_details") or {}
-    completion_details = usage.get("completion_tokens_details") or {}
+    prompt_details = usage.get("prompt_tokens_details")
+    completion_details = usage.get("completion_tokens_details")
     return Usage(
-        input_tokens=usage.get("prompt_tokens") or 0,
-        output_tokens=usage.get("completion_tokens") or 0,
-        cached_input_tokens=prompt_details.get("cached_tokens") or 0,
-        reasoning_tokens=completion_details.get("reasoning_tokens") or 0,
+        input_tokens=token_count(usage.get("prompt_tokens")),
+        output_tokens=token_count(usage.get("completion_tokens")),
+        cached_input_tokens=token_count(prompt_details.get("cached_tokens"))
+        if isinstance(prompt_details, Mapping)
+        else 0,
+        reasoning_tokens=token_count(completion_details.get("reasoning_tokens"))
+        if isinstance(completion_details, Mapping)
+        else 0,
     )
 
 
@@ -98,7 +108,7 @@ def parse_structured(text: str, response_format: Any) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ResponseParsingError(
             "the answer is not valid JSON",
             hint="the answer may have been cut short (finish_reason 'length'): raise max_tokens",
@@ -123,10 +133,8 @@ def parse_chat_completion(
     message = choice.get("message")
     if not isinstance(message, Mapping):
         raise ResponseParsingError("choices[0] has no message", body=_preview(data))
-    text = message.get("content") or ""
-    if not isinstance(text, str):
-        raise ResponseParsingError(f"choices[0].message.content is a {type(text).__name__}, not a string")
-    refusal = message.get("refusal") or None
+    text = optional_text(message.get("content"), "choices[0].message.content") or ""
+    refusal = optional_text(message.get("refusal"), "choices[0].message.refusal")
     finish_reason = map_finish_reason(choice.get("finish_reason"))
     if refusal and finish_reason in (None, "stop"):
         finish_reason = "refusal"
@@ -136,7 +144,7 @@ def parse_chat_completion(
         parsed = parse_structured(text, response_format)
     return LLMResponse(
         text=text,
-        model=data.get("model") or model,
+        model=optional_str(data.get("model")) or model,
         provider=provider,
         finish_reason=finish_reason,
         tool_calls=_tool_calls(message),
@@ -144,7 +152,8 @@ def parse_chat_completion(
         cost=cost(usage) if cost is not None else None,
         parsed=parsed,
         refusal=refusal,
-        reasoning=message.get("reasoning_content") or message.get("reasoning") or None,
+        reasoning=optional_text(message.get("reasoning_content"), "choices[0].message.reasoning_content")
+        or optional_text(message.get("reasoning"), "choices[0].message.reasoning"),
         content_filter=content_filter_of(data, choice),
         raw=data,
     )
@@ -152,18 +161,32 @@ def parse_chat_completion(
 
 def _tool_calls(message: Mapping[str, Any]) -> list[ToolCall]:
     calls = message.get("tool_calls") or []
+    if not isinstance(calls, list):
+        raise ResponseParsingError("choices[0].message.tool_calls is not a list")
     out: list[ToolCall] = []
     for i, call in enumerate(calls):
         fn = call.get("function") if isinstance(call, Mapping) else None
-        if not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str):
+        if not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str) or not fn["name"]:
             raise ResponseParsingError(f"tool_calls[{i}] has no function name")
-        out.append(
-            ToolCall(call.get("id") or f"call_{i}", FunctionCall(fn["name"], fn.get("arguments") or ""))
-        )
+        call_id = optional_str(call.get("id")) or f"call_{i}"
+        out.append(ToolCall(call_id, FunctionCall(fn["name"], _arguments(fn.get("arguments"), i))))
     legacy = message.get("function_call")
-    if not out and isinstance(legacy, Mapping) and isinstance(legacy.get("name"), str):
-        out.append(ToolCall("call_0", FunctionCall(legacy["name"], legacy.get("arguments") or "")))
+    if not out and isinstance(legacy, Mapping) and isinstance(legacy.get("name"), str) and legacy["name"]:
+        out.append(ToolCall("call_0", FunctionCall(legacy["name"], _arguments(legacy.get("arguments"), 0))))
     return out
+
+
+def _arguments(value: Any, i: int) -> str:
+    """A tool call's ``arguments``: OpenAI sends a JSON string; some compatible servers send the
+    object itself, which is serialised here so the field keeps its documented type."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        raise ResponseParsingError(f"tool_calls[{i}].function.arguments cannot be serialised") from None
 
 
 def _preview(data: Any) -> Any:

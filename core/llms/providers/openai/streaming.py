@@ -28,6 +28,7 @@ from typing import Any
 from ...interfaces.errors import ResponseParsingError, StreamInterruptedError
 from ...interfaces.llm_interfaces import WireEvent
 from ...interfaces.types import FinishReason, LLMStreamChunk, ToolCallDelta, Usage
+from ..base.wire_values import optional_str
 from .connector import error_from_body
 from .parsing import CostFn, map_finish_reason, usage_from_wire
 
@@ -103,7 +104,7 @@ class ChatStreamParser:
             return [self._final_chunk()]
         try:
             obj = json_loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ResponseParsingError(
                 f"stream event is not valid JSON: {data[:80]!r}",
                 endpoint=self.endpoint,
@@ -118,7 +119,7 @@ class ChatStreamParser:
         if event.event == "error" or obj.get("error"):
             raise error_from_body(None, obj, endpoint=self.endpoint, request_id=self.request_id)
         if self._model is None:
-            self._model = obj.get("model") or None
+            self._model = optional_str(obj.get("model"))
         usage = obj.get("usage")
         if usage:
             self._usage = usage_from_wire(usage)
@@ -128,7 +129,11 @@ class ChatStreamParser:
         chunk: LLMStreamChunk | None = None
         choices = obj.get("choices")
         if choices:
+            if not isinstance(choices, list):
+                raise self._malformed("choices is not a list")
             for choice in choices:
+                if not isinstance(choice, dict):
+                    raise self._malformed("a choice is not an object")
                 if choice.get("index", 0) == 0:
                     chunk = self._choice_chunk(choice)
                 elif not self._ignored_choices:
@@ -153,23 +158,22 @@ class ChatStreamParser:
         delta = choice.get("delta")
         if not delta:
             return None
-        text = delta.get("content") or ""
-        refusal = delta.get("refusal") or None
-        reasoning = delta.get("reasoning_content") or delta.get("reasoning") or None
+        if not isinstance(delta, dict):
+            raise self._malformed("delta is not an object")
+        text = self._text(delta.get("content"), "delta.content") or ""
+        refusal = self._text(delta.get("refusal"), "delta.refusal")
+        reasoning = self._text(delta.get("reasoning_content"), "delta.reasoning_content") or self._text(
+            delta.get("reasoning"), "delta.reasoning"
+        )
         raw_calls = delta.get("tool_calls")
         filters = choice.get("content_filter_results")
         if not (text or refusal or reasoning or raw_calls or filters):
             return None
         tool_calls = None
         if raw_calls:
-            tool_calls = []
-            for call in raw_calls:
-                fn = call.get("function") or {}
-                tool_calls.append(
-                    ToolCallDelta(
-                        call.get("index", 0), call.get("id"), fn.get("name"), fn.get("arguments") or ""
-                    )
-                )
+            if not isinstance(raw_calls, list):
+                raise self._malformed("delta.tool_calls is not a list")
+            tool_calls = [self._tool_call_delta(call) for call in raw_calls]
         if refusal:
             self._refused = True
         content_filter = None
@@ -183,6 +187,31 @@ class ChatStreamParser:
             refusal=refusal,
             reasoning=reasoning,
             content_filter=content_filter,
+        )
+
+    def _tool_call_delta(self, call: Any) -> ToolCallDelta:
+        fn = call.get("function") if isinstance(call, dict) else None
+        if fn is None:
+            fn = {}
+        index = call.get("index", 0) if isinstance(call, dict) else None
+        if not isinstance(fn, dict) or type(index) is not int or index < 0:
+            raise self._malformed("a delta.tool_calls entry is not {index, id, function: {name, arguments}}")
+        return ToolCallDelta(
+            index,
+            self._text(call.get("id"), "delta.tool_calls[].id"),
+            self._text(fn.get("name"), "delta.tool_calls[].function.name"),
+            self._text(fn.get("arguments"), "delta.tool_calls[].function.arguments") or "",
+        )
+
+    def _text(self, value: Any, where: str) -> str | None:
+        """A string field of a delta: None when null, absent or empty; malformed if not a string."""
+        if value is None or type(value) is str:
+            return value or None
+        raise self._malformed(f"{where} is not a string")
+
+    def _malformed(self, what: str) -> ResponseParsingError:
+        return ResponseParsingError(
+            f"stream event is malformed: {what}", endpoint=self.endpoint, request_id=self.request_id
         )
 
     def _start(self, chunk: LLMStreamChunk) -> None:

@@ -1,0 +1,115 @@
+"""Fresh-process measurements of one client, pinned to CPU 0; prints one JSON line.
+
+    python -m benchmarks.oneshot import CLIENT URL
+    python -m benchmarks.oneshot first_call CLIENT URL
+    python -m benchmarks.oneshot rss CLIENT URL --streams 1000
+
+* ``import``: seconds to import the client and make it (:func:`clients.import_and_create`),
+  measured inside the process, so interpreter start-up (the same for everyone) is left out.
+* ``first_call``: in a new event loop, seconds to make the client (imports included) and then
+  seconds of the first completed request (session, connection, anything loaded on first use).
+* ``rss``: ``--streams`` concurrent streams against ``URL`` (a slow, paced stream route so they
+  are all open at once); answers the peak resident set size (``ru_maxrss``) in MB and the RSS
+  before the streams started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from ._proc import pin, raise_fd_limit
+
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def _rss_now_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure_import(client: str, url: str) -> dict[str, Any]:
+    # asyncio and typing are not loaded yet: what the client's import pulls in is counted.
+    started = time.perf_counter()
+    from .clients import import_and_create
+
+    import_and_create(client, url)
+    return {"import_s": time.perf_counter() - started}
+
+
+async def measure_first_call(client: str, url: str) -> dict[str, Any]:
+    from .clients import open_client
+
+    started = time.perf_counter()
+    bench = await open_client(client, url)
+    made = time.perf_counter()
+    try:
+        await bench.complete()
+        done = time.perf_counter()
+    finally:
+        await bench.aclose()
+    return {"create_s": made - started, "first_call_s": done - made}
+
+
+async def measure_rss(client: str, url: str, streams: int) -> dict[str, Any]:
+    import asyncio
+
+    from .clients import open_client
+
+    bench = await open_client(client, url, max_connections=streams)
+    before = _rss_now_mb()
+    started = time.perf_counter()
+    try:
+        results = await asyncio.gather(*(bench.stream() for _ in range(streams)), return_exceptions=True)
+    finally:
+        await bench.aclose()
+    failures = [r for r in results if isinstance(r, BaseException)]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    answer: dict[str, Any] = {
+        "peak_rss_mb": peak,
+        "rss_before_mb": before,
+        "streams_ok": streams - len(failures),
+        "wall_s": time.perf_counter() - started,
+    }
+    if failures:
+        answer["error"] = f"{len(failures)} streams failed, e.g. {type(failures[0]).__name__}: {failures[0]}"
+    return answer
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="fresh-process benchmark measurements")
+    parser.add_argument("mode", choices=["import", "first_call", "rss"])
+    parser.add_argument("client")
+    parser.add_argument("url")
+    parser.add_argument("--streams", type=int, default=1000)
+    parser.add_argument("--cpu", type=int, default=0)
+    args = parser.parse_args(argv)
+    pin(args.cpu)
+    raise_fd_limit()
+    out = sys.stdout
+    sys.stdout = sys.stderr  # library prints must not mix with the answer
+    try:
+        if args.mode == "import":
+            answer = measure_import(args.client, args.url)  # before asyncio is imported
+        else:
+            import asyncio
+
+            if args.mode == "first_call":
+                answer = asyncio.run(measure_first_call(args.client, args.url))
+            else:
+                answer = asyncio.run(measure_rss(args.client, args.url, args.streams))
+    except ImportError as exc:
+        answer = {"error": f"not installed: {exc}", "missing": True}
+    out.write(json.dumps(answer) + "\n")
+
+
+if __name__ == "__main__":
+    main()

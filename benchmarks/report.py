@@ -1,0 +1,272 @@
+"""Turning per-round samples into figures, ratios, tables, the docs page and the plot."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .clients import CLIENTS
+from .targets import FIGURES, TARGETS, Verdict
+
+RAW = "raw-aiohttp"
+PLOT_NAME = "benchmarks-cpu-per-request.png"
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def machine_info() -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in info if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "commit": commit or None,
+        "loadavg_start": loadavg(),
+        "versions": {
+            d: _version(d) for d in ("core-llms", "aiohttp", "pydantic", "openai", "litellm", "httpx", "orjson")
+        },
+    }
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def figures(samples: dict[str, dict[str, list[float | None]]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{figure: {client: {"value", "ratio", "rounds"}}}``.
+
+    ``value`` is the median over rounds; ``ratio`` the median over rounds of the client's figure
+    divided by raw aiohttp's from the same round (None for figures raw aiohttp has not got).
+    """
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for key, by_client in samples.items():
+        raw = by_client.get(RAW, [])
+        out[key] = {}
+        for client, series in by_client.items():
+            values = [v for v in series if v is not None]
+            ratios = [
+                v / r
+                for v, r in zip(series, raw, strict=False)
+                if v is not None and r is not None and r > 0
+            ]
+            out[key][client] = {
+                "value": _median(values),
+                "ratio": _median(ratios) if key in _RATIO_KEYS else None,
+                "rounds": len(values),
+            }
+    return out
+
+
+_RATIO_KEYS = {f.key for f in FIGURES if not f.key.startswith("failover_")}
+
+
+def core_figures(figs: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, float | None]]:
+    """core-llms' ``{figure: {"value", "ratio"}}``, what the guard checks."""
+    return {key: dict(by_client.get("core-llms", {})) for key, by_client in figs.items()}
+
+
+def load_figures(path: Path) -> dict[str, dict[str, float | None]]:
+    """core-llms' figures from an earlier results JSON (the guard's ``--baseline``)."""
+    result = json.loads(Path(path).read_text())
+    return core_figures(result["figures"])
+
+
+def verdict_dict(v: Verdict) -> dict[str, Any]:
+    return {
+        "figure": v.target.key,
+        "target": v.target.describe(),
+        "measured": v.measured,
+        "allowed": v.allowed,
+        "meets_target": v.meets_target,
+        "passed_guard": v.passed,
+        "note": v.note,
+    }
+
+
+def _cell(entry: dict[str, Any] | None, digits: int) -> str:
+    if not entry or entry.get("value") is None:
+        return "failed" if entry else "n/a"
+    text = f"{entry['value']:,.{digits}f}"
+    if entry.get("ratio") is not None:
+        text += f" ({entry['ratio']:.2f}×)"
+    return text
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The results table (figures × clients) and the targets table."""
+    clients = [c for c in CLIENTS if c in result["clients"]]
+    figs = result["figures"]
+    head = "| figure | " + " | ".join(clients) + " |"
+    lines = [head, "|---|" + "---:|" * len(clients)]
+    for fig in FIGURES:
+        if fig.key not in figs:
+            continue
+        row = [_cell(figs[fig.key].get(c), fig.digits) for c in clients]
+        lines.append(f"| {fig.label} ({fig.unit}) | " + " | ".join(row) + " |")
+    lines.append("| 100,000 requests through the batch path | " + " | ".join(["—"] * len(clients)) + " |")
+    lines.append("")
+    lines += [f"- not measured: {why}" for why in result.get("skipped", {}).values()]
+    lines += [f"- {c}: missing ({why})" for c, why in (result.get("missing") or {}).items()]
+    lines += ["", "| core-llms target | measured | target | met |", "|---|---:|---:|:---:|"]
+    for v in result["verdicts"]:
+        measured = "—" if v["measured"] is None else f"{v['measured']:.3g}" + ("×" if "×" in v["target"] else "")
+        lines.append(f"| {v['figure']} | {measured} | {v['target']} | {'yes' if v['meets_target'] else 'no'} |")
+    return "\n".join(lines)
+
+
+def guard_summary(verdicts: list[Verdict], with_baseline: bool) -> str:
+    against = "the baseline + 20%" if with_baseline else "the targets + 20%"
+    lines = [f"guard (against {against}):"]
+    for v in verdicts:
+        measured = "not measured" if v.measured is None else f"{v.measured:.3g}"
+        status = "ok  " if v.passed else "FAIL"
+        lines.append(f"  {status} {v.target.key:<26} {measured:>12}  allowed ≤ {v.allowed:.3g}  {v.note}")
+    failed = sum(not v.passed for v in verdicts)
+    lines.append("guard: " + (f"{failed} figure(s) regressed" if failed else "all figures within bounds"))
+    return "\n".join(lines)
+
+
+def write_results(result: dict[str, Any], folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = result["timestamp"].replace(":", "").replace("-", "")
+    json_path = folder / f"{stamp}-{result['mode']}.json"
+    md_path = json_path.with_suffix(".md")
+    json_path.write_text(json.dumps(result, indent=1) + "\n")
+    md_path.write_text(markdown(result) + "\n")
+    return json_path, md_path
+
+
+def plot(result: dict[str, Any], path: Path) -> bool:
+    """CPU µs per request by concurrency, one line per client (log scale). False without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    levels = [1, 64, 512]
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    for client in [c for c in CLIENTS if c in result["clients"]]:
+        ys = [result["figures"].get(f"cpu_us_c{c}", {}).get(client, {}).get("value") for c in levels]
+        points = [(x, y) for x, y in zip(levels, ys, strict=True) if y is not None]
+        if points:
+            ax.plot([str(p[0]) for p in points], [p[1] for p in points], marker="o", label=client)
+    ax.set_yscale("log")
+    ax.set_xlabel("concurrent requests")
+    ax.set_ylabel("client CPU per request (µs, log scale)")
+    ax.set_title("Client CPU per non-streamed request (lower is better)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
+def write_docs(result: dict[str, Any], docs: Path) -> None:
+    """Rewrite ``docs/benchmarks.md`` (and its plot) from a full run."""
+    has_plot = plot(result, docs / PLOT_NAME)
+    m = result["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
+    targets = ", ".join(f"{t.key} {t.describe()}" for t in TARGETS)
+    text = _DOC.format(
+        timestamp=result["timestamp"],
+        command=result["command"],
+        duration=result["duration_s"],
+        cpu=m["cpu"],
+        cores=m["cores"],
+        memory=m["memory_gib"],
+        kernel=m["kernel"],
+        python=m["python"],
+        commit=m.get("commit") or "?",
+        load=f"{m['loadavg_start']} → {m.get('loadavg_end')}",
+        versions=versions,
+        table=markdown(result),
+        plot=f"![CPU per request by concurrency]({PLOT_NAME})" if has_plot else "(matplotlib missing: no plot)",
+        targets=targets,
+        rounds=result["plan"]["rounds"],
+    )
+    (docs / "benchmarks.md").write_text(text)
+
+
+_DOC = """# Benchmarks
+
+<!-- Generated by `./benchmarks/run.sh` (benchmarks/report.py): edit that, not this page. -->
+
+core-llms against raw aiohttp (the floor: the same requests written by hand), the OpenAI SDK
+(`AsyncOpenAI`) and LiteLLM (`acompletion`), all in the same run against one minimal
+OpenAI-compatible mock server. How the suite works, and the guard: `benchmarks/README.md`.
+
+## Latest full run
+
+- when: {timestamp} (took {duration} s), commit {commit}
+- command: `{command}`
+- machine: {cpu}, {cores} cores, {memory} GiB, Linux {kernel}, Python {python};
+  load average {load} (other work was running: figures are noisy)
+- versions: {versions}
+- client pinned to CPU 0, mock server to CPU 1; medians over {rounds} interleaved rounds
+
+Each cell: the median figure, and in brackets its ratio to raw aiohttp (median of the per-round
+ratios). Lower is better everywhere.
+
+{table}
+
+{plot}
+
+## What the figures mean
+
+- **import + create client**: in a fresh process, the time to import the client and make it
+  (raw aiohttp: `import aiohttp`; core-llms: `import core.llms` + `create_llm(...)`; OpenAI:
+  `AsyncOpenAI(...)`; LiteLLM: `import litellm`). Interpreter start-up is left out.
+- **first call**: in a fresh process, the first completed request after the client was made
+  (session, connection, anything loaded on first use).
+- **CPU per request**: user + system CPU of the client process (`getrusage`) over N
+  non-streamed requests at the given concurrency, divided by N, after a warm-up that fills the
+  connection pool. raw aiohttp and core-llms use pools of 100 connections (both defaults); the
+  peers keep their own defaults.
+- **CPU per streamed chunk**: the same over streams of 100 content chunks (103 JSON events
+  each: role, content, finish, usage), 32 streams at a time, divided by the number of events;
+  the server sends the events back to back, so a client reads many events per socket read.
+- **paced** streams: 20 content chunks 10 ms apart (a fast model), 32 at a time, so each event
+  arrives on its own. **Time to first chunk**: median, per stream, from the call to the first
+  chunk with text (the server sends it with the response head). CPU per chunk of these streams
+  includes one event-loop wake-up per event.
+- **peak RSS**: `ru_maxrss` of a fresh process that runs 1,000 streams at once (each ~1 s long,
+  so all are open together; the server checks the peak of open streams).
+- **refused primary**: core-llms with a primary whose port refuses connections and a live
+  backup; extra latency over a healthy primary, for a freshly made model (first discovery) and
+  once the primary's breaker is open. The peers have no failover (n/a).
+- **100,000 requests through the batch path**: not measured; the batch path does not exist yet.
+
+Targets for core-llms (issue 4, ratios to raw aiohttp unless a unit is given): {targets}.
+"""

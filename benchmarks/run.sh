@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The core-llms benchmark suite. Creates benchmarks/.venv on first use (core-llms editable, plus
+# the peers and tools in benchmarks/requirements.txt) and runs the suite in it.
+#
+#   ./benchmarks/run.sh                  full run: every client, every figure; rewrites docs/benchmarks.md
+#   ./benchmarks/run.sh --quick          the guard (< 2 min): raw aiohttp + core-llms; exits 1 when a
+#                                        target regresses by more than 20%
+#   ./benchmarks/run.sh --quick --baseline benchmarks/results/<file>.json
+#                                        the guard against an earlier run instead of the targets
+#   ./benchmarks/run.sh profile [--duration S]   py-spy profiles of core-llms into benchmarks/profiles/
+#
+# Other options: --rounds N, --clients raw-aiohttp,core-llms,openai,litellm, --no-docs.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(dirname "$here")"
+cd "$repo"
+
+PYTHON=${PYTHON:-python3}
+VENV="$here/.venv"
+
+ensure_venv() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        "$PYTHON" -m venv "$VENV"
+        "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    fi
+    local stamp="$VENV/.bench-stamp"
+    local digest
+    digest=$(cat pyproject.toml "$here/requirements.txt" | "$VENV/bin/python" -c \
+        'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
+        return
+    fi
+    echo "benchmarks: installing into $VENV ..." >&2
+    "$VENV/bin/python" -m pip install --quiet -e .
+    local failed=0
+    while read -r req; do
+        case "$req" in ''|'#'*) continue ;; esac
+        if ! "$VENV/bin/python" -m pip install --quiet "$req"; then
+            echo "benchmarks: could not install $req: the suite marks it missing" >&2
+            failed=1
+        fi
+    done < "$here/requirements.txt"
+    # A failed install is retried on the next run; a complete one is not repeated.
+    [ "$failed" = 0 ] && echo "$digest" > "$stamp"
+    return 0
+}
+
+ensure_venv
+if [ "${1:-}" = "profile" ]; then
+    shift
+    exec "$VENV/bin/python" -m benchmarks.profiling "$@"
+fi
+exec "$VENV/bin/python" -m benchmarks.suite "$@"

@@ -1,0 +1,364 @@
+"""Runs the benchmark suite: mock server, interleaved clients, medians, report, guard.
+
+    python -m benchmarks.suite [--quick] [--rounds N] [--clients a,b,...] [--baseline FILE]
+
+(``benchmarks/run.sh`` makes the environment and calls this.) The mock server runs pinned to
+CPU 1, every measuring process to CPU 0, this orchestrator on CPU 1 (it only waits). Clients run
+interleaved: each round measures every figure for every client, in an order that rotates from
+round to round, and a figure is the median over rounds; its ratio to raw aiohttp is the median of
+the per-round ratios. Results go to ``benchmarks/results/<timestamp>.json`` and ``.md``; a full
+run also rewrites ``docs/benchmarks.md`` and its plot. ``--quick`` (raw aiohttp and core-llms,
+fewer rounds, well under two minutes) exits 1 when a target regresses by more than 20%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from . import report
+from ._proc import pin
+from .clients import CLIENTS
+from .targets import check
+
+ROOT = Path(__file__).resolve().parent
+REPO = ROOT.parent
+PY = sys.executable
+
+STREAM_CHUNKS = 100  # content chunks per stream; a stream carries STREAM_CHUNKS + 3 JSON events
+#: paced streams (time to first chunk): 20 content chunks, 10 ms apart, like a fast model.
+PACED_CHUNKS, PACED_INTERVAL_MS = 20, 10
+PACED_STREAM_S = (PACED_CHUNKS + 2) * PACED_INTERVAL_MS / 1000  # how long one paced stream lasts
+RSS_STREAMS = 1000
+RSS_ROUTE = "k20-i50"  # 20 content chunks, 50 ms apart: every stream stays open ~1 s
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much to measure."""
+
+    rounds: int
+    import_rounds: int
+    first_call_rounds: int
+    rss_rounds: int
+    target_cpu: float  # CPU seconds per measurement, per client and round
+    max_seconds: float  # wall-time cap of one measurement
+    failover_fresh: int
+    failover_n: int
+    paced_max_n: int  # paced streams last ~0.2 s each: cap their number
+
+
+FULL = Plan(5, 7, 5, 3, 1.5, 25.0, 20, 300, 960)
+QUICK = Plan(3, 5, 3, 1, 0.35, 8.0, 10, 150, 320)
+
+
+class Worker:
+    """One ``benchmarks.worker`` process (one client, pinned to CPU 0)."""
+
+    def __init__(self, client: str) -> None:
+        self.client = client
+        self.proc = subprocess.Popen(
+            [PY, "-m", "benchmarks.worker", client, "--cpu", "0"],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.ready: dict[str, Any] = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            return {"ready": False, "error": f"worker exited with {self.proc.wait()}"}
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def ask(self, **cmd: Any) -> dict[str, Any]:
+        stdin: IO[str] | None = self.proc.stdin
+        assert stdin is not None
+        stdin.write(json.dumps(cmd) + "\n")
+        stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.ask(op="quit")
+            except (BrokenPipeError, ValueError):
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class MockServer:
+    """The mock server process (pinned to CPU 1)."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [PY, "-m", "benchmarks.mockserver", "--cpu", "1"], cwd=REPO, stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout is not None
+        words = self.proc.stdout.readline().split()
+        if len(words) != 3 or words[0] != "READY":
+            self.proc.kill()
+            raise RuntimeError(f"mock server did not start: {words}")
+        self.port, self.dead_port = int(words[1]), int(words[2])
+
+    def url(self, route: str | None = None) -> str:
+        prefix = f"/{route}" if route else ""
+        return f"http://127.0.0.1:{self.port}{prefix}/v1"
+
+    @property
+    def dead_url(self) -> str:
+        return f"http://127.0.0.1:{self.dead_port}/v1"
+
+    def stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_stats", timeout=10) as resp:
+            answer: dict[str, Any] = json.loads(resp.read())
+            return answer
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def rotated(items: Sequence[str], by: int) -> list[str]:
+    k = by % len(items) if items else 0
+    return [*items[k:], *items[:k]]
+
+
+def oneshot(mode: str, client: str, url: str, *extra: str) -> dict[str, Any]:
+    """Run ``benchmarks.oneshot`` in a fresh process; also records its wall time."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [PY, "-m", "benchmarks.oneshot", mode, client, url, "--cpu", "0", *extra],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    wall = time.perf_counter() - started
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+        return {"error": tail[0]}
+    answer: dict[str, Any] = json.loads(lines[-1])
+    answer["process_wall_s"] = wall
+    return answer
+
+
+class Run:
+    """One run of the suite: collects per-round samples of every figure for every client."""
+
+    def __init__(self, plan: Plan, clients: list[str], server: MockServer, log: IO[str]) -> None:
+        self.plan = plan
+        self.clients = clients
+        self.server = server
+        self.log = log
+        self.samples: dict[str, dict[str, list[float | None]]] = {}
+        self.details: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        self.missing: dict[str, str] = {}
+
+    def record(self, key: str, client: str, rnd: int, value: float | None, detail: dict[str, Any]) -> None:
+        series = self.samples.setdefault(key, {}).setdefault(client, [])
+        series.extend([None] * (rnd + 1 - len(series)))
+        series[rnd] = value
+        self.details.setdefault(key, {}).setdefault(client, []).append({"round": rnd, **detail})
+        if value is None:
+            self.say(f"  {key} {client}: FAILED {detail.get('error')}")
+
+    def say(self, text: str) -> None:
+        self.log.write(text + "\n")
+        self.log.flush()
+
+    def fresh_processes(self) -> None:
+        url = self.server.url()
+        for rnd in range(self.plan.import_rounds):
+            self.say(f"import, round {rnd + 1}/{self.plan.import_rounds}")
+            for client in rotated(self.clients, rnd):
+                got = oneshot("import", client, url)
+                if got.get("missing"):
+                    self.missing[client] = got["error"]
+                value = got["import_s"] * 1e3 if "import_s" in got else None
+                self.record("import_ms", client, rnd, value, got)
+        for rnd in range(self.plan.first_call_rounds):
+            self.say(f"first call, round {rnd + 1}/{self.plan.first_call_rounds}")
+            for client in rotated(self.available(), rnd):
+                got = oneshot("first_call", client, url)
+                value = got["first_call_s"] * 1e3 if "first_call_s" in got else None
+                self.record("first_call_ms", client, rnd, value, got)
+        rss_url = self.server.url(RSS_ROUTE)
+        for rnd in range(self.plan.rss_rounds):
+            self.say(f"peak RSS with {RSS_STREAMS} streams, round {rnd + 1}/{self.plan.rss_rounds}")
+            for client in rotated(self.available(), rnd):
+                self.server.stats()  # resets the peak
+                got = oneshot("rss", client, rss_url, "--streams", str(RSS_STREAMS))
+                got["server_peak_open_streams"] = self.server.stats()["peak_open_streams"]
+                ok = "peak_rss_mb" in got and "error" not in got
+                self.record("peak_rss_mb", client, rnd, got["peak_rss_mb"] if ok else None, got)
+
+    def available(self) -> list[str]:
+        return [c for c in self.clients if c not in self.missing]
+
+    def workers(self) -> dict[str, Any]:
+        """Every figure measured in the long-lived workers, round by round."""
+        plan = self.plan
+        workers: dict[str, Worker] = {}
+        samples: dict[str, Any] = {}
+        try:
+            for client in self.available():
+                worker = Worker(client)
+                if not worker.ready.get("ready"):
+                    self.missing[client] = worker.ready.get("error", "worker failed to start")
+                    worker.close()
+                    continue
+                workers[client] = worker
+                samples[client] = worker.ask(op="sample", url=self.server.url())
+            for rnd in range(plan.rounds):
+                self.say(f"in-process figures, round {rnd + 1}/{plan.rounds}")
+                for concurrency in (1, 64, 512):
+                    for client in rotated(list(workers), rnd):
+                        got = workers[client].ask(
+                            op="requests",
+                            url=self.server.url(),
+                            concurrency=concurrency,
+                            target_cpu=plan.target_cpu,
+                            min_n=max(200, 2 * concurrency),
+                            max_n=50_000,
+                            max_seconds=plan.max_seconds,
+                            warmup=200 if concurrency == 1 else 2 * concurrency,
+                        )
+                        self.record(f"cpu_us_c{concurrency}", client, rnd, got.get("cpu_us"), got)
+                for client in rotated(list(workers), rnd):
+                    got = workers[client].ask(
+                        op="streams",
+                        url=self.server.url(f"k{STREAM_CHUNKS}-i0"),
+                        concurrency=32,
+                        events=STREAM_CHUNKS + 3,
+                        target_cpu=plan.target_cpu,
+                        min_n=64,
+                        max_n=5_000,
+                        max_seconds=plan.max_seconds,
+                        warmup=32,
+                    )
+                    self.record("cpu_us_per_chunk", client, rnd, got.get("cpu_us_per_chunk"), got)
+                for client in rotated(list(workers), rnd):
+                    got = workers[client].ask(
+                        op="streams",
+                        url=self.server.url(f"k{PACED_CHUNKS}-i{PACED_INTERVAL_MS}"),
+                        concurrency=32,
+                        events=PACED_CHUNKS + 3,
+                        stagger=PACED_STREAM_S / 32,
+                        target_cpu=plan.target_cpu,
+                        min_n=64,
+                        max_n=plan.paced_max_n,
+                        max_seconds=plan.max_seconds,
+                        warmup=32,
+                    )
+                    self.record("ttfc_ms", client, rnd, got.get("ttfc_ms"), got)
+                    self.record("cpu_us_per_chunk_paced", client, rnd, got.get("cpu_us_per_chunk"), got)
+                if "core-llms" in workers:
+                    got = workers["core-llms"].ask(
+                        op="failover",
+                        url=self.server.url(),
+                        dead_url=self.server.dead_url,
+                        fresh=plan.failover_fresh,
+                        n=plan.failover_n,
+                    )
+                    self.record("failover_first_extra_ms", "core-llms", rnd, got.get("first_extra_ms"), got)
+                    self.record("failover_open_extra_ms", "core-llms", rnd, got.get("open_extra_ms"), got)
+        finally:
+            for worker in workers.values():
+                worker.close()
+        return samples
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="core-llms benchmark suite (see benchmarks/README.md)")
+    parser.add_argument("--quick", action="store_true", help="the guard: raw aiohttp + core-llms, < 2 min")
+    parser.add_argument("--rounds", type=int, help="rounds of the in-process figures")
+    parser.add_argument("--clients", help=f"comma-separated subset of {','.join(CLIENTS)}")
+    parser.add_argument("--baseline", type=Path, help="a results JSON to compare against (guard)")
+    parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    if args.rounds:
+        plan = Plan(**{**asdict(plan), "rounds": args.rounds})
+    default = ["raw-aiohttp", "core-llms"] if args.quick else list(CLIENTS)
+    clients = args.clients.split(",") if args.clients else default
+    unknown = sorted(set(clients) - set(CLIENTS))
+    if unknown or "raw-aiohttp" not in clients:
+        parser.error(f"clients must include raw-aiohttp and come from {CLIENTS}; unknown: {unknown}")
+    clients = [c for c in CLIENTS if c in clients]
+    baseline = report.load_figures(args.baseline) if args.baseline else None
+
+    started = time.time()
+    machine = report.machine_info()
+    server = MockServer()
+    pinned = pin(1)
+    log = sys.stderr
+    try:
+        run = Run(plan, clients, server, log)
+        run.fresh_processes()
+        samples = run.workers()
+    finally:
+        server.close()
+    machine["loadavg_end"] = report.loadavg()
+    machine["orchestrator_pinned"] = pinned
+    figures = report.figures(run.samples)
+    verdicts = check(report.core_figures(figures), baseline)
+    result = {
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
+        "mode": "quick" if args.quick else "full",
+        "command": "./benchmarks/run.sh " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "duration_s": round(time.time() - started, 1),
+        "machine": machine,
+        "plan": asdict(plan),
+        "settings": {
+            "stream_chunks": STREAM_CHUNKS,
+            "stream_events": STREAM_CHUNKS + 3,
+            "paced_chunks": PACED_CHUNKS,
+            "paced_interval_ms": PACED_INTERVAL_MS,
+            "rss_streams": RSS_STREAMS,
+            "rss_route": RSS_ROUTE,
+        },
+        "clients": clients,
+        "missing": run.missing,
+        "sample_answers": samples,
+        "samples": run.samples,
+        "details": run.details,
+        "figures": figures,
+        "verdicts": [report.verdict_dict(v) for v in verdicts],
+        "skipped": {"batch_100k": "100,000 requests through the batch path: the batch path does not exist yet"},
+    }
+    paths = report.write_results(result, ROOT / "results")
+    log.write(f"\nresults: {paths[0]}\n\n{report.markdown(result)}\n")
+    if not args.quick and not args.no_docs:
+        report.write_docs(result, REPO / "docs")
+        log.write(f"docs: {REPO / 'docs' / 'benchmarks.md'}\n")
+    failed = [v for v in verdicts if not v.passed]
+    if args.quick:
+        log.write(report.guard_summary(verdicts, baseline is not None) + "\n")
+        return 1 if failed else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

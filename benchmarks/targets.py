@@ -1,0 +1,105 @@
+"""The figures the suite reports and the issue's targets for core-llms, with the guard's check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: allowed slack before the guard fails: a target "regresses" when a figure exceeds it by 20%.
+REGRESSION_SLACK = 1.2
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One reported figure: ``key`` in the result JSON, a label and its unit."""
+
+    key: str
+    label: str
+    unit: str
+    digits: int = 0
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure("import_ms", "import + create client", "ms", 1),
+    Figure("first_call_ms", "first call (fresh process)", "ms", 2),
+    Figure("cpu_us_c1", "CPU per request, concurrency 1", "µs"),
+    Figure("cpu_us_c64", "CPU per request, concurrency 64", "µs"),
+    Figure("cpu_us_c512", "CPU per request, concurrency 512", "µs"),
+    Figure("cpu_us_per_chunk", "CPU per streamed chunk, concurrency 32", "µs", 2),
+    Figure("ttfc_ms", "time to first chunk, concurrency 32 (paced)", "ms", 2),
+    Figure("cpu_us_per_chunk_paced", "CPU per streamed chunk, concurrency 32 (paced)", "µs", 2),
+    Figure("peak_rss_mb", "peak RSS, 1,000 concurrent streams", "MB", 1),
+    Figure("failover_first_extra_ms", "refused primary, first time: extra latency", "ms", 3),
+    Figure("failover_open_extra_ms", "refused primary, breaker open: extra latency", "ms", 3),
+)
+
+FIGURE_BY_KEY = {f.key: f for f in FIGURES}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """core-llms must keep ``key`` at or under ``limit``: a ratio to raw aiohttp, or absolute."""
+
+    key: str
+    limit: float
+    ratio: bool = True
+
+    def describe(self) -> str:
+        unit = FIGURE_BY_KEY[self.key].unit
+        return f"≤ {self.limit:g}×" if self.ratio else f"≤ {self.limit:g} {unit}"
+
+
+#: issue 4, "Targets" (ratios to raw aiohttp in the same run).
+TARGETS: tuple[Target, ...] = (
+    Target("import_ms", 1.0),
+    Target("first_call_ms", 1.3),
+    Target("cpu_us_c64", 1.3),
+    Target("cpu_us_c512", 1.3),
+    Target("cpu_us_per_chunk", 1.5),
+    Target("ttfc_ms", 1.2),
+    Target("peak_rss_mb", 1.5),
+    Target("failover_first_extra_ms", 5.0, ratio=False),
+    Target("failover_open_extra_ms", 0.1, ratio=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The guard's view of one target: the measured figure, the target, and the limit applied."""
+
+    target: Target
+    measured: float | None
+    allowed: float
+    meets_target: bool
+    passed: bool
+    note: str = ""
+
+
+def check(
+    figures: dict[str, dict[str, float | None]], baseline: dict[str, dict[str, float | None]] | None = None
+) -> list[Verdict]:
+    """Judge core-llms against every target (``figures[key]`` holds ``ratio`` and ``value``).
+
+    Without ``baseline`` a figure fails the guard when it exceeds its target by more than
+    :data:`REGRESSION_SLACK` (20%). With ``baseline`` (the same mapping from an earlier run) the
+    guard asks "did this change make things worse?": a ratio fails when it is more than 20% above
+    the baseline's; an absolute figure (sub-millisecond, noisy) only when it is also above its
+    target. ``meets_target`` always says whether the target itself is met.
+    """
+    verdicts = []
+    for target in TARGETS:
+        entry = figures.get(target.key, {})
+        measured = entry.get("ratio") if target.ratio else entry.get("value")
+        allowed = target.limit * REGRESSION_SLACK
+        note = ""
+        if baseline is not None:
+            before = baseline.get(target.key, {})
+            old = before.get("ratio") if target.ratio else before.get("value")
+            if old is not None:
+                relative = old * REGRESSION_SLACK
+                allowed = relative if target.ratio else max(relative, target.limit)
+                note = f"baseline {old:.3g}"
+        if measured is None:
+            verdicts.append(Verdict(target, None, allowed, False, False, "not measured"))
+            continue
+        verdicts.append(Verdict(target, measured, allowed, measured <= target.limit, measured <= allowed, note))
+    return verdicts

@@ -1,0 +1,544 @@
+"""Helpers of the fault matrix and deadline tests: endpoints that fail in each way, and a runner.
+
+* :class:`OllamaFaultServer` — a small fake Ollama ``/api/chat`` server (the simulator speaks
+  only the OpenAI and Azure wire) that applies the simulator's own :class:`Fault` objects to
+  Ollama's NDJSON wire, so one fault vocabulary drives every provider.
+* :class:`TLSRejectingServer` — accepts TCP and answers the TLS handshake with a throw-away
+  self-signed certificate (made by ``openssl`` at test time) that the client cannot verify.
+* :func:`closed_port` — a port that is bound but never listens: connecting is refused.
+* :class:`NoDNSResolver` — an aiohttp resolver whose every lookup fails with ``socket.gaierror``
+  (the suite's network guard forbids real DNS; this replaces the lookup, not the guard).
+* :func:`run_case` — builds a real model with ``create_llm`` (primary + optional healthy backup),
+  calls it (whole or streamed) and reports what happened: answer or typed error, attempts per
+  endpoint seen by the client and by the servers, elapsed time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import json
+import socket
+import ssl
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from core.llms.factory import create_llm
+from core.llms.interfaces.context import RequestContext
+from core.llms.interfaces.errors import LLMError
+from core.llms.interfaces.types import LLMStreamChunk
+from core.llms.plugins import build_plugin_manager
+from core.llms.providers.base.implementation import BaseLLM
+from core.llms.providers.base.retry import RetryPolicy
+from core.llms.registry import ModelRegistry
+from core.llms.simulator import Fault, Simulator
+from core.llms.simulator.faults import DropPoint, FaultQueue, StreamPoint
+from core.llms.simulator.openai_wire import azure_content_filter_body, error_envelope
+from core.llms.simulator.responder import drop_connection
+
+PLUGIN_DIR = Path(__file__).resolve().parents[3] / "plugins" / "core-llms-ollama"
+if importlib.util.find_spec("core_llms_ollama") is None:  # the plugin distribution is not installed
+    sys.path.insert(0, str(PLUGIN_DIR))
+
+import core_llms_ollama.plugin as ollama_plugin  # noqa: E402
+
+KEY = "sk-matrix-key-0000"
+#: two retries per endpoint, tiny backoff, no jitter: the whole matrix runs in seconds.
+POLICY = RetryPolicy(max_retries=2, backoff_initial=0.001, backoff_max=0.002, jitter=0.0)
+#: a short read timeout so a stall is detected fast; the faults stall for READ_TIMEOUT * 3.
+READ_TIMEOUT = 0.05
+STALL = 0.15
+TIMEOUTS = {"connect": 1.0, "read": READ_TIMEOUT, "total": 5.0}
+PROMPT = "hello there friend"
+
+Mode = Literal["call", "stream_before", "stream_after"]
+Special = Literal["refused", "dns", "tls"]
+
+
+def registry() -> ModelRegistry:
+    """The built-in providers plus the Ollama plugin (independent of the environment)."""
+    pm = build_plugin_manager(autoload=False, blocked=())
+    pm.register(ollama_plugin, name="ollama")
+    return ModelRegistry.from_plugins(pm)
+
+
+# -- providers ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Provider:
+    """How to build a model of one provider against a server base URL (``http://host:port``)."""
+
+    name: str
+    model: str
+    path: str = ""  # appended to the base URL to make the endpoint (OpenAI: ``/v1``)
+    fields: dict[str, Any] = field(default_factory=dict)
+    answer: str = f"Simulated answer to: {PROMPT}"
+
+    def server(self) -> Simulator | OllamaFaultServer:
+        """A fresh healthy server speaking this provider's wire."""
+        return OllamaFaultServer() if self.name == "ollama" else Simulator()
+
+
+PROVIDERS: dict[str, Provider] = {
+    "openai": Provider("openai", "openai/gpt-4.1-mini", path="/v1"),
+    "azure": Provider(
+        "azure", "azure/gpt-4.1-mini", fields={"deployment_name": "matrix", "api_version": "2024-10-21"}
+    ),
+    "ollama": Provider("ollama", "ollama/llama3.2", answer="Simulated answer from Ollama"),
+}
+
+
+def build_model(
+    provider: Provider, primary: str, backup: str | None, reg: ModelRegistry, **kw: Any
+) -> BaseLLM:
+    """A model made by ``create_llm`` on ``primary`` (and ``backup``), with the matrix settings."""
+    backups = [{"endpoint": backup + provider.path}] if backup is not None else []
+    settings: dict[str, Any] = {"retry": POLICY, "timeouts": TIMEOUTS, **provider.fields, **kw}
+    return create_llm(
+        provider.model,
+        endpoint=primary + provider.path,
+        api_key=KEY,
+        backups=backups,
+        registry=reg,
+        **settings,
+    )
+
+
+# -- endpoints that fail before HTTP -----------------------------------------------------------
+
+
+@contextlib.contextmanager
+def closed_port() -> Iterator[int]:
+    """A local port that is bound but not listening (so nobody else takes it): connecting to it
+    is refused (ECONNREFUSED)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
+    finally:
+        sock.close()
+
+
+class NoDNSResolver(AbstractResolver):
+    """Every lookup fails with ``socket.gaierror(EAI_NONAME)``, as for an unknown host name.
+
+    Install it with ``monkeypatch.setattr(aiohttp.connector, "DefaultResolver", NoDNSResolver)``.
+    ``lookups`` counts the attempts (class-wide; reset it per test).
+    """
+
+    lookups = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        type(self).lookups += 1
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    async def close(self) -> None:
+        pass
+
+
+class TLSRejectingServer:
+    """Accepts TCP connections on 127.0.0.1 and offers a certificate the client does not trust.
+
+    ``connections`` counts accepted connections (one per client attempt).
+    """
+
+    def __init__(self, cert: Path, key: Path) -> None:
+        self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self._context.load_cert_chain(cert, key)
+        self._server: asyncio.Server | None = None
+        self.connections = 0
+        self.port = 0
+
+    async def __aenter__(self) -> TLSRejectingServer:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            await writer.start_tls(self._context)  # the client rejects the certificate
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ssl.SSLError, OSError):
+                await writer.wait_closed()
+
+
+# -- a fake Ollama server that understands the simulator's faults ------------------------------
+
+_OLLAMA_PIECES = ("Simulated", " answer", " from", " Ollama")
+
+
+def _line(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+
+
+def _delta(text: str) -> bytes:
+    return _line({"model": "llama3.2", "message": {"role": "assistant", "content": text}, "done": False})
+
+
+def _done(text: str = "") -> bytes:
+    return _line(
+        {
+            "model": "llama3.2",
+            "message": {"role": "assistant", "content": text},
+            "done": True,
+            "done_reason": "stop",
+            "prompt_eval_count": 12,
+            "eval_count": 4,
+        }
+    )
+
+
+def _ollama_error(fault: Fault) -> dict[str, Any]:
+    if isinstance(fault.body, dict):
+        return fault.body
+    return {"error": f"simulated error (HTTP {fault.status or 500})"}
+
+
+class OllamaFaultServer:
+    """``POST /api/chat`` answering ``"Simulated answer from Ollama"`` (NDJSON when streamed), with
+    the simulator's :class:`Fault` semantics (see ``core.llms.simulator.faults``)."""
+
+    def __init__(self) -> None:
+        self.faults = FaultQueue()
+        self.request_count = 0
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    def enqueue(self, *faults: Fault) -> None:
+        self.faults.enqueue(*faults)
+
+    def set_default_fault(self, fault: Fault | None) -> None:
+        self.faults.set_default(fault)
+
+    async def __aenter__(self) -> OllamaFaultServer:
+        app = web.Application()
+        app.router.add_post("/api/chat", self._chat)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.25, handler_cancellation=True)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        self.request_count += 1
+        stream = (await request.json()).get("stream") is True
+        fault = self.faults.next()
+        if fault is None:
+            return await (self._stream(request, None) if stream else self._whole(request, None))
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.drop is not None and (fault.drop == "before_headers" or not stream):
+            return drop_connection(request, reset=fault.reset)
+        if fault.replaces_response:
+            body = fault.body if isinstance(fault.body, str) else json.dumps(_ollama_error(fault))
+            return web.Response(
+                status=fault.status or 200,
+                text=body,
+                content_type="application/json",
+                headers=fault.response_headers(),
+            )
+        return await (self._stream(request, fault) if stream else self._whole(request, fault))
+
+    async def _whole(self, request: web.Request, fault: Fault | None) -> web.StreamResponse:
+        data = _done("".join(_OLLAMA_PIECES)).rstrip(b"\n")
+        if fault is not None and fault.error_event:
+            data = json.dumps(_ollama_error(fault)).encode()
+        elif fault is not None and fault.malformed_json:
+            data = b'{"model":"llama3.2","message":{"role":'
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.content_length = len(data)
+        await response.prepare(request)
+        if fault is not None and fault.stall:
+            await asyncio.sleep(fault.stall)
+        if fault is not None and fault.truncate_stream:
+            await response.write(data[: len(data) // 2])
+            drop_connection(request)
+            return response
+        await response.write(data)
+        await response.write_eof()
+        return response
+
+    async def _stream(self, request: web.Request, fault: Fault | None) -> web.StreamResponse:
+        lines = [_delta(p) for p in _OLLAMA_PIECES]
+        response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await response.prepare(request)
+        if fault is None:
+            await response.write(b"".join([*lines, _done()]))
+            await response.write_eof()
+            return response
+        if fault.drop is not None:
+            if fault.drop == "after_first_chunk":
+                await response.write(lines[0])
+            if fault.reset:
+                await asyncio.sleep(0.02)  # let the client read what was sent before the RST
+            drop_connection(request, reset=fault.reset)
+            return response
+        early = fault.at == "before_first_chunk"
+        if not early:
+            await response.write(lines[0])
+            lines = lines[1:]
+        if fault.stall:
+            await asyncio.sleep(fault.stall)
+        if fault.error_event:
+            await response.write(_line(_ollama_error(fault)))
+        elif fault.malformed_json:
+            await response.write(b'{"model":"llama3.2","message":\n')
+        elif fault.truncate_stream:
+            await response.write(b"".join(lines[: 0 if early else len(lines) // 2]))
+        else:
+            await response.write(b"".join([*lines, _done()]))
+        await response.write_eof()
+        return response
+
+
+class ReplayServer:
+    """Answers every POST with status 200 and ``body`` (a recorded stream, possibly cut), written
+    in ``piece``-byte writes; ``request_count`` counts requests."""
+
+    def __init__(self, body: bytes, content_type: str, piece: int = 512) -> None:
+        self.body = body
+        self.content_type = content_type
+        self.piece = piece
+        self.request_count = 0
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    async def __aenter__(self) -> ReplayServer:
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", self._replay)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.25, handler_cancellation=True)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _replay(self, request: web.Request) -> web.StreamResponse:
+        self.request_count += 1
+        await request.read()
+        response = web.StreamResponse(headers={"Content-Type": self.content_type})
+        await response.prepare(request)
+        for start in range(0, len(self.body), self.piece):
+            await response.write(self.body[start : start + self.piece])
+        await response.write_eof()
+        return response
+
+
+# -- the faults of the matrix ------------------------------------------------------------------
+
+#: Retry-After of the 429 cases that must be honoured (each retry waits at least this long).
+WAIT = 0.02
+#: Retry-After far beyond any deadline of the matrix: it must never be slept.
+LONG_RETRY_AFTER = 30.0
+
+_STATUS_FAULTS = ("400", "401", "403", "404", "408", "409", "500", "502", "503", "504", "529")
+_CONTEXT_BODY = error_envelope(
+    "This model's maximum context length is 1047576 tokens. However, your messages resulted in "
+    "2000000 tokens. Please reduce the length of the messages.",
+    param="messages",
+    code="context_length_exceeded",
+)
+_OPENAI_FILTER_BODY = error_envelope(
+    "Your request was rejected as a result of our safety system.", code="content_policy_violation"
+)
+
+
+def _point(mode: Mode) -> DropPoint:
+    match mode:
+        case "call":
+            return "before_headers"
+        case "stream_before":
+            return "before_first_chunk"
+        case "stream_after":
+            return "after_first_chunk"
+
+
+def fault_for(name: str, mode: Mode, provider: str) -> Fault | Special:
+    """The injection of matrix fault ``name`` for ``mode`` (where in the exchange it strikes)."""
+    at: StreamPoint = "before_first_chunk" if mode == "stream_before" else "after_first_chunk"
+    match name:
+        case "refused" | "dns" | "tls":
+            return name
+        case "reset":
+            return Fault(drop=_point(mode), reset=True)
+        case "closed":
+            return Fault(drop=_point(mode))
+        case "no_first_byte":
+            return Fault(delay=STALL)
+        case "stall":
+            return Fault(stall=STALL, at=at)
+        case "429":
+            return Fault(status=429)
+        case "429_ra":
+            return Fault(status=429, retry_after=WAIT)
+        case "429_ra_ms":
+            return Fault(status=429, retry_after_ms=int(WAIT * 1000))
+        case "429_ra_long":
+            return Fault(status=429, retry_after=LONG_RETRY_AFTER)
+        case "400_context":
+            return Fault(status=400, body=_CONTEXT_BODY)
+        case "400_filter":
+            body = azure_content_filter_body() if provider == "azure" else _OPENAI_FILTER_BODY
+            return Fault(status=400, body=body)
+        case "malformed":
+            return Fault(malformed_json=True, at=at)
+        case "cut":
+            return Fault(truncate_stream=True, at=at)
+        case "event_500":
+            return Fault(error_event=True, at=at)
+        case "event_400":
+            return Fault(error_event=True, status=400, at=at)
+        case _ if name in _STATUS_FAULTS:
+            return Fault(status=int(name))
+        case _:
+            raise AssertionError(f"unknown matrix fault {name!r}")
+
+
+# -- running one case --------------------------------------------------------------------------
+
+
+def count_attempts(llm: BaseLLM) -> dict[str, int]:
+    """Count, per endpoint name, the attempts the client makes (wraps each Connector)."""
+    counts: dict[str, int] = {}
+    for conn in getattr(llm.connector, "connectors", ()):
+        counts[conn.name] = 0
+        for method in ("send_once", "open_stream"):
+            real = getattr(conn, method)
+
+            async def counted(*args: Any, _real: Any = real, _name: str = conn.name, **kw: Any) -> Any:
+                counts[_name] += 1
+                return await _real(*args, **kw)
+
+            setattr(conn, method, counted)
+    return counts
+
+
+@dataclass
+class Outcome:
+    """What one call did."""
+
+    text: str | None = None  # the answer on success
+    served_by: str | None = None  # the endpoint that served it
+    error: LLMError | None = None
+    chunks: list[LLMStreamChunk] = field(default_factory=list)
+    endpoints: list[str] = field(default_factory=list)  # [primary, backup?] display names
+    client_attempts: list[int] = field(default_factory=list)  # per endpoint, as the client counted
+    elapsed: float = 0.0
+
+
+async def call_model(llm: BaseLLM, mode: Mode, ctx: RequestContext | None = None, **params: Any) -> Outcome:
+    """Call ``llm`` once (whole answer, or a stream read to the end) and record the outcome."""
+    out = Outcome(endpoints=list(getattr(llm.connector, "endpoints", [])))
+    counts = count_attempts(llm)
+    started = time.monotonic()
+    try:
+        if mode == "call":
+            response = await llm.get_answer(PROMPT, ctx, **params)
+            out.text, out.served_by = response.text, response.endpoint
+        else:
+            async for chunk in llm.stream_answer(PROMPT, ctx, **params):
+                out.chunks.append(chunk)
+            out.text = "".join(c.text for c in out.chunks)
+            out.served_by = out.chunks[0].endpoint if out.chunks else None
+    except LLMError as exc:
+        out.error = exc
+    out.elapsed = time.monotonic() - started
+    out.client_attempts = [counts.get(name, 0) for name in out.endpoints]
+    return out
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    provider: Provider, fault: Fault | Special, *, once: bool, cert: tuple[Path, Path] | None
+) -> AsyncIterator[tuple[str, Callable[[], int | None]]]:
+    """The primary endpoint for ``fault``: its base URL and a function giving the number of
+    attempts the server side saw (None when nothing can listen: a refused port)."""
+    match fault:
+        case "refused":
+            with closed_port() as port:
+                yield f"http://127.0.0.1:{port}", lambda: None
+        case "dns":
+            NoDNSResolver.lookups = 0
+            yield "http://llm.invalid:8080", lambda: NoDNSResolver.lookups
+        case "tls":
+            assert cert is not None
+            async with TLSRejectingServer(*cert) as tls:
+                yield tls.url, lambda: tls.connections
+        case Fault():
+            async with provider.server() as server:
+                if once:
+                    server.enqueue(fault)
+                else:
+                    server.set_default_fault(fault)
+                yield server.url, lambda: server.request_count
+        case _:
+            raise AssertionError(f"unknown fault {fault!r}")
+
+
+@dataclass
+class CaseResult:
+    """An :class:`Outcome` plus the server-side attempt counts."""
+
+    outcome: Outcome
+    primary_hits: int | None
+    backup_hits: int
+
+
+async def run_case(
+    provider: Provider,
+    fault: Fault | Special,
+    mode: Mode,
+    *,
+    backup: bool,
+    once: bool,
+    deadline: float | None,
+    reg: ModelRegistry,
+    cert: tuple[Path, Path] | None = None,
+) -> CaseResult:
+    """One matrix case: the primary fails with ``fault`` (every time, or ``once``), an optional
+    healthy backup of the same provider, one call in ``mode``."""
+    async with (
+        serving(provider, fault, once=once, cert=cert) as (primary_url, primary_hits),
+        provider.server() as spare,
+    ):
+        llm = build_model(provider, primary_url, spare.url if backup else None, reg)
+        async with llm:
+            ctx = RequestContext.with_timeout(deadline) if deadline is not None else None
+            outcome = await call_model(llm, mode, ctx)
+        return CaseResult(outcome, primary_hits(), spare.request_count)

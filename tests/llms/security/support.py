@@ -1,0 +1,127 @@
+"""Helpers of the security tests: canary secrets, a tiny aiohttp server on 127.0.0.1, and a log
+capture of the whole ``core.llms`` and ``aiohttp`` logger trees at DEBUG."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from aiohttp import web
+
+#: canary secrets: none of these may ever appear in a message, repr, str, log or dump.
+OPENAI_KEY = "sk-canary-openai-7f3c9a1e5b2d4f6a8c0e"
+AZURE_KEY = "azcanary0123456789abcdef0123456789ab"
+BEARER = "eyJcanary.bearer-token-from-token-provider.9c2f"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYCANARYKEY"
+PROXY_PASSWORD = "proxy-canary-pass-55e1"
+ALL_SECRETS = (OPENAI_KEY, AZURE_KEY, BEARER, AWS_SECRET, PROXY_PASSWORD)
+
+#: fragments long enough to prove a leak (a masked key keeps a short prefix, e.g. ``sk-***``).
+_FRAGMENTS = tuple(secret[len(secret) // 3 :] for secret in ALL_SECRETS)
+
+
+def leaks(text: str) -> list[str]:
+    """The canary secrets (or distinctive parts of them) found in ``text``."""
+    return [s for s, frag in zip(ALL_SECRETS, _FRAGMENTS, strict=True) if s in text or frag in text]
+
+
+def assert_clean(*texts: Any) -> None:
+    """No canary secret in any of ``texts`` (each is turned into ``str`` and ``repr``)."""
+    for text in texts:
+        for shown in (str(text), repr(text)):
+            found = leaks(shown)
+            assert not found, f"secret leaked {found!r} in: {shown[:300]}"
+
+
+def error_texts(exc: BaseException) -> list[str]:
+    """Everything an error shows: message, str, repr, hint, body, the attempts of an
+    ``AllEndpointsFailedError``, and the same for its cause / context chain."""
+    out: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        out += [str(current), repr(current), str(current.args)]
+        for attr in ("message", "hint", "body", "endpoint", "request_id", "partial_text", "filter_results"):
+            out.append(repr(getattr(current, attr, None)))
+        for attempt in getattr(current, "attempts", ()):
+            out += [attempt.describe(), repr(attempt)]
+            if attempt.error is not None:
+                out += error_texts(attempt.error)
+        cause = getattr(current, "cause", None)
+        if isinstance(cause, BaseException):
+            out += error_texts(cause)
+        current = current.__cause__ or current.__context__
+    return out
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Format exactly as a production handler would, traceback included.
+        self.lines.append(logging.Formatter("%(name)s %(levelname)s %(message)s").format(record))
+        self.lines.append(repr(record.args))
+
+
+@contextmanager
+def captured_logs(*names: str) -> Iterator[list[str]]:
+    """Every record of the given logger trees (default: ``core.llms`` and ``aiohttp``) at DEBUG."""
+    names = names or ("core.llms", "aiohttp", "core_llms_ollama")
+    handler = _Collect()
+    loggers = [logging.getLogger(n) for n in names]
+    saved = [(lg.level, lg.propagate) for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.DEBUG)
+        lg.addHandler(handler)
+    try:
+        yield handler.lines
+    finally:
+        for lg, (level, _) in zip(loggers, saved, strict=True):
+            lg.removeHandler(handler)
+            lg.setLevel(level)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class LocalServer:
+    """An aiohttp app on 127.0.0.1 with the given ``{(method, path): handler}`` routes; records
+    each request's headers."""
+
+    def __init__(self, routes: Iterable[tuple[str, str, Handler]]) -> None:
+        self.app = web.Application()
+        self.seen: list[dict[str, str]] = []
+        for method, path, handler in routes:
+            self.app.router.add_route(method, path, self._recording(handler))
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    def _recording(self, handler: Handler) -> Handler:
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            self.seen.append(dict(request.headers))
+            return await handler(request)
+
+        return wrapped
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def __aenter__(self) -> LocalServer:
+        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
