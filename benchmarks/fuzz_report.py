@@ -37,7 +37,9 @@ def main(argv: list[str]) -> int:
         elapsed = time.perf_counter() - started
         counts: dict[str, int] = json.loads(report.read_text())["targets"] if report.exists() else {}
     print()
-    print(f"fuzz report: CORE_LLMS_FUZZ_EXAMPLES={examples}, {elapsed:.1f} s, pytest exit {result.returncode}")
+    print(
+        f"fuzz report: CORE_LLMS_FUZZ_EXAMPLES={examples}, {elapsed:.1f} s, pytest exit {result.returncode}"
+    )
     width = max((len(name) for name in counts), default=10)
     for name, count in sorted(counts.items()):
         print(f"  {name:<{width}}  {count:>9,}")

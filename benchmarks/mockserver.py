@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -300,10 +301,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.cpu >= 0 and hasattr(os, "sched_setaffinity") and args.cpu in os.sched_getaffinity(0):
         os.sched_setaffinity(0, {args.cpu})
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args.port))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@
 For each client and scenario (non-streamed at concurrency 64, streamed back to back at
 concurrency 32) it starts a worker pinned to CPU 0, attaches ``py-spy record`` to it while the
 worker runs that scenario, and writes ``benchmarks/profiles/<client>-<scenario>.txt``: where CPU
-time went, by package, by function (self time) and by core-llms function (inclusive time).
+time went, by package, by function (self time) and by core-llms function (inclusive time), in
+shares and in µs per request (or chunk), and ``core-llms-vs-raw-<scenario>.txt``: per function,
+what core-llms costs beyond raw aiohttp.
 py-spy samples only threads that are running, so time spent waiting in ``epoll`` is not counted.
 It also writes ``<client>-import.txt`` from ``python -X importtime`` (the slowest imports).
 """
@@ -19,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .suite import PY, REPO, ROOT, STREAM_CHUNKS, MockServer, Worker
@@ -45,46 +48,103 @@ def _group(location: str) -> str:
     return top or "?"
 
 
-def summarise(raw: str, title: str, top: int = 35) -> str:
-    """Text summary of py-spy's collapsed stacks (``frame;frame;... count`` per line)."""
-    self_time: collections.Counter[str] = collections.Counter()
-    inclusive: collections.Counter[str] = collections.Counter()
-    groups: collections.Counter[str] = collections.Counter()
-    core_inclusive: collections.Counter[str] = collections.Counter()
-    total = 0
+@dataclass
+class Profile:
+    """Collapsed py-spy stacks, counted per function; ``per_op_us`` is the CPU per request (or per
+    chunk) the worker measured in the same run, so shares can be read as microseconds."""
+
+    total: int = 0
+    self_time: collections.Counter[str] = field(default_factory=collections.Counter)
+    groups: collections.Counter[str] = field(default_factory=collections.Counter)
+    core_inclusive: collections.Counter[str] = field(default_factory=collections.Counter)
+    per_op_us: float | None = None
+
+    def us(self, count: int) -> float | None:
+        return None if self.per_op_us is None or not self.total else count / self.total * self.per_op_us
+
+
+def parse(raw: str, per_op_us: float | None = None) -> Profile:
+    """Count py-spy's collapsed stacks (``frame;frame;... count`` per line)."""
+    prof = Profile(per_op_us=per_op_us)
     for line in raw.splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        total += count
+        prof.total += count
         names = []
         for frame in stack.split(";"):
             m = _FRAME.match(frame)
             names.append(f"{_short(m['file'])}:{m['func']}" if m else frame)
         leaf = names[-1]
-        self_time[leaf] += count
-        groups[_group(leaf.rsplit(":", 1)[0])] += count
-        for name in set(names):
-            inclusive[name] += count
-            if name.startswith("core/llms/"):
-                core_inclusive[name] += count
-    if not total:
+        prof.self_time[leaf] += count
+        prof.groups[_group(leaf.rsplit(":", 1)[0])] += count
+        for name in {n for n in names if n.startswith("core/llms/")}:
+            prof.core_inclusive[name] += count
+    return prof
+
+
+def render(prof: Profile, title: str, unit: str, top: int = 35) -> str:
+    """Where the time went: by package, by function (self), by core-llms function (inclusive)."""
+    if not prof.total:
         return f"{title}\n\n(no samples)\n"
 
     def table(counter: collections.Counter[str], n: int) -> list[str]:
-        return [f"  {100 * c / total:5.1f}%  {name}" for name, c in counter.most_common(n)]
+        rows = []
+        for name, c in counter.most_common(n):
+            us = prof.us(c)
+            rows.append(f"  {100 * c / prof.total:5.1f}%  {'' if us is None else f'{us:7.2f}'}  {name}")
+        return rows
 
-    out = [title, f"samples: {total} (only running threads; waiting in epoll is not counted)", ""]
-    out += ["self time by package / core-llms folder:", *table(groups, 25), ""]
-    out += [f"self time, top {top} functions:", *table(self_time, top), ""]
+    per_op = "" if prof.per_op_us is None else f"; measured CPU {prof.per_op_us:.2f} µs per {unit}"
+    out = [
+        title,
+        f"samples: {prof.total} (only running threads: waiting in epoll is not counted){per_op}",
+        f"columns: share of samples, µs per {unit} (share x measured CPU), function",
+        "",
+    ]
+    out += ["self time by package / core-llms folder:", *table(prof.groups, 25), ""]
+    out += [f"self time, top {top} functions:", *table(prof.self_time, top), ""]
     out += ["inclusive time, core-llms functions (time under each, callees included):"]
-    out += table(core_inclusive, top)
+    out += table(prof.core_inclusive, top)
     return "\n".join(out) + "\n"
 
 
-def profile_scenario(client: str, op: dict[str, object], duration: float, py_spy: str) -> str:
-    """Run ``op`` in a fresh worker with py-spy attached for ``duration`` seconds; collapsed stacks."""
+def render_diff(core: Profile, raw: Profile, title: str, unit: str, top: int = 30) -> str:
+    """Per-function self time in µs per operation, core-llms minus raw aiohttp: what core-llms adds,
+    in its own code and in the aiohttp / asyncio work its way of calling them causes."""
+    if core.per_op_us is None or raw.per_op_us is None:
+        return f"{title}\n\n(no CPU figures to scale by)\n"
+    names = set(core.self_time) | set(raw.self_time)
+    rows = []
+    for name in names:
+        a, b = core.us(core.self_time[name]) or 0.0, raw.us(raw.self_time[name]) or 0.0
+        rows.append((a - b, a, b, name))
+    rows.sort(reverse=True)
+    groups = set(core.groups) | set(raw.groups)
+    by_group = sorted(((core.us(core.groups[g]) or 0.0) - (raw.us(raw.groups[g]) or 0.0), g) for g in groups)
+    out = [
+        title,
+        f"CPU per {unit}: core-llms {core.per_op_us:.2f} µs, raw aiohttp {raw.per_op_us:.2f} µs, "
+        f"difference {core.per_op_us - raw.per_op_us:+.2f} µs",
+        "(each function's share of samples x its client's measured CPU; sampling noise is ~±0.5 µs)",
+        "",
+        f"difference by package / core-llms folder (µs per {unit}):",
+    ]
+    out += [f"  {d:+8.2f}  {g}" for d, g in reversed(by_group) if abs(d) >= 0.05]
+    out += ["", f"functions, self time (µs per {unit}):   diff  core-llms  raw-aiohttp"]
+    out += [f"  {d:+8.2f} {a:9.2f} {b:9.2f}  {n}" for d, a, b, n in rows[:top]]
+    out += ["", "functions that cost less in core-llms:"]
+    out += [f"  {d:+8.2f} {a:9.2f} {b:9.2f}  {n}" for d, a, b, n in sorted(rows)[:10]]
+    return "\n".join(out) + "\n"
+
+
+def profile_scenario(
+    client: str, op: dict[str, object], duration: float, py_spy: str
+) -> tuple[str, dict[str, object]]:
+    """Run ``op`` in a fresh worker with py-spy attached for ``duration`` seconds.
+
+    Returns the collapsed stacks and the worker's answer (its measured CPU per operation)."""
     worker = Worker(client)
     if not worker.ready.get("ready"):
         raise RuntimeError(f"{client}: {worker.ready}")
@@ -98,9 +158,22 @@ def profile_scenario(client: str, op: dict[str, object], duration: float, py_spy
         thread = threading.Thread(target=drive)
         thread.start()
         subprocess.run(
-            [py_spy, "record", "--pid", str(worker.proc.pid), "--duration", str(int(duration)),
-             "--rate", "500", "--format", "raw", "--output", str(out), "--nonblocking",
-             "--full-filenames"],
+            [
+                py_spy,
+                "record",
+                "--pid",
+                str(worker.proc.pid),
+                "--duration",
+                str(int(duration)),
+                "--rate",
+                "500",
+                "--format",
+                "raw",
+                "--output",
+                str(out),
+                "--nonblocking",
+                "--full-filenames",
+            ],
             check=True,
             capture_output=True,
         )
@@ -111,26 +184,60 @@ def profile_scenario(client: str, op: dict[str, object], duration: float, py_spy
     out.unlink()
     if "error" in answer:
         raise RuntimeError(f"{client}: {answer['error']}")
-    return text
+    return text, answer
 
 
-def import_profile(client: str, top: int = 30) -> str:
-    """The slowest imports (cumulative) of importing and making ``client``, from -X importtime."""
-    code = (
-        "from benchmarks.clients import import_and_create; "
-        f"import_and_create({client!r}, 'http://127.0.0.1:1/v1')"
-    )
+@dataclass
+class _Import:
+    name: str
+    own_us: int
+    cum_us: int
+    children: list[_Import] = field(default_factory=list)
+
+
+def _import_tree(stderr: str) -> list[_Import]:
+    """The import tree from ``-X importtime`` output (printed children first, indented by depth)."""
+    pending: dict[int, list[_Import]] = {}
+    for line in stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
+        if not m:
+            continue
+        depth = (len(m[3]) - 1) // 2
+        node = _Import(m[4], int(m[1]), int(m[2]), pending.pop(depth + 1, []))
+        pending.setdefault(depth, []).append(node)
+    return pending.get(0, [])
+
+
+def import_profile(client: str, min_ms: float = 2.0) -> str:
+    """Where the import of ``client`` (and making it) spends its time, from ``-X importtime``."""
+    code = f"from benchmarks.clients import import_and_create; import_and_create({client!r}, 'http://127.0.0.1:1/v1')"
     done = subprocess.run([PY, "-X", "importtime", "-c", code], cwd=REPO, capture_output=True, text=True)
-    rows = []
-    for line in done.stderr.splitlines():
-        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
-        if m:
-            rows.append((int(m[2]), int(m[1]), len(m[3]) // 2, m[4]))
-    top_level = sum(r[0] for r in rows if r[2] == 0)
-    rows.sort(reverse=True)
-    out = [f"{client}: import + create, python -X importtime (µs; cumulative includes sub-imports)",
-           f"sum of top-level imports: {top_level / 1000:.1f} ms", "", "  cumulative    self  module"]
-    out += [f"  {cum / 1000:8.1f}ms {own / 1000:6.1f}ms  {'  ' * depth}{name}" for cum, own, depth, name in rows[:top]]
+    roots = _import_tree(done.stderr)
+    total = sum(r.cum_us for r in roots)
+    out = [
+        f"{client}: import + create, python -X importtime (which inflates times; read the shares)",
+        f"all imports of the process, interpreter start-up included: {total / 1000:.1f} ms",
+        "",
+        f"tree (cumulative ms, self ms), imports of {min_ms:g} ms or more, heaviest first:",
+    ]
+
+    def walk(node: _Import, depth: int) -> None:
+        out.append(f"  {node.cum_us / 1000:7.1f} {node.own_us / 1000:6.1f}  {'  ' * depth}{node.name}")
+        for child in sorted(node.children, key=lambda c: -c.cum_us):
+            if child.cum_us >= min_ms * 1000:
+                walk(child, depth + 1)
+
+    for root in sorted(roots, key=lambda r: -r.cum_us):
+        if root.cum_us >= min_ms * 1000:
+            walk(root, 0)
+    flat: list[_Import] = []
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        flat.append(node)
+        stack.extend(node.children)
+    out += ["", "heaviest modules by their own time (ms):"]
+    out += [f"  {n.own_us / 1000:6.1f}  {n.name}" for n in sorted(flat, key=lambda n: -n.own_us)[:20]]
     return "\n".join(out) + "\n"
 
 
@@ -157,14 +264,28 @@ def main(argv: list[str] | None = None) -> int:
             **long_run,
         },
     }
+    units = {"c64": ("request", "cpu_us"), "stream-c32": ("chunk", "cpu_us_per_chunk")}
     try:
+        profiles: dict[tuple[str, str], Profile] = {}
         for client in args.clients.split(","):
             (PROFILES / f"{client}-import.txt").write_text(import_profile(client))
             for name, op in scenarios.items():
-                raw = profile_scenario(client, op, args.duration, py_spy)
+                unit, key = units[name]
+                raw, answer = profile_scenario(client, op, args.duration, py_spy)
+                per_op = answer.get(key)
+                prof = profiles[client, name] = parse(
+                    raw, float(per_op) if isinstance(per_op, float) else None
+                )
                 title = f"{client}, scenario {name}: py-spy, {args.duration:g} s at 500 Hz"
                 path = PROFILES / f"{client}-{name}.txt"
-                path.write_text(summarise(raw, title))
+                path.write_text(render(prof, title, unit))
+                print(f"wrote {path}", file=sys.stderr)
+        for name in scenarios:
+            core, floor = profiles.get(("core-llms", name)), profiles.get(("raw-aiohttp", name))
+            if core is not None and floor is not None:
+                path = PROFILES / f"core-llms-vs-raw-{name}.txt"
+                title = f"core-llms minus raw aiohttp, scenario {name}"
+                path.write_text(render_diff(core, floor, title, units[name][0]))
                 print(f"wrote {path}", file=sys.stderr)
     finally:
         server.close()

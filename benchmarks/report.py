@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .clients import CLIENTS
-from .targets import FIGURES, TARGETS, Verdict
+from .targets import FIGURE_BY_KEY, FIGURES, TARGETS, TIMES, Verdict
 
 RAW = "raw-aiohttp"
 PLOT_NAME = "benchmarks-cpu-per-request.png"
@@ -41,6 +41,14 @@ def machine_info() -> dict[str, Any]:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
         ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        if commit and dirty:
+            commit += " + uncommitted changes"
     except OSError:
         commit = ""
     return {
@@ -52,7 +60,8 @@ def machine_info() -> dict[str, Any]:
         "commit": commit or None,
         "loadavg_start": loadavg(),
         "versions": {
-            d: _version(d) for d in ("core-llms", "aiohttp", "pydantic", "openai", "litellm", "httpx", "orjson")
+            d: _version(d)
+            for d in ("core-llms", "aiohttp", "pydantic", "openai", "litellm", "httpx", "orjson")
         },
     }
 
@@ -74,9 +83,7 @@ def figures(samples: dict[str, dict[str, list[float | None]]]) -> dict[str, dict
         for client, series in by_client.items():
             values = [v for v in series if v is not None]
             ratios = [
-                v / r
-                for v, r in zip(series, raw, strict=False)
-                if v is not None and r is not None and r > 0
+                v / r for v, r in zip(series, raw, strict=False) if v is not None and r is not None and r > 0
             ]
             out[key][client] = {
                 "value": _median(values),
@@ -117,30 +124,49 @@ def _cell(entry: dict[str, Any] | None, digits: int) -> str:
         return "failed" if entry else "n/a"
     text = f"{entry['value']:,.{digits}f}"
     if entry.get("ratio") is not None:
-        text += f" ({entry['ratio']:.2f}×)"
+        text += f" ({entry['ratio']:.2f}{TIMES})"
     return text
 
 
 def markdown(result: dict[str, Any]) -> str:
-    """The results table (figures × clients) and the targets table."""
+    """The results table (a row per figure, a column per client) and the targets table."""
     clients = [c for c in CLIENTS if c in result["clients"]]
     figs = result["figures"]
+    missing = result.get("missing") or {}
     head = "| figure | " + " | ".join(clients) + " |"
     lines = [head, "|---|" + "---:|" * len(clients)]
     for fig in FIGURES:
         if fig.key not in figs:
             continue
-        row = [_cell(figs[fig.key].get(c), fig.digits) for c in clients]
+        row = ["missing" if c in missing else _cell(figs[fig.key].get(c), fig.digits) for c in clients]
         lines.append(f"| {fig.label} ({fig.unit}) | " + " | ".join(row) + " |")
     lines.append("| 100,000 requests through the batch path | " + " | ".join(["—"] * len(clients)) + " |")
     lines.append("")
     lines += [f"- not measured: {why}" for why in result.get("skipped", {}).values()]
-    lines += [f"- {c}: missing ({why})" for c, why in (result.get("missing") or {}).items()]
+    lines += [f"- {c}: missing ({why})" for c, why in missing.items()]
+    lines += _rss_notes(result)
     lines += ["", "| core-llms target | measured | target | met |", "|---|---:|---:|:---:|"]
+    labels = {f.key: f.label for f in FIGURES}
     for v in result["verdicts"]:
-        measured = "—" if v["measured"] is None else f"{v['measured']:.3g}" + ("×" if "×" in v["target"] else "")
-        lines.append(f"| {v['figure']} | {measured} | {v['target']} | {'yes' if v['meets_target'] else 'no'} |")
+        unit = TIMES if TIMES in v["target"] else " " + FIGURE_BY_KEY[v["figure"]].unit
+        measured = "—" if v["measured"] is None else f"{v['measured']:.3g}{unit}"
+        met = "yes" if v["meets_target"] else "no"
+        lines.append(f"| {labels.get(v['figure'], v['figure'])} | {measured} | {v['target']} | {met} |")
     return "\n".join(lines)
+
+
+def _rss_notes(result: dict[str, Any]) -> list[str]:
+    """A note for each client that never had all the streams of the RSS figure open at once."""
+    wanted = result.get("settings", {}).get("rss_streams")
+    notes = []
+    for client, rounds in result.get("details", {}).get("peak_rss_mb", {}).items():
+        peaks = [r.get("server_peak_open_streams") for r in rounds if r.get("server_peak_open_streams")]
+        if wanted and peaks and max(peaks) < wanted:
+            notes.append(
+                f"- {client}: at most {max(peaks):,} of the {wanted:,} streams were open at once "
+                "(its connection limit), so its peak RSS is for fewer concurrent streams"
+            )
+    return notes
 
 
 def guard_summary(verdicts: list[Verdict], with_baseline: bool) -> str:
@@ -201,7 +227,7 @@ def write_docs(result: dict[str, Any], docs: Path) -> None:
     targets = ", ".join(f"{t.key} {t.describe()}" for t in TARGETS)
     text = _DOC.format(
         timestamp=result["timestamp"],
-        command=result["command"],
+        command=result["command"].strip(),
         duration=result["duration_s"],
         cpu=m["cpu"],
         cores=m["cores"],
@@ -212,9 +238,12 @@ def write_docs(result: dict[str, Any], docs: Path) -> None:
         load=f"{m['loadavg_start']} → {m.get('loadavg_end')}",
         versions=versions,
         table=markdown(result),
-        plot=f"![CPU per request by concurrency]({PLOT_NAME})" if has_plot else "(matplotlib missing: no plot)",
+        plot=f"![CPU per request by concurrency]({PLOT_NAME})"
+        if has_plot
+        else "(matplotlib missing: no plot)",
         targets=targets,
         rounds=result["plan"]["rounds"],
+        TIMES=TIMES,
     )
     (docs / "benchmarks.md").write_text(text)
 
@@ -260,7 +289,9 @@ ratios). Lower is better everywhere.
 - **paced** streams: 20 content chunks 10 ms apart (a fast model), 32 at a time, so each event
   arrives on its own. **Time to first chunk**: median, per stream, from the call to the first
   chunk with text (the server sends it with the response head). CPU per chunk of these streams
-  includes one event-loop wake-up per event.
+  includes one event-loop wake-up per event. The floor reads a stream line by line
+  (`async for line in resp.content`, aiohttp's `readline`), as most hand-written clients do;
+  core-llms decodes each network read as a whole, which is why it can come out below 1.0{TIMES}.
 - **peak RSS**: `ru_maxrss` of a fresh process that runs 1,000 streams at once (each ~1 s long,
   so all are open together; the server checks the peak of open streams).
 - **refused primary**: core-llms with a primary whose port refuses connections and a live
@@ -268,5 +299,22 @@ ratios). Lower is better everywhere.
   once the primary's breaker is open. The peers have no failover (n/a).
 - **100,000 requests through the batch path**: not measured; the batch path does not exist yet.
 
+Where core-llms spends its CPU: `benchmarks/profiles/` (py-spy, `./benchmarks/run.sh profile`).
+
 Targets for core-llms (issue 4, ratios to raw aiohttp unless a unit is given): {targets}.
 """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m benchmarks.report RESULT.json``: rewrite docs/benchmarks.md from a full run."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("result", type=Path)
+    args = parser.parse_args(argv)
+    result = json.loads(args.result.read_text())
+    write_docs(result, Path(__file__).resolve().parent.parent / "docs")
+
+
+if __name__ == "__main__":
+    main()

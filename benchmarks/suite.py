@@ -8,12 +8,14 @@ interleaved: each round measures every figure for every client, in an order that
 round to round, and a figure is the median over rounds; its ratio to raw aiohttp is the median of
 the per-round ratios. Results go to ``benchmarks/results/<timestamp>.json`` and ``.md``; a full
 run also rewrites ``docs/benchmarks.md`` and its plot. ``--quick`` (raw aiohttp and core-llms,
-fewer rounds, well under two minutes) exits 1 when a target regresses by more than 20%.
+5 rounds of smaller measurements, about a minute) exits 1 when a target regresses by more than
+20%.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -57,7 +59,7 @@ class Plan:
 
 
 FULL = Plan(5, 7, 5, 3, 1.5, 25.0, 20, 300, 960)
-QUICK = Plan(3, 5, 3, 1, 0.35, 8.0, 10, 150, 320)
+QUICK = Plan(5, 5, 3, 1, 0.35, 8.0, 10, 150, 320)
 
 
 class Worker:
@@ -92,10 +94,8 @@ class Worker:
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(BrokenPipeError, ValueError):
                 self.ask(op="quit")
-            except (BrokenPipeError, ValueError):
-                pass
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -267,7 +267,7 @@ class Run:
                         events=PACED_CHUNKS + 3,
                         stagger=PACED_STREAM_S / 32,
                         target_cpu=plan.target_cpu,
-                        min_n=64,
+                        min_n=256,  # a median time to first chunk needs a few hundred streams
                         max_n=plan.paced_max_n,
                         max_seconds=plan.max_seconds,
                         warmup=32,
@@ -327,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
         "mode": "quick" if args.quick else "full",
-        "command": "./benchmarks/run.sh " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": " ".join(["./benchmarks/run.sh", *(argv if argv is not None else sys.argv[1:])]),
         "duration_s": round(time.time() - started, 1),
         "machine": machine,
         "plan": asdict(plan),
@@ -346,7 +346,9 @@ def main(argv: list[str] | None = None) -> int:
         "details": run.details,
         "figures": figures,
         "verdicts": [report.verdict_dict(v) for v in verdicts],
-        "skipped": {"batch_100k": "100,000 requests through the batch path: the batch path does not exist yet"},
+        "skipped": {
+            "batch_100k": "100,000 requests through the batch path: the batch path does not exist yet"
+        },
     }
     paths = report.write_results(result, ROOT / "results")
     log.write(f"\nresults: {paths[0]}\n\n{report.markdown(result)}\n")

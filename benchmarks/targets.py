@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 #: allowed slack before the guard fails: a target "regresses" when a figure exceeds it by 20%.
 REGRESSION_SLACK = 1.2
+#: the multiplication sign written after ratios.
+TIMES = "\u00d7"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +47,7 @@ class Target:
 
     def describe(self) -> str:
         unit = FIGURE_BY_KEY[self.key].unit
-        return f"≤ {self.limit:g}×" if self.ratio else f"≤ {self.limit:g} {unit}"
+        return f"≤ {self.limit:g}{TIMES}" if self.ratio else f"≤ {self.limit:g} {unit}"
 
 
 #: issue 4, "Targets" (ratios to raw aiohttp in the same run).
@@ -101,5 +103,7 @@ def check(
         if measured is None:
             verdicts.append(Verdict(target, None, allowed, False, False, "not measured"))
             continue
-        verdicts.append(Verdict(target, measured, allowed, measured <= target.limit, measured <= allowed, note))
+        verdicts.append(
+            Verdict(target, measured, allowed, measured <= target.limit, measured <= allowed, note)
+        )
     return verdicts

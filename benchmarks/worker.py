@@ -10,8 +10,9 @@ library's own prints are sent to stderr). Commands (``op``):
   the warm-up, then time ``n`` requests so that they take about ``target_cpu`` of CPU. Answers
   ``cpu_us`` per request (user+sys of this process from ``getrusage``), ``wall_s``, ``n``.
 * ``streams``: the same with streamed answers; ``events`` is the number of JSON events a stream
-  carries, ``stagger`` (seconds) spreads the lanes' start times. Answers ``cpu_us_per_chunk`` (CPU / (streams × events)), ``cpu_us_per_stream``,
-  ``ttfc_ms`` (median time to the first chunk with text), ``n``.
+  carries, ``stagger`` (seconds) spreads the lanes' start times. Answers ``cpu_us_per_chunk``
+  (CPU / (streams x events)), ``cpu_us_per_stream``, ``ttfc_ms`` (median time to the first
+  chunk with text), ``n``.
 * ``failover``: core-llms only; ``url`` (live), ``dead_url`` (refused), ``fresh`` (fresh models
   per case), ``n`` (warm requests per case). Answers the extra latency of a refused primary, the
   first time and once its breaker is open.
@@ -46,7 +47,7 @@ async def run_lanes(
 ) -> int:
     """Run ``op`` ``n`` times, ``concurrency`` at a time (stops issuing after ``max_seconds``).
 
-    ``stagger``: lane *i* starts ``i × stagger`` seconds late, so that long operations of equal
+    ``stagger``: lane *i* starts ``i * stagger`` seconds late, so that long operations of equal
     length (paced streams) do not start and end in lock-step bursts.
     """
     issued = done = 0
@@ -69,8 +70,8 @@ async def run_lanes(
 
 def _size(cmd: dict[str, Any], warm_cpu: float, warm_n: int) -> int:
     per = warm_cpu / max(warm_n, 1)
-    n = int(cmd["target_cpu"] / per) if per > 0 else cmd["max_n"]
-    return max(cmd["min_n"], min(cmd["max_n"], n))
+    n = int(cmd["target_cpu"] / per) if per > 0 else int(cmd["max_n"])
+    return max(int(cmd["min_n"]), min(int(cmd["max_n"]), n))
 
 
 async def measure_requests(name: str, cmd: dict[str, Any]) -> dict[str, Any]:
@@ -196,7 +197,12 @@ async def sample(name: str, cmd: dict[str, Any]) -> dict[str, Any]:
     return {"text": text[:40], "tokens": tokens, "stream_text_chunks": count, "stream_tokens": stream_tokens}
 
 
-_OPS = {"requests": measure_requests, "streams": measure_streams, "failover": measure_failover, "sample": sample}
+_OPS = {
+    "requests": measure_requests,
+    "streams": measure_streams,
+    "failover": measure_failover,
+    "sample": sample,
+}
 
 
 def serve(name: str, commands: TextIO, answers: TextIO) -> None:

@@ -30,13 +30,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from .interfaces.errors import ConfigurationError
+from .providers.base.endpoint import endpoint_name
 
 __all__ = [
     "EndpointSettings",
@@ -94,7 +95,7 @@ class EndpointSettings(_Strict):
     api_version: str | None = None
     organization: str | None = None
     name: str | None = None
-    headers: dict[str, str] | None = None
+    headers: dict[str, str] | None = Field(None, repr=False)  # may hold credentials
     timeouts: TimeoutSettings | None = None
     verify_tls: bool | None = None
     ca_bundle: str | None = None
@@ -102,6 +103,13 @@ class EndpointSettings(_Strict):
     max_connections: int | None = Field(None, ge=1)
     max_response_bytes: int | None = Field(None, ge=1)
     max_event_bytes: int | None = Field(None, ge=1)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # URLs are shown without user info or query string (either may carry a credential).
+        for name, value in super().__repr_args__():
+            if name in ("endpoint", "proxy") and isinstance(value, str):
+                value = endpoint_name(value)
+            yield name, value
 
     @model_validator(mode="after")
     def _one_key_source(self) -> EndpointSettings:

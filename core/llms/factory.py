@@ -370,8 +370,8 @@ class LLMFactory:
         await self.aclose()
 
     def __del__(self, _warn: Any = warnings.warn) -> None:
-        # Garbage-collected with models that still hold connections: warn once, here, and let the
-        # models close their sessions silently when they are collected (one may still be in use).
+        # Garbage-collected with models that still hold connections: warn once, here; each model
+        # closes its sessions silently when it is collected (the caller may still be using one).
         models = getattr(self, "_models", None)
         if not models:
             return
@@ -384,7 +384,7 @@ class LLMFactory:
             source=self,
         )
         for alias in unclosed:
-            models[alias]._mark_reported()
+            models[alias]._reported = True
 
     def __repr__(self) -> str:
         return f"LLMFactory(models={self.names()!r}, created={list(self._models)!r})"

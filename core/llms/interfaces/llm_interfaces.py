@@ -53,9 +53,11 @@ class WireRequest:
     payload: dict[str, Any]
     stream: bool = False
     method: str = "POST"
-    #: extra headers for this call only (never logged).
-    headers: dict[str, str] | None = None
-    #: per-call overrides of the endpoint's timeouts, in seconds.
+    #: extra headers for this call only (never logged, left out of the repr: they may hold credentials).
+    headers: dict[str, str] | None = field(default=None, repr=False)
+    #: per-call timeouts, in seconds: ``read_timeout`` overrides the endpoint's idle (read)
+    #: timeout; ``total_timeout`` bounds the whole call, every attempt, backoff and failover
+    #: included (like ``ctx.deadline``; the earlier of the two wins).
     read_timeout: float | None = None
     total_timeout: float | None = None
 

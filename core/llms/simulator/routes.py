@@ -57,7 +57,9 @@ MODELS = (
     "gpt-5-nano",
 )
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
-_SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "x-goog-api-key", "cookie"})
+#: a header whose lower-cased name contains one of these carries a credential (api-key,
+#: authorization, x-amz-security-token, cookie, x-session-token ...): its value is never shown.
+_SECRET_WORDS = ("auth", "key", "token", "secret", "signature", "credential", "password", "cookie", "session")
 _MISSING_KEY = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header using "
     "Bearer auth (i.e. Authorization: Bearer YOUR_KEY). You can obtain an API key from "
@@ -74,6 +76,10 @@ _AZURE_BAD_TOKEN = (
 _NOT_JSON = object()
 
 
+def _is_secret(header: str) -> bool:
+    return any(word in header for word in _SECRET_WORDS)
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedRequest:
     """One request as the simulator received it. ``headers`` has lower-case names; ``json`` is the
@@ -87,7 +93,7 @@ class RecordedRequest:
 
     def redacted_headers(self) -> dict[str, str]:
         """``headers`` with credential values replaced by ``"<redacted>"``."""
-        return {k: ("<redacted>" if k in _SECRET_HEADERS else v) for k, v in self.headers.items()}
+        return {k: ("<redacted>" if _is_secret(k) else v) for k, v in self.headers.items()}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form with credentials redacted (used by ``GET /_sim/requests``)."""

@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from core.llms.interfaces.errors import LLMError
 from core.llms.interfaces.context import RequestContext
+from core.llms.interfaces.errors import LLMError
 from core.llms.interfaces.llm_interfaces import StreamParser, WireEvent, WireRequest, WireResponse
 from core.llms.interfaces.types import LLMResponse, LLMStreamChunk, ToolCallDelta, Usage
 
@@ -185,12 +185,17 @@ def error_bodies() -> tuple[bytes, ...]:
         "anthropic/messages-400-invalid-request.json",
     ]
     out = [(WIRE / n).read_bytes() for n in names]
-    out += [b'{"error":"model \\"llama3.2\\" not found, try pulling it first"}', b"Internal Server Error", b""]
+    out += [
+        b'{"error":"model \\"llama3.2\\" not found, try pulling it first"}',
+        b"Internal Server Error",
+        b"",
+    ]
     return tuple(out)
 
 
 def ollama_lines() -> list[dict[str, Any]]:
     """An Ollama ``/api/chat`` stream (written from Ollama's API documentation)."""
+
     def delta(content: str, **message: Any) -> dict[str, Any]:
         return {
             "model": "llama3.2",

@@ -22,6 +22,7 @@ from core.llms.interfaces.errors import LLMError
 from core.llms.interfaces.llm_interfaces import WireEvent
 from core.llms.interfaces.types import LLMResponse
 from core.llms.providers.azure.connector import AzureAdapter
+from core.llms.providers.azure.models.gpt4 import AzureGPT41
 from core.llms.providers.base.connector import decode_json
 from core.llms.providers.base.http_errors import parse_retry_after
 from core.llms.providers.base.sse import SSEDecoder
@@ -63,7 +64,12 @@ _formats = st.sampled_from([None, {"type": "json_object"}, {"type": "text"}, Ans
 
 def _parse(data: Any, response_format: Any = None) -> None:
     result = typed(
-        parse_chat_completion, data, provider="openai", model="gpt-4o", cost=COST, response_format=response_format
+        parse_chat_completion,
+        data,
+        provider="openai",
+        model="gpt-4o",
+        cost=COST,
+        response_format=response_format,
     )
     if isinstance(result, LLMResponse):
         check_response(result)
@@ -81,7 +87,9 @@ def test_chat_completion_arbitrary_json(data: Any) -> None:
 
 @fuzz_settings(300)
 @given(data=st.data(), which=st.integers(0, 3), response_format=_formats)
-def test_chat_completion_retyped_recorded_bodies(data: st.DataObject, which: int, response_format: Any) -> None:
+def test_chat_completion_retyped_recorded_bodies(
+    data: st.DataObject, which: int, response_format: Any
+) -> None:
     ran("openai: parse_chat_completion, retyped recorded bodies")
     body = data.draw(retyped(chat_completion_bodies()[which], times=4))
     _parse(body, response_format)
@@ -196,16 +204,21 @@ def test_stream_parser_arbitrary_events(events: list[tuple[str, str | None]], do
 
 
 @fuzz_settings(150)
-@given(data=st.data(), which=st.integers(0, 100), body=st.integers(0, 3))
-def test_models_end_to_end(data: st.DataObject, which: int, body: int) -> None:
-    ran("openai: GPT4o get_answer + stream_answer over a fake connector")
+@given(
+    data=st.data(),
+    which=st.integers(0, 100),
+    body=st.integers(0, 3),
+    model=st.sampled_from([GPT4o, AzureGPT41]),
+)
+def test_models_end_to_end(data: st.DataObject, which: int, body: int, model: type[Any]) -> None:
+    ran("openai/azure: GPT4o / AzureGPT41 get_answer + stream_answer over a fake connector")
     corpus = chat_stream_transcripts()
     raw = data.draw(mutated_sse(corpus[which % len(corpus)]))
     connector = FakeConnector(
         data=data.draw(retyped(chat_completion_bodies()[body])),
         events=decode(SSEDecoder(), [raw]),
     )
-    asyncio.run(run_model(GPT4o(connector)))
+    asyncio.run(run_model(model(connector)))
 
 
 # -- error mapping -------------------------------------------------------------------------------
@@ -219,9 +232,9 @@ _headers = st.dictionaries(
     _header_values,
     max_size=4,
 ).map(lambda h: CIMultiDictProxy(CIMultiDict(h)))
-_statuses = st.sampled_from([400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 502, 503, 504, 529]) | st.integers(
-    100, 999
-)
+_statuses = st.sampled_from(
+    [400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 502, 503, 504, 529]
+) | st.integers(100, 999)
 
 
 @st.composite

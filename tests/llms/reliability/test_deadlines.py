@@ -30,7 +30,8 @@ from core.llms.providers.base.retry import RetryPolicy
 from core.llms.registry import ModelRegistry
 from core.llms.simulator import Fault, Simulator
 
-from .fault_matrix_support import PROVIDERS, Mode, OllamaFaultServer, Outcome, build_model, call_model
+from .fault_matrix_servers import OllamaFaultServer
+from .fault_matrix_support import PROVIDERS, Mode, Outcome, build_model, call_model
 
 #: slow, generous retries: without a deadline this policy would run for seconds.
 PATIENT = RetryPolicy(max_retries=10, backoff_initial=0.2, backoff_max=0.2, jitter=0.0)

@@ -41,6 +41,7 @@ from core.llms.interfaces.errors import (
 )
 from core.llms.registry import ModelRegistry
 
+from .fault_matrix_servers import NoDNSResolver
 from .fault_matrix_support import (
     LONG_RETRY_AFTER,
     POLICY,
@@ -48,7 +49,6 @@ from .fault_matrix_support import (
     WAIT,
     CaseResult,
     Mode,
-    NoDNSResolver,
     fault_for,
     run_case,
 )

@@ -18,7 +18,8 @@ import pytest
 from core.llms.interfaces.errors import APIConnectionError, StreamInterruptedError
 from core.llms.registry import ModelRegistry
 
-from .fault_matrix_support import PROVIDERS, Outcome, ReplayServer, build_model, call_model
+from .fault_matrix_servers import ReplayServer
+from .fault_matrix_support import PROVIDERS, Outcome, build_model, call_model
 
 WIRE = Path(__file__).resolve().parents[3].parent / "shared" / "wire"
 SSE = "text/event-stream; charset=utf-8"

@@ -3,10 +3,15 @@ capture of the whole ``core.llms`` and ``aiohttp`` logger trees at DEBUG."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import contextlib
 import logging
+import ssl
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -100,6 +105,8 @@ class LocalServer:
             self.app.router.add_route(method, path, self._recording(handler))
         self._runner: web.AppRunner | None = None
         self.port = 0
+        #: serve HTTPS with this context when set before entering.
+        self.ssl_context: ssl.SSLContext | None = None
 
     def _recording(self, handler: Handler) -> Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
@@ -115,7 +122,7 @@ class LocalServer:
     async def __aenter__(self) -> LocalServer:
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=0.1)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.ssl_context)
         await site.start()
         server = site._server
         assert server is not None
@@ -125,3 +132,96 @@ class LocalServer:
     async def __aexit__(self, *exc: object) -> None:
         assert self._runner is not None
         await self._runner.cleanup()
+
+
+class ForwardProxy:
+    """A minimal HTTP forward proxy on 127.0.0.1: ``CONNECT host:port`` tunnels (HTTPS through an
+    enterprise egress proxy) and absolute-URI plain HTTP requests. With ``credentials`` it demands
+    ``Proxy-Authorization: Basic ...`` and answers 407 otherwise. Records the first request line of
+    each client connection. ``hosts`` maps names only the proxy knows to 127.0.0.1 addresses: a
+    client that tried to reach such a name itself would trip the suite's network guard."""
+
+    def __init__(self, credentials: str | None = None, hosts: dict[str, str] | None = None) -> None:
+        self.credentials = credentials
+        self.hosts = hosts or {}
+        self.requests: list[str] = []
+        self.authorizations: list[str | None] = []
+        self._server: asyncio.AbstractServer | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.port = 0
+
+    def url(self, userinfo: str = "") -> str:
+        return f"http://{userinfo}127.0.0.1:{self.port}"
+
+    async def __aenter__(self) -> ForwardProxy:
+        self._server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        upstream: asyncio.StreamWriter | None = None
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            method, target, version = lines[0].split(" ", 2)
+            headers = {
+                k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)
+            }
+            self.requests.append(f"{method} {target}")
+            auth = headers.get("proxy-authorization")
+            self.authorizations.append(auth)
+            if self.credentials is not None:
+                expected = "Basic " + base64.b64encode(self.credentials.encode()).decode()
+                if auth != expected:
+                    writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+                    await writer.drain()
+                    return
+            if method == "CONNECT":
+                host, _, port = target.rpartition(":")
+                up_reader, upstream = await asyncio.open_connection(self.hosts.get(host, host), int(port))
+                writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                await writer.drain()
+            else:
+                url = urlsplit(target)
+                host = url.hostname or ""
+                up_reader, upstream = await asyncio.open_connection(
+                    self.hosts.get(host, host), url.port or 80
+                )
+                path = url.path + (f"?{url.query}" if url.query else "")
+                kept = [ln for ln in lines[1:] if ln and not ln.lower().startswith("proxy-")]
+                upstream.write(f"{method} {path} {version}\r\n".encode("latin-1"))
+                upstream.write(("\r\n".join(kept) + "\r\n\r\n").encode("latin-1"))
+            await asyncio.gather(_pipe(reader, upstream), _pipe(up_reader, writer))
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            pass
+        except asyncio.CancelledError:
+            pass  # the proxy is shutting down (asyncio's server callback must not see a cancellation)
+        finally:
+            for w in (upstream, writer):
+                if w is not None:
+                    w.close()
+            self._tasks.discard(task)
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        pass
+    finally:
+        if writer.can_write_eof():
+            with contextlib.suppress(OSError):
+                writer.write_eof()

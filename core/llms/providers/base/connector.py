@@ -18,6 +18,7 @@ status, so the retry and failover rules apply to it.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import logging
@@ -40,6 +41,7 @@ from ...interfaces.errors import (
 )
 from ...interfaces.llm_interfaces import StreamDecoder, WireEvent, WireRequest, WireResponse
 from .endpoint import DEFAULT_MAX_EVENT_BYTES, EndpointConfig, ProviderAdapter
+from .redact import SecretRedactor
 from .transport_errors import map_transport_error
 
 try:  # orjson is optional (the "fast" extra)
@@ -124,9 +126,12 @@ class Connector:
         self.name: str = endpoint.display_name
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
+        #: responses whose body is being read; aclose() closes them so that their readers wake up.
+        self._live: set[aiohttp.ClientResponse] = set()
         self._urls: dict[str, str] = {}
         self._signer = adapter if isinstance(adapter, RequestSigner) else None
         self._body_errors = adapter if isinstance(adapter, BodyErrorDetector) else None
+        self._redactor = SecretRedactor(endpoint)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -139,37 +144,53 @@ class Connector:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the session and its pooled connections. Idempotent."""
+        """Close the session and its pooled connections. Idempotent.
+
+        Calls in flight fail at once with a typed error (closing the session alone would leave a
+        read in progress waiting until its timeout)."""
         self._closed = True
+        for resp in list(self._live):
+            resp.close()
+        self._live.clear()
         session, self._session = self._session, None
         if session is not None and not session.closed:
             await session.close()
 
-    # Un-closed detection (package-internal): garbage-collected with its session open, a connector
-    # closes it and warns once, unless its owner (FailoverConnector, model, factory) already did.
-    _reported = False
+    # Un-closed detection (package-internal): the first owner garbage-collected with a session still
+    # open (model, FailoverConnector or this connector) closes it at once and warns; nothing warns
+    # again, not even aiohttp.
 
     def _unclosed(self) -> bool:
         """Is the session open?"""
         session = self._session
         return session is not None and not session.closed
 
-    def __del__(self, _warn: Any = warnings.warn) -> None:
-        session = getattr(self, "_session", None)
+    def _close_now(self) -> bool:
+        """Close the session without awaiting (for finalizers); True when it was open."""
+        self._closed = True
+        session, self._session = self._session, None
         if session is None or session.closed:
-            return
-        if not self._reported:
+            return False
+        _close_session_now(session)
+        return True
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        if getattr(self, "_session", None) is not None and self._close_now():
             _warn(f"unclosed {self!r}: call aclose() or use 'async with'", ResourceWarning, source=self)
-        _close_now(session)
 
     def __repr__(self) -> str:
         return f"Connector({self.name!r})"
 
+    def _closed_error(self) -> ConfigurationError:
+        return ConfigurationError(
+            f"the connector for {self.name} is closed (aclose() was called)",
+            endpoint=self.name,
+            hint="create a new one",
+        )
+
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
-            raise ConfigurationError(
-                f"the connector for {self.name} is closed", endpoint=self.name, hint="create a new one"
-            )
+            raise self._closed_error()
         session = self._session
         if session is None:
             conn = aiohttp.TCPConnector(limit=self.endpoint.max_connections, ssl=self._ssl())
@@ -207,16 +228,27 @@ class Connector:
             "Content-Type": "application/json",
             "Accept": "text/event-stream" if request.stream else "application/json",
         }
-        headers.update(await self.adapter.auth_headers(self.endpoint))
+        auth = await self.adapter.auth_headers(self.endpoint)
+        self._redactor.add_headers(auth)  # tokens rotate: remember each one sent
+        headers.update(auth)
         if self.endpoint.headers:
             headers.update(self.endpoint.headers)
         if request.headers:
+            self._redactor.add_headers(request.headers)
             headers.update(request.headers)
         if ctx is not None and ctx.idempotency_key:
             headers["Idempotency-Key"] = ctx.idempotency_key
         if self._signer is not None:
-            headers.update(await self._signer.sign_request(self.endpoint, request.method, url, headers, body))
+            signed = await self._signer.sign_request(self.endpoint, request.method, url, headers, body)
+            self._redactor.add_headers(signed)
+            headers.update(signed)
         return headers
+
+    def redact(self, error: LLMError) -> LLMError:
+        """Mask, in place, every credential this connector sent (or holds) wherever ``error``
+        shows text from the server (see :mod:`~core.llms.providers.base.redact`); returns it.
+        Errors of HTTP responses are redacted here; the failover connector redacts the rest."""
+        return self._redactor.redact(error)
 
     def _timeout(self, request: WireRequest, timeout: float | None) -> aiohttp.ClientTimeout:
         t = self.endpoint.timeouts
@@ -235,7 +267,7 @@ class Connector:
         url = self._url(request.operation)
         headers = await self._headers(request, url, body, ctx)
         if session.closed:  # aclose() ran while the headers were made (a token provider awaits)
-            raise ConfigurationError(f"the connector for {self.name} was closed", endpoint=self.name)
+            raise self._closed_error()
         started = time.perf_counter()
         try:
             resp = await session.request(
@@ -249,7 +281,15 @@ class Connector:
             )
         except _TRANSPORT_ERRORS as exc:
             raise map_transport_error(exc, self.name) from exc
+        except asyncio.CancelledError:
+            if self._closed and not _being_cancelled():  # aclose() cancelled the wait for a free connection
+                raise self._closed_error() from None
+            raise
+        except ValueError as exc:  # aiohttp cannot build the request (user info in the URL + Authorization…)
+            refused = ConfigurationError(f"cannot send a request to {self.name}: {exc}", endpoint=self.name)
+            raise self.redact(refused) from None
         ttfb = time.perf_counter() - started
+        self._live.add(resp)
         if 200 <= resp.status < 300:
             return resp, ttfb
         try:
@@ -258,7 +298,8 @@ class Connector:
             raw = b""  # the status alone still says what went wrong
         finally:
             resp.release()
-        error = self.adapter.map_error(resp.status, resp.headers, raw, self.name)
+            self._live.discard(resp)
+        error = self.redact(self.adapter.map_error(resp.status, resp.headers, raw, self.name))
         error.fill(endpoint=self.name, status=resp.status, request_id=self.adapter.request_id(resp.headers))
         logger.debug("%s answered status %d (%s)", self.name, resp.status, type(error).__name__)
         raise error
@@ -275,6 +316,7 @@ class Connector:
             raise map_transport_error(exc, self.name).fill(status=resp.status) from exc
         finally:
             resp.release()
+            self._live.discard(resp)
         request_id = self.adapter.request_id(resp.headers)
         data: Any = None
         if raw or resp.status != 204:
@@ -308,6 +350,7 @@ class Connector:
         assert self._body_errors is not None
         error = self._body_errors.error_in_body(data, resp.headers, self.name)
         if error is not None:
+            self.redact(error)
             error.fill(endpoint=self.name, status=resp.status, request_id=request_id)
             logger.debug("%s answered %d with an error in its body", self.name, resp.status)
             raise error
@@ -321,6 +364,7 @@ class Connector:
             decoder = self.adapter.decoder(request.operation)
         except BaseException:
             resp.close()
+            self._live.discard(resp)
             raise
         return OpenStream(
             resp,
@@ -329,6 +373,7 @@ class Connector:
             self.adapter.request_id(resp.headers),
             ttfb,
             max_event_bytes=self.endpoint.max_event_bytes,
+            live=self._live,
         )
 
     async def _read_body(self, resp: aiohttp.ClientResponse) -> bytes:
@@ -356,7 +401,17 @@ class Connector:
 class OpenStream:
     """One streamed HTTP response. Iterate :meth:`events`; always :meth:`aclose` (idempotent)."""
 
-    __slots__ = ("_decoder", "_eof", "_max_event", "_resp", "endpoint", "request_id", "status", "ttfb")
+    __slots__ = (
+        "_decoder",
+        "_eof",
+        "_live",
+        "_max_event",
+        "_resp",
+        "endpoint",
+        "request_id",
+        "status",
+        "ttfb",
+    )
 
     def __init__(
         self,
@@ -367,8 +422,10 @@ class OpenStream:
         ttfb: float,
         *,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        live: set[aiohttp.ClientResponse] | None = None,
     ) -> None:
         self._resp = resp
+        self._live = live  # the connector's set of responses in flight (left on aclose)
         self._decoder = decoder
         self._eof = False
         self._max_event = max_event_bytes
@@ -386,29 +443,42 @@ class OpenStream:
         """The decoded events, one list per received chunk (fewer async hops than :meth:`events`).
 
         Transport failures mid-stream raise typed errors; a gap longer than the read timeout
-        raises :class:`~core.llms.interfaces.errors.RequestTimeoutError`; more than
-        ``max_event_bytes`` received without completing an event raises
-        :class:`~core.llms.interfaces.errors.ResponseTooLargeError` (so one event can never make
-        the decoder buffer more than that plus one received chunk).
+        raises :class:`~core.llms.interfaces.errors.RequestTimeoutError`; an event larger than
+        ``max_event_bytes``, or more than that received without completing an event, raises
+        :class:`~core.llms.interfaces.errors.ResponseTooLargeError` (so the decoder never buffers
+        more than the cap plus one received chunk).
         """
         decoder = self._decoder
-        pending = 0  # bytes received since the last completed event
+        limit = self._max_event
+        carry = 0  # size of the last chunk that completed events: its tail may begin the next one
+        pending = 0  # bytes received since then without completing an event
         try:
             async for chunk in self._resp.content.iter_any():
                 batch = decoder.feed(chunk)
                 if batch:
-                    pending = 0
+                    if carry + pending + len(chunk) > limit:  # only then can an event be too large
+                        self._check_events(batch)
+                    carry, pending = len(chunk), 0
                     yield batch
                 else:
                     pending += len(chunk)
-                    if pending > self._max_event:
+                    if pending > limit:
                         raise self._event_too_large()
             self._eof = True
         except _TRANSPORT_ERRORS as exc:
             raise map_transport_error(exc, self.endpoint) from exc
         final = decoder.close()
         if final:
+            if carry + pending > limit:
+                self._check_events(final)
             yield final
+
+    def _check_events(self, batch: list[WireEvent]) -> None:
+        limit = self._max_event
+        for event in batch:
+            size = len(event.data)
+            if size > limit or (4 * size > limit and len(event.data.encode("utf-8", "replace")) > limit):
+                raise self._event_too_large()
 
     def _event_too_large(self) -> ResponseTooLargeError:
         return ResponseTooLargeError(
@@ -431,6 +501,8 @@ class OpenStream:
             self._resp.release()
         else:
             self._resp.close()
+        if self._live is not None:
+            self._live.discard(self._resp)
 
     async def __aenter__(self) -> OpenStream:
         return self
@@ -441,7 +513,13 @@ class OpenStream:
         await self.aclose()
 
 
-def _close_now(session: aiohttp.ClientSession) -> None:
+def _being_cancelled() -> bool:
+    """Is the current task being cancelled (as opposed to a future it awaited)?"""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def _close_session_now(session: aiohttp.ClientSession) -> None:
     """Close a session's connections without awaiting (a finalizer cannot await), so that aiohttp
     does not warn about the session and its connector on top of the owner's one warning."""
     connector = session.connector

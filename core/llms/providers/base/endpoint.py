@@ -89,7 +89,7 @@ class EndpointConfig(BaseModel):
     @classmethod
     def _check_url(cls, v: str) -> str:
         parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if parts.scheme not in ("http", "https") or not parts.netloc or not _valid_host(v):
             # The value itself is not echoed: a misplaced secret must not reach an error message.
             raise ValueError("endpoint must be an http(s) URL with a host, e.g. https://api.openai.com/v1")
         return v.rstrip("/")
@@ -100,7 +100,7 @@ class EndpointConfig(BaseModel):
         if v is None:
             return v
         parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if parts.scheme not in ("http", "https") or not _valid_host(v):
             raise ValueError("proxy must be an http(s) URL with a host, e.g. http://proxy.corp:3128")
         return v
 
@@ -140,12 +140,28 @@ class EndpointConfig(BaseModel):
 
 
 def endpoint_name(url: str) -> str:
-    """``scheme://host[:port]/path`` of a URL: query strings and user info are dropped."""
+    """``scheme://host[:port]/path`` of a URL: query strings and user info are dropped. Never
+    raises (a URL whose port cannot be read is shown without it)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    try:
+        port = parts.port
+    except ValueError:  # its text may hold a misplaced secret: not quoted
+        port = None
+    if port:
+        host = f"{host}:{port}"
     return f"{parts.scheme}://{host}{parts.path}".rstrip("/")
+
+
+def _valid_host(url: str) -> bool:
+    """Has ``url`` a host name and a readable port (if any)? (A password with a ``/`` in the
+    user info makes the rest of it parse as a path and the password as the port.)"""
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return bool(parts.hostname)
 
 
 class ProviderAdapter(Protocol):

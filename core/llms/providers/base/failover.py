@@ -259,25 +259,20 @@ class FailoverConnector:
             hint="create a new model with create_llm(); an LLMFactory creates a new one on its next get()",
         )
 
-    # Un-closed detection (package-internal): an owner that is garbage-collected with sessions still
-    # open warns once and marks what it owns as reported, so that nothing below it warns again.
-    _reported = False
+    # Un-closed detection (package-internal; see Connector._close_now).
 
     def _unclosed(self) -> bool:
         """Does a connector still hold an open session?"""
         return any(conn._unclosed() for conn in self._connectors)
 
-    def _mark_reported(self) -> None:
-        self._reported = True
-        for conn in self._connectors:
-            conn._reported = True
+    def _close_now(self) -> bool:
+        """Close every session without awaiting (for finalizers); True when one was open."""
+        self._closed = True
+        return any([conn._close_now() for conn in self._connectors])  # a list: close them all
 
     def __del__(self, _warn: Any = warnings.warn) -> None:
-        if not getattr(self, "_connectors", None) or not self._unclosed():
-            return
-        if not self._reported:
+        if getattr(self, "_connectors", None) and self._close_now():
             _warn(f"unclosed {self!r}: call aclose() or use 'async with'", ResourceWarning, source=self)
-        self._mark_reported()  # each connector closes its own session when it is collected
 
     async def __aenter__(self) -> FailoverConnector:
         return self
@@ -369,6 +364,7 @@ class _Call:
         if owner._closed:  # aclose() cut the attempt short: no retry, no failover, no breaker change
             raise owner._closed_error() from error
         name = owner.endpoints[i]
+        owner._connectors[i].redact(error)  # a server may echo credentials (e.g. in a stream error)
         error.fill(endpoint=name, attempt=self.tries)
         self.attempts.append(AttemptRecord(name, self.tries, error))
         if error.failover:
@@ -411,6 +407,7 @@ class _Call:
         """The error for a stream that broke after items reached the caller (``error`` itself
         when it already is a :class:`StreamInterruptedError`)."""
         name = self.owner.endpoints[i]
+        self.owner._connectors[i].redact(error)
         request_id = opened.request_id if opened is not None else None
         status = opened.status if opened is not None else None
         error.fill(endpoint=name, attempt=self.tries, request_id=request_id, status=status)

@@ -26,6 +26,7 @@ _BY_STATUS: dict[int, type[LLMError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    407: AuthenticationError,  # a proxy rejected (or wanted) its credentials
     408: RequestTimeoutError,
     409: ConflictError,
     413: BadRequestError,

@@ -204,26 +204,18 @@ class BaseLLM(ABC):
         return bool(getattr(self._connector, "closed", False))
 
     # Un-closed detection (package-internal): garbage-collected while its connector still holds an
-    # open session, a model warns once and marks the connector as reported, so that it closes its
-    # sessions without warning again.
+    # open session, a model closes it at once and warns once (unless its factory already warned,
+    # ``_reported``); the connector then has nothing left to warn about, and neither has aiohttp.
     _reported = False
 
     def _unclosed(self) -> bool:
         check = getattr(self._connector, "_unclosed", None)
         return bool(check()) if check is not None else False
 
-    def _mark_reported(self) -> None:
-        self._reported = True
-        mark = getattr(self._connector, "_mark_reported", None)
-        if mark is not None:
-            mark()
-
     def __del__(self, _warn: Any = warnings.warn) -> None:
-        if getattr(self, "_connector", None) is None or not self._unclosed():
-            return
-        if not self._reported:
+        close_now = getattr(getattr(self, "_connector", None), "_close_now", None)
+        if close_now is not None and close_now() and not self._reported:
             _warn(f"unclosed {self!r}: call aclose() or use 'async with'", ResourceWarning, source=self)
-        self._mark_reported()
 
     async def __aenter__(self) -> Self:
         return self

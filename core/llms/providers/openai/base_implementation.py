@@ -136,7 +136,8 @@ class OpenAIChatModel(OpenAIBaseLLM):
     ``stop``, ``seed``, … (see :data:`~.catalogue.OPENAI_CHAT_PARAMETERS`), ``tools`` (OpenAI
     tool dicts or pydantic model classes), ``tool_choice``, ``parallel_tool_calls``,
     ``response_format`` (a pydantic model class → ``response.parsed`` is an instance; a JSON
-    schema or format dict → a dict), ``timeout`` / ``read_timeout`` (seconds, this call only).
+    schema or format dict → a dict), ``timeout`` (seconds for the whole call: every attempt,
+    backoff and failover) and ``read_timeout`` (longest silence between received bytes).
     ``n`` other than 1 is not supported: :class:`InvalidInputError`.
     """
 
