@@ -80,16 +80,20 @@ class Worker:
     def _read(self) -> dict[str, Any]:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
-        if not line:
+        if not line:  # the worker died (its stderr is not kept: rerun it by hand to see why)
             return {"ready": False, "error": f"worker exited with {self.proc.wait()}"}
         answer: dict[str, Any] = json.loads(line)
         return answer
 
     def ask(self, **cmd: Any) -> dict[str, Any]:
+        """Send one command; a worker that died answers ``{"error": ...}`` from then on."""
         stdin: IO[str] | None = self.proc.stdin
         assert stdin is not None
-        stdin.write(json.dumps(cmd) + "\n")
-        stdin.flush()
+        try:
+            stdin.write(json.dumps(cmd) + "\n")
+            stdin.flush()
+        except (BrokenPipeError, ValueError):
+            return {"error": f"worker exited with {self.proc.wait()}"}
         return self._read()
 
     def close(self) -> None:
