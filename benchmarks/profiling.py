@@ -75,7 +75,9 @@ def parse(raw: str, per_op_us: float | None = None) -> Profile:
         names = []
         for frame in stack.split(";"):
             m = _FRAME.match(frame)
-            names.append(f"{_short(m['file'])}:{m['func']}" if m else frame)
+            # --nonblocking sampling now and then reads a frame mid-update: keep it, unnamed.
+            good = m is not None and frame.isprintable() and "/" in m["file"]
+            names.append(f"{_short(m['file'])}:{m['func']}" if m and good else "<frame read mid-update>")
         leaf = names[-1]
         prof.self_time[leaf] += count
         prof.groups[_group(leaf.rsplit(":", 1)[0])] += count
@@ -127,7 +129,9 @@ def render_diff(core: Profile, raw: Profile, title: str, unit: str, top: int = 3
         title,
         f"CPU per {unit}: core-llms {core.per_op_us:.2f} µs, raw aiohttp {raw.per_op_us:.2f} µs, "
         f"difference {core.per_op_us - raw.per_op_us:+.2f} µs",
-        "(each function's share of samples x its client's measured CPU; sampling noise is ~±0.5 µs)",
+        "(each function's share of samples x its client's measured CPU; sampling noise is ~±0.5 µs;",
+        " the clients ran one after the other, so on a busy machine the totals and the aiohttp /",
+        " asyncio rows move with the load: the core-llms rows are the reliable part)",
         "",
         f"difference by package / core-llms folder (µs per {unit}):",
     ]

@@ -12,25 +12,27 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import difflib
 import logging
 import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from pydantic import ValidationError
-
-from .config import FactoryConfig, describe_validation_error, load_config
 from .interfaces.errors import ConfigurationError, UnknownModelError
 from .interfaces.observer import IObserver
 from .plugins import PluginObserver
+from .providers.base.endpoint import ENDPOINT_FIELDS as _ENDPOINT_FIELDS
 from .providers.base.endpoint import EndpointConfig, Timeouts
 from .providers.base.failover import FailoverConnector
 from .providers.base.implementation import BaseLLM
 from .providers.base.retry import RetryPolicy
 from .registry import ModelRegistry, ProviderSpec, default_registry
+
+if TYPE_CHECKING:
+    # The config-file schema is pydantic: imported only by LLMFactory.from_config, so that
+    # ``create_llm`` never pays for pydantic's import.
+    from .config import FactoryConfig
 
 __all__ = ["LLMFactory", "create_llm"]
 
@@ -39,8 +41,8 @@ logger = logging.getLogger("core.llms.factory")
 #: EndpointConfig fields that ``create_llm`` takes as named parameters.
 _NAMED_FIELDS = ("endpoint", "api_key", "deployment_name", "api_version", "timeouts")
 #: every other EndpointConfig field may be passed as a keyword (``organization=``, ``headers=`` …).
-_EXTRA_FIELDS: tuple[str, ...] = tuple(sorted(set(EndpointConfig.model_fields) - set(_NAMED_FIELDS)))
-_BACKUP_FIELDS: tuple[str, ...] = tuple(sorted(EndpointConfig.model_fields))
+_EXTRA_FIELDS: tuple[str, ...] = tuple(sorted(set(_ENDPOINT_FIELDS) - set(_NAMED_FIELDS)))
+_BACKUP_FIELDS: tuple[str, ...] = tuple(sorted(_ENDPOINT_FIELDS))
 
 
 def create_llm(
@@ -246,10 +248,7 @@ def _check_required(config: EndpointConfig, spec: ProviderSpec, qualified: str, 
 
 
 def _endpoint_config(fields: Mapping[str, Any], what: str) -> EndpointConfig:
-    try:
-        return EndpointConfig(**fields)
-    except ValidationError as exc:
-        raise ConfigurationError(f"invalid {what}: {describe_validation_error(exc)}") from None
+    return EndpointConfig.from_mapping(fields, what=what)
 
 
 def _derive_backup(primary: EndpointConfig, backup: Any, index: int, qualified: str) -> EndpointConfig:
@@ -265,14 +264,8 @@ def _derive_backup(primary: EndpointConfig, backup: Any, index: int, qualified: 
         )
     overrides = dict(backup)
     if isinstance(overrides.get("timeouts"), Mapping):
-        overrides["timeouts"] = {**primary.timeouts.model_dump(), **overrides["timeouts"]}
-    try:
-        return primary.derive(overrides)
-    except ConfigurationError as exc:
-        # derive's own message may quote the rejected value; describe the validation error here.
-        cause = exc.__context__
-        detail = describe_validation_error(cause) if isinstance(cause, ValidationError) else "invalid value"
-        raise ConfigurationError(f"invalid {where}: {detail}") from None
+        overrides["timeouts"] = {**dataclasses.asdict(primary.timeouts), **overrides["timeouts"]}
+    return primary.derive(overrides, what=where)
 
 
 def _retry_policy(retry: RetryPolicy | Mapping[str, Any] | None) -> RetryPolicy | None:
@@ -318,6 +311,8 @@ class LLMFactory:
         cls, source: Mapping[str, Any] | str | os.PathLike[str], *, registry: ModelRegistry | None = None
     ) -> LLMFactory:
         """Load ``source`` (a mapping, or a ``.toml`` / ``.yaml`` / ``.yml`` file path)."""
+        from .config import load_config
+
         label = "config" if isinstance(source, Mapping) else os.fspath(source)
         return cls(load_config(source), registry=registry, source=label)
 
@@ -332,7 +327,9 @@ class LLMFactory:
             return llm
         plan = self._plans.get(alias)
         if plan is None:
-            close = difflib.get_close_matches(alias, list(self._plans), n=3, cutoff=0.6)
+            from difflib import get_close_matches  # only for this hint: not on the import path
+
+            close = get_close_matches(alias, list(self._plans), n=3, cutoff=0.6)
             hint = f"did you mean {', '.join(close)}? " if close else ""
             raise UnknownModelError(
                 f"no model named {alias!r} in this factory",

@@ -11,14 +11,22 @@ Discovery
     ``CORE_LLMS_BLOCKED_PLUGINS=name1,name2``
         those plugin names (entry-point names, or a built-in's module name) are never registered.
 
+    Before asking pluggy (which reads every installed distribution through
+    ``importlib.metadata``, itself a ~10 ms import), a cheap scan of the ``entry_points.txt``
+    files on ``sys.path`` checks whether any distribution declares the group at all; when none
+    does, ``importlib.metadata`` is not imported. The scan answers "maybe" whenever it cannot
+    tell (a zip archive on ``sys.path``, a custom distribution finder), so pluggy decides then.
+
 Plugin modules must stay cheap to import: heavy SDKs (boto3, google-auth) load on first use.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -37,6 +45,7 @@ __all__ = [
     "PluginObserver",
     "build_plugin_manager",
     "get_plugin_manager",
+    "may_declare_entry_points",
     "reset_plugin_manager",
 ]
 
@@ -84,11 +93,44 @@ def build_plugin_manager(
     if autoload is None:
         autoload = not _autoload_disabled()
     if autoload:
-        count = pm.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
+        group = hookspecs.PROJECT_NAME
+        count = pm.load_setuptools_entrypoints(group) if may_declare_entry_points(group) else 0
         logger.debug("loaded %d plugin(s) from entry points", count)
     else:
         logger.debug("entry-point plugin autoload is disabled (%s)", AUTOLOAD_ENV)
     return pm
+
+
+def may_declare_entry_points(group: str) -> bool:
+    """Could an installed distribution declare entry points in ``group``?
+
+    Reads the ``entry_points.txt`` of every ``*.dist-info`` / ``*.egg-info`` directory on
+    ``sys.path`` (what ``importlib.metadata`` reads too) and looks for the ``[group]`` header.
+    False only when it is sure; True when one declares it, or when it cannot tell.
+    """
+    for finder in sys.meta_path:
+        if finder is not importlib.machinery.PathFinder and hasattr(finder, "find_distributions"):
+            return True  # a finder of its own kind may know distributions we cannot see
+    header = f"[{group}]"
+    for entry in sys.path:
+        root = entry or "."
+        try:
+            names = os.listdir(root)
+        except NotADirectoryError:
+            return True  # a zip archive: importlib.metadata can look inside, this scan cannot
+        except OSError:
+            continue  # missing, or not a path at all (a path hook's marker)
+        folders = [n for n in names if n.lower().endswith((".dist-info", ".egg-info"))]
+        if root.lower().endswith(".egg"):
+            folders.append("EGG-INFO")
+        for folder in folders:
+            try:
+                with open(os.path.join(root, folder, "entry_points.txt"), encoding="utf-8") as file:
+                    if header in file.read():
+                        return True
+            except (OSError, UnicodeDecodeError):
+                continue
+    return False
 
 
 _pm: pluggy.PluginManager | None = None

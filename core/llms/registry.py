@@ -18,7 +18,6 @@ Generic models
 
 from __future__ import annotations
 
-import difflib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -224,7 +223,7 @@ class ModelRegistry:
         if spec.generic_model is not None and model:
             return self._generic(spec, model)
         known = sorted(self._by_provider[provider])
-        close = difflib.get_close_matches(model, known, n=3, cutoff=0.6)
+        close = _close_matches(model, known, n=3, cutoff=0.6)
         hint = f"did you mean {', '.join(f'{provider}/{c}' for c in close)}? " if close else ""
         hint += f"models of {provider}: {', '.join(known) or 'none'}"
         raise UnknownModelError(f"unknown model {full!r}", hint=hint)
@@ -246,14 +245,14 @@ class ModelRegistry:
                 f"unknown provider {provider!r} in {name!r}", hint=self._provider_hint(provider)
             )
         close: list[str] = []
-        for key in difflib.get_close_matches(name, list(self._bare), n=5, cutoff=0.6):
+        for key in _close_matches(name, list(self._bare), n=5, cutoff=0.6):
             close.extend(q for q in sorted(self._bare[key]) if q not in close)
         hint = f"did you mean {', '.join(close[:3])}? " if close else ""
         hint += f"providers: {', '.join(sorted(self._providers)) or 'none'} (use 'provider/model')"
         raise UnknownModelError(f"unknown model {name!r}", hint=hint)
 
     def _provider_hint(self, provider: str) -> str:
-        close = difflib.get_close_matches(provider, list(self._providers), n=3, cutoff=0.6)
+        close = _close_matches(provider, list(self._providers), n=3, cutoff=0.6)
         hint = f"did you mean {', '.join(close)}? " if close else ""
         return hint + f"registered providers: {', '.join(sorted(self._providers)) or 'none'}"
 
@@ -268,9 +267,16 @@ class ModelRegistry:
         return cls
 
 
+def _close_matches(word: str, candidates: list[str], n: int, cutoff: float) -> list[str]:
+    """Names like ``word``, for "did you mean" hints (difflib is imported only then)."""
+    from difflib import get_close_matches
+
+    return get_close_matches(word, candidates, n=n, cutoff=cutoff)
+
+
 def _derive_generic(base: type, model: str) -> type:
     template = _metadata_of(base, "")
-    meta = template.model_copy(update={"name": model, "wire_name": None, "aliases": ()})
+    meta = template.replace(name=model, wire_name=None, aliases=())
     return type(base.__name__, (base,), {"metadata": meta, "__module__": base.__module__})
 
 

@@ -5,6 +5,11 @@ Callers may hand over a plain string, typed :class:`Message` objects, or OpenAI-
 is turned into ``list[Message]`` once, by :func:`normalize_messages`; provider code only ever
 sees the typed form. Anything that cannot be mapped raises :class:`InvalidInputError` naming the
 offending message and field: nothing is dropped silently.
+
+One shortcut, for the most common input: a list of plain text dicts (``{"role": ..., "content":
+"..."}`` and nothing else) carries nothing a typed message would add. :func:`plain_text_messages`
+recognises it (checking it as strictly: known role, string content, no other key) so that a
+provider may write it on the wire without building typed messages first.
 """
 
 from __future__ import annotations
@@ -30,10 +35,13 @@ __all__ = [
     "TextPart",
     "ToolCall",
     "normalize_messages",
+    "plain_text_messages",
 ]
 
 Role: TypeAlias = Literal["system", "developer", "user", "assistant", "tool"]
 _ROLES: frozenset[str] = frozenset({"system", "developer", "user", "assistant", "tool"})
+#: the roles of a plain text message (a tool message also needs its ``tool_call_id``).
+_TEXT_ROLES: frozenset[str] = _ROLES - {"tool"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +227,24 @@ def normalize_messages(messages: MessagesInput) -> list[Message]:
             )
     if not out:
         raise InvalidInputError("messages is empty: at least one message is needed")
+    return out
+
+
+def plain_text_messages(messages: MessagesInput) -> list[tuple[str, str]] | None:
+    """``(role, text)`` of each message when ``messages`` is a non-empty list of dicts holding
+    exactly ``role`` (any role but ``"tool"``) and a string ``content``: the same messages as
+    :func:`normalize_messages` would make, each a single text part. None for any other input,
+    which is then normalised (and checked) by :func:`normalize_messages`."""
+    if type(messages) is not list or not messages:
+        return None
+    out: list[tuple[str, str]] = []
+    for m in messages:
+        if type(m) is not dict or len(m) != 2:
+            return None
+        role, content = m.get("role"), m.get("content")
+        if type(content) is not str or type(role) is not str or role not in _TEXT_ROLES:
+            return None
+        out.append((role, content))
     return out
 
 

@@ -1,27 +1,34 @@
 """Model metadata: what a model is, what it can do, which parameters it takes, what it costs.
 
 Capability queries and cost calculation read only this. A model class is mostly one of these.
+
+The four classes are frozen, slotted, keyword-only dataclasses (not pydantic models: importing
+pydantic would cost about half of aiohttp's import on every ``import core.llms``). Each checks
+its fields when it is built and raises :class:`~core.llms.interfaces.errors.ConfigurationError`
+naming the field; an unknown field is a ``TypeError`` from the constructor, or a
+``ConfigurationError`` through :meth:`ModelMetadata.from_mapping`. Copy with changes through
+``replace(**changes)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Any, Literal, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from . import _fields as checks
+from .errors import ConfigurationError
 from .types import Usage
 
 __all__ = ["Capabilities", "MediaType", "ModelMetadata", "ParameterRules", "Pricing"]
 
 MediaType = Literal["text", "image", "audio", "video", "pdf", "embedding"]
+_MEDIA_TYPES: frozenset[str] = frozenset(get_args(MediaType))
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Capabilities(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Capabilities:
     """What the model supports beyond plain text chat."""
 
     streaming: bool = True
@@ -35,8 +42,17 @@ class Capabilities(_Frozen):
     reasoning: bool = False
     system_prompt: bool = True
 
+    def __post_init__(self) -> None:
+        for name in checks.field_names(Capabilities):
+            checks.check_bool("Capabilities", name, getattr(self, name))
 
-class ParameterRules(_Frozen):
+    def replace(self, **changes: Any) -> Self:
+        """A copy with ``changes`` applied (checked like a new object)."""
+        return checks.replace(self, changes, "Capabilities")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParameterRules:
     """How generic parameters map onto this model's wire parameters.
 
     ``max_tokens`` is always accepted from callers and sent under ``max_tokens_param``.
@@ -50,10 +66,30 @@ class ParameterRules(_Frozen):
     #: parameters this model accepts beyond the provider's common set (e.g. reasoning_effort).
     extra_allowed: frozenset[str] = frozenset()
     #: values applied when the caller gives none.
-    defaults: dict[str, object] = Field(default_factory=dict)
+    defaults: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        owner = "ParameterRules"
+        checks.check_str(owner, "max_tokens_param", self.max_tokens_param)
+        _set(self, "unsupported", checks.check_str_set(owner, "unsupported", self.unsupported))
+        _set(self, "extra_allowed", checks.check_str_set(owner, "extra_allowed", self.extra_allowed))
+        _set(self, "defaults", checks.check_mapping(owner, "defaults", self.defaults))
+        low_high = self.temperature_range
+        if not isinstance(low_high, tuple | list) or len(low_high) != 2:
+            raise ConfigurationError(f"{owner}.temperature_range must be a (low, high) pair")
+        low = checks.check_float(owner, "temperature_range", low_high[0])
+        high = checks.check_float(owner, "temperature_range", low_high[1])
+        if low > high:
+            raise ConfigurationError(f"{owner}.temperature_range must be a (low, high) pair with low <= high")
+        _set(self, "temperature_range", (low, high))
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with ``changes`` applied (checked like a new object)."""
+        return checks.replace(self, changes, "ParameterRules")
 
 
-class Pricing(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pricing:
     """Prices in USD. Token prices are per 1M tokens."""
 
     input_per_1m: float = 0.0
@@ -62,6 +98,16 @@ class Pricing(_Frozen):
     per_image: float | None = None
     per_audio_second: float | None = None
     per_video_second: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in checks.field_names(Pricing):
+            value = getattr(self, name)
+            if value is not None or name in ("input_per_1m", "output_per_1m"):
+                _set(self, name, checks.check_float("Pricing", name, value))
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with ``changes`` applied (checked like a new object)."""
+        return checks.replace(self, changes, "Pricing")
 
     def cost(self, usage: Usage) -> float:
         """USD cost of ``usage``; cached input tokens are billed at the cached price if known."""
@@ -73,7 +119,15 @@ class Pricing(_Frozen):
         return total / 1_000_000
 
 
-class ModelMetadata(_Frozen):
+_NESTED: dict[str, type[Capabilities | ParameterRules | Pricing]] = {
+    "capabilities": Capabilities,
+    "parameters": ParameterRules,
+    "pricing": Pricing,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelMetadata:
     """Everything the library knows about one model on one provider."""
 
     name: str
@@ -86,11 +140,55 @@ class ModelMetadata(_Frozen):
     max_output_tokens: int = 4096
     input_media: frozenset[MediaType] = frozenset({"text"})
     output_media: frozenset[MediaType] = frozenset({"text"})
-    capabilities: Capabilities = Capabilities()
-    parameters: ParameterRules = ParameterRules()
-    pricing: Pricing = Pricing()
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    parameters: ParameterRules = field(default_factory=ParameterRules)
+    pricing: Pricing = field(default_factory=Pricing)
     deprecation_date: date | None = None
     description: str = ""
+
+    def __post_init__(self) -> None:
+        owner = "ModelMetadata"
+        for name in ("name", "provider", "family", "description"):
+            checks.check_str(owner, name, getattr(self, name))
+        if not self.name or not self.provider:
+            raise ConfigurationError(f"{owner}.name and {owner}.provider must not be empty")
+        if self.wire_name is not None:
+            checks.check_str(owner, "wire_name", self.wire_name)
+        _set(self, "aliases", checks.check_str_tuple(owner, "aliases", self.aliases))
+        checks.check_int(owner, "context_window", self.context_window, minimum=1)
+        checks.check_int(owner, "max_output_tokens", self.max_output_tokens, minimum=1)
+        _set(self, "input_media", checks.check_str_set(owner, "input_media", self.input_media, _MEDIA_TYPES))
+        _set(
+            self, "output_media", checks.check_str_set(owner, "output_media", self.output_media, _MEDIA_TYPES)
+        )
+        for name, cls in _NESTED.items():
+            if not isinstance(getattr(self, name), cls):
+                raise ConfigurationError(f"{owner}.{name} must be a {cls.__name__}")
+        when = self.deprecation_date
+        if isinstance(when, str):
+            try:
+                _set(self, "deprecation_date", date.fromisoformat(when))
+            except ValueError:
+                raise ConfigurationError(f"{owner}.deprecation_date must be a date (YYYY-MM-DD)") from None
+        elif when is not None and not isinstance(when, date):
+            raise ConfigurationError(f"{owner}.deprecation_date must be a date, not {type(when).__name__}")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Self:
+        """Build from plain data (a plugin's table, a file): nested ``capabilities``,
+        ``parameters`` and ``pricing`` may be mappings too. An unknown or missing field raises
+        :class:`ConfigurationError` naming it."""
+        values = dict(data) if isinstance(data, Mapping) else data
+        if isinstance(values, dict):
+            for name, nested in _NESTED.items():
+                if isinstance(values.get(name), Mapping):
+                    values[name] = checks.build(nested, values[name], f"ModelMetadata.{name}")
+        return checks.build(cls, values, "ModelMetadata")
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with ``changes`` applied (checked like a new object), e.g.
+        ``meta.replace(provider="azure")``."""
+        return checks.replace(self, changes, "ModelMetadata")
 
     @property
     def model_id(self) -> str:
@@ -107,3 +205,8 @@ class ModelMetadata(_Frozen):
 
     def supports_input(self, media: MediaType) -> bool:
         return media in self.input_media
+
+
+def _set(obj: object, name: str, value: object) -> None:
+    """Store a normalised value on a frozen dataclass while it is being built."""
+    object.__setattr__(obj, name, value)

@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ValidationError
-
 from core.llms.interfaces.context import RequestContext
 from core.llms.interfaces.errors import ResponseParsingError
 from core.llms.interfaces.llm_interfaces import WireRequest
 from core.llms.interfaces.messages import Message, MessagesInput
 from core.llms.interfaces.types import LLMResponse, LLMStreamChunk
-from core.llms.providers.base.download import DownloadPolicy
+from core.llms.providers.base.download_policy import DownloadPolicy
 from core.llms.providers.base.implementation import BaseLLM
+from core.llms.providers.base.pydantic_compat import is_pydantic_model_class
 from core.llms.providers.base.wire_values import optional_str
 
 from .adapter import PROVIDER
@@ -147,7 +146,9 @@ def _structured(text: str, response_format: Any) -> Any:
     """The decoded structured answer: a pydantic instance for a model class, else JSON data."""
     if isinstance(response_format, Mapping) and response_format.get("type") == "text":
         return None
-    if isinstance(response_format, type) and issubclass(response_format, BaseModel):
+    if is_pydantic_model_class(response_format):
+        from pydantic import ValidationError  # loaded already: the caller's class is a pydantic model
+
         try:
             return response_format.model_validate_json(text)
         except ValidationError as exc:

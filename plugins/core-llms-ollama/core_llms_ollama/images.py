@@ -1,9 +1,9 @@
 """Images given by ``http(s)`` URL, downloaded for Ollama (whose chat API takes image bytes only).
 
-Downloads go through :func:`core.llms.providers.base.download.fetch_bytes`: private, loopback and
-link-local addresses are refused unless the model's :class:`DownloadPolicy` allows them, and
-every download has a size and a time limit. ``data:`` URLs are never fetched: the payload builder
-sends their base64 text as it is.
+Downloads go through :func:`core.llms.providers.base.download.fetch_bytes` (loaded by the first
+one): private, loopback and link-local addresses are refused unless the model's
+:class:`DownloadPolicy` allows them, and every download has a size and a time limit. ``data:``
+URLs are never fetched: the payload builder sends their base64 text as it is.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from core.llms.interfaces.messages import ContentPart, ImagePart, Message
-from core.llms.providers.base.download import DownloadPolicy
+from core.llms.providers.base.download_policy import DownloadPolicy
 from core.llms.providers.base.implementation import sniff_image_media_type
 
 __all__ = ["fetch_remote_images", "has_remote_images"]

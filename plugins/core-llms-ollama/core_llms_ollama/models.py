@@ -97,7 +97,7 @@ class Gemma3(OllamaBaseLLM):
         context_window=131_072,
         max_output_tokens=8_192,
         input_media=frozenset({"text", "image"}),
-        capabilities=_NO_TOOLS.model_copy(update={"vision": True}),
+        capabilities=_NO_TOOLS.replace(vision=True),
         parameters=_RULES,
         description="Google Gemma 3 4B, multimodal (text and images)",
     )
@@ -117,7 +117,7 @@ class OllamaModel(OllamaBaseLLM):
         context_window=131_072,
         max_output_tokens=131_072,
         input_media=frozenset({"text", "image"}),
-        capabilities=_TOOLS.model_copy(update={"vision": True}),
+        capabilities=_TOOLS.replace(vision=True),
         parameters=_RULES,
         description="an Ollama model outside the built-in catalogue",
     )

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import SecretStr
 
 from core.llms.interfaces.errors import (
     AuthenticationError,
@@ -22,7 +21,7 @@ from core.llms.interfaces.errors import (
 )
 from core.llms.interfaces.llm_interfaces import WireEvent
 from core.llms.interfaces.types import LLMStreamChunk, StreamAccumulator, Usage
-from core.llms.providers.base.endpoint import EndpointConfig
+from core.llms.providers.base.endpoint import EndpointConfig, Secret
 from core.llms.providers.base.ndjson import NDJSONDecoder
 
 from .ollama_support import delta_line, done_line, ollama_plugin  # noqa: F401
@@ -190,7 +189,7 @@ def test_url() -> None:
 async def test_auth_headers() -> None:
     adapter = OllamaAdapter()
     assert await adapter.auth_headers(endpoint()) == {}
-    assert await adapter.auth_headers(endpoint(api_key=SecretStr("k1"))) == {"Authorization": "Bearer k1"}
+    assert await adapter.auth_headers(endpoint(api_key=Secret("k1"))) == {"Authorization": "Bearer k1"}
 
     async def token() -> str:
         return "t1"

@@ -26,8 +26,8 @@ def test_classic_url() -> None:
         "https://myres.openai.azure.com/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21"
     )
     # an endpoint given with its /openai suffix, and a deployment needing escaping
-    odd = EP.model_copy(
-        update={"endpoint": "https://myres.openai.azure.com/openai", "deployment_name": "my dep/1"}
+    odd = EP.replace(
+        **{"endpoint": "https://myres.openai.azure.com/openai", "deployment_name": "my dep/1"}
     )
     assert ADAPTER.url(odd, "embeddings") == (
         "https://myres.openai.azure.com/openai/deployments/my%20dep%2F1/embeddings?api-version=2024-10-21"
@@ -35,7 +35,7 @@ def test_classic_url() -> None:
 
 
 def test_v1_url() -> None:
-    v1 = EP.model_copy(update={"api_version": "v1"})
+    v1 = EP.replace(**{"api_version": "v1"})
     assert ADAPTER.url(v1, "chat") == "https://myres.openai.azure.com/openai/v1/chat/completions"
 
 
@@ -55,7 +55,7 @@ def test_backups_get_their_own_deployment_and_version() -> None:
     ],
 )
 def test_missing_fields_are_a_configuration_error(update: dict[str, None], missing: str) -> None:
-    endpoint = EP.model_copy(update=update)
+    endpoint = EP.replace(**update)
     with pytest.raises(ConfigurationError) as info:
         ADAPTER.url(endpoint, "chat")
     assert info.value.message == f"Azure OpenAI endpoint https://myres.openai.azure.com has no {missing}"
@@ -71,9 +71,9 @@ async def test_auth_api_key_or_entra_token() -> None:
     async def entra() -> str:
         return "eyJ-token"
 
-    with_token = EP.model_copy(update={"token_provider": entra})
+    with_token = EP.replace(**{"token_provider": entra})
     assert await ADAPTER.auth_headers(with_token) == {"Authorization": "Bearer eyJ-token"}
-    sync_token = EP.model_copy(update={"token_provider": lambda: "sync-token", "api_key": None})
+    sync_token = EP.replace(**{"token_provider": lambda: "sync-token", "api_key": None})
     assert await ADAPTER.auth_headers(sync_token) == {"Authorization": "Bearer sync-token"}
 
 
@@ -102,7 +102,7 @@ def test_recorded_content_filter_400() -> None:
 
 
 async def test_model_sends_the_primary_deployment_as_model() -> None:
-    connector = FailoverConnector.from_endpoints(ADAPTER, EP.model_copy(update={"api_version": "v1"}))
+    connector = FailoverConnector.from_endpoints(ADAPTER, EP.replace(**{"api_version": "v1"}))
     async with connector:
         request, _ = AzureGPT41Mini(connector)._prepare("hi", {}, False)
     assert request.payload["model"] == "gpt-4o-mini"

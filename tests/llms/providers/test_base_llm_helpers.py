@@ -100,14 +100,14 @@ class Toy(BaseLLM):
 
 
 class ImageOnly(Toy):
-    metadata: ClassVar[ModelMetadata] = Toy.metadata.model_copy(
-        update={"name": "painter", "output_media": frozenset({"image"})}
+    metadata: ClassVar[ModelMetadata] = Toy.metadata.replace(
+        **{"name": "painter", "output_media": frozenset({"image"})}
     )
 
 
 class ClaimsAudio(Toy):
-    metadata: ClassVar[ModelMetadata] = Toy.metadata.model_copy(
-        update={"name": "claims-audio", "output_media": frozenset({"text", "audio"})}
+    metadata: ClassVar[ModelMetadata] = Toy.metadata.replace(
+        **{"name": "claims-audio", "output_media": frozenset({"text", "audio"})}
     )
 
 
@@ -270,8 +270,8 @@ async def test_get_answer_with_vision_builds_one_user_message() -> None:
 
 async def test_get_answer_with_vision_needs_a_vision_model() -> None:
     class Blind(Toy):
-        metadata: ClassVar[ModelMetadata] = Toy.metadata.model_copy(
-            update={"name": "blind", "input_media": frozenset({"text"})}
+        metadata: ClassVar[ModelMetadata] = Toy.metadata.replace(
+            **{"name": "blind", "input_media": frozenset({"text"})}
         )
 
     with pytest.raises(UnsupportedOperationError, match="blind cannot read images"):
@@ -336,7 +336,7 @@ def test_cost(toy: Toy) -> None:
     assert toy.cost(None) is None
 
     class Free(Toy):
-        metadata: ClassVar[ModelMetadata] = Toy.metadata.model_copy(update={"pricing": Pricing()})
+        metadata: ClassVar[ModelMetadata] = Toy.metadata.replace(**{"pricing": Pricing()})
 
     assert Free(ScriptedConnector()).cost(usage) is None
 

@@ -45,7 +45,7 @@ def test_urls() -> None:
 
 async def test_auth_headers() -> None:
     assert await ADAPTER.auth_headers(EP) == {"Authorization": "Bearer sk-test-SECRET-123456"}
-    org = EP.model_copy(update={"organization": "org-42"})
+    org = EP.replace(**{"organization": "org-42"})
     assert (await ADAPTER.auth_headers(org))["OpenAI-Organization"] == "org-42"
     assert await ADAPTER.auth_headers(EndpointConfig(endpoint="http://127.0.0.1:1/v1")) == {}
 
@@ -54,9 +54,9 @@ async def test_token_provider_wins_sync_and_async() -> None:
     async def token() -> str:
         return "tok-async"
 
-    sync = EP.model_copy(update={"token_provider": lambda: "tok-sync"})
+    sync = EP.replace(**{"token_provider": lambda: "tok-sync"})
     assert (await ADAPTER.auth_headers(sync))["Authorization"] == "Bearer tok-sync"
-    asynchronous = EP.model_copy(update={"token_provider": token})
+    asynchronous = EP.replace(**{"token_provider": token})
     assert (await ADAPTER.auth_headers(asynchronous))["Authorization"] == "Bearer tok-async"
 
 

@@ -67,7 +67,7 @@ def test_model_classes_are_data() -> None:
         assert isinstance(cls(ScriptedConnector()), ILLM)
     for cls in AZURE_MODELS:
         assert issubclass(cls, AzureChatModel) and issubclass(cls, OpenAIChatModel)
-        assert cls.metadata == OPENAI_CATALOGUE[cls.metadata.name].model_copy(update={"provider": "azure"})
+        assert cls.metadata == OPENAI_CATALOGUE[cls.metadata.name].replace(**{"provider": "azure"})
         assert isinstance(cls(ScriptedConnector()), ILLM)
 
 

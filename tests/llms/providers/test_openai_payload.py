@@ -157,8 +157,8 @@ def test_user_content_parts() -> None:
 
 def test_audio_input_for_a_model_that_accepts_audio() -> None:
     class AudioModel(OpenAIChatModel):
-        metadata: ClassVar[ModelMetadata] = GPT4o.metadata.model_copy(
-            update={
+        metadata: ClassVar[ModelMetadata] = GPT4o.metadata.replace(
+            **{
                 "name": "gpt-4o-audio-preview",
                 "input_media": frozenset({"text", "audio"}),
                 "capabilities": Capabilities(audio_in=True),
@@ -315,8 +315,8 @@ def test_bad_tools() -> None:
 
 def test_tools_refused_on_a_model_without_tools() -> None:
     class NoTools(OpenAIChatModel):
-        metadata: ClassVar[ModelMetadata] = GPT41Mini.metadata.model_copy(
-            update={"name": "plain", "capabilities": Capabilities()}
+        metadata: ClassVar[ModelMetadata] = GPT41Mini.metadata.replace(
+            **{"name": "plain", "capabilities": Capabilities()}
         )
 
     with pytest.raises(UnsupportedOperationError, match="plain does not support tools"):

@@ -8,7 +8,8 @@ never fails over: :class:`~core.llms.providers.base.failover.FailoverConnector` 
 
 Request headers, later ones overriding earlier ones: ``Content-Type: application/json``,
 ``Accept`` (``text/event-stream`` for streams), the adapter's ``auth_headers(endpoint)``,
-``endpoint.headers``, ``request.headers``, then ``Idempotency-Key`` from the context. An adapter
+``endpoint.headers``, ``request.headers``, then ``Idempotency-Key`` from the context (with fixed
+credentials, i.e. no ``token_provider``, the first four are made once and reused). An adapter
 that must sign the final request (AWS SigV4 needs the URL and body) may also define
 ``sign_request`` (see :class:`RequestSigner`); its headers are added last. An adapter whose
 servers (or the gateways in front of them) may report an error inside a 2xx JSON body may define
@@ -26,10 +27,8 @@ import ssl
 import time
 import warnings
 from collections.abc import AsyncIterator, Mapping
-from types import TracebackType
-from typing import Any, Protocol, runtime_checkable
-
-import aiohttp
+from types import ModuleType, TracebackType
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ...interfaces.context import RequestContext
 from ...interfaces.errors import (
@@ -43,6 +42,9 @@ from ...interfaces.llm_interfaces import StreamDecoder, WireEvent, WireRequest, 
 from .endpoint import DEFAULT_MAX_EVENT_BYTES, EndpointConfig, ProviderAdapter
 from .redact import SecretRedactor
 from .transport_errors import map_transport_error
+
+if TYPE_CHECKING:
+    import aiohttp
 
 try:  # orjson is optional (the "fast" extra)
     _orjson: Any = importlib.import_module("orjson")
@@ -65,7 +67,20 @@ logger = logging.getLogger("core.llms.transport")
 MAX_ERROR_BODY = 1 << 20
 #: successful non-JSON bodies with these content types are media (audio, images), not errors.
 _MEDIA_TYPES = ("audio/", "image/", "video/", "application/octet-stream")
-_TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
+#: what a send or a read may raise, mapped by map_transport_error. aiohttp is imported by the
+#: first session (see _import_aiohttp), not with this module, and its ClientError joins then:
+#: no aiohttp exception can be raised before a session exists.
+_TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (TimeoutError, OSError)
+
+
+def _import_aiohttp() -> ModuleType:
+    """aiohttp, imported when the first session is made: ``import core.llms`` + ``create_llm``
+    do without it (its import costs about as much as everything else on that path)."""
+    global _TRANSPORT_ERRORS
+    import aiohttp
+
+    _TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
+    return aiohttp
 
 
 @runtime_checkable
@@ -91,12 +106,16 @@ class BodyErrorDetector(Protocol):
     def error_in_body(self, data: Any, headers: Mapping[str, str], endpoint: str) -> LLMError | None: ...
 
 
+#: compact, UTF-8, no NaN: made once (``json.dumps`` with options builds an encoder per call).
+_JSON_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def encode_json(payload: Any) -> bytes:
     """Serialise a request payload once (orjson when installed, else compact ``json``)."""
     try:
         if _orjson is not None:
             return bytes(_orjson.dumps(payload))
-        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        return _JSON_ENCODER.encode(payload).encode()
     except (TypeError, ValueError, UnicodeEncodeError) as exc:
         # orjson.JSONEncodeError is a TypeError; the message names the offending type only.
         raise InvalidInputError(f"request payload is not JSON-serialisable: {exc}") from None
@@ -129,6 +148,8 @@ class Connector:
         #: responses whose body is being read; aclose() closes them so that their readers wake up.
         self._live: set[aiohttp.ClientResponse] = set()
         self._urls: dict[str, str] = {}
+        self._endpoint_timeout: aiohttp.ClientTimeout | None = None  # see _timeout
+        self._fixed_headers: dict[bool, Mapping[str, str]] = {}  # see _endpoint_headers
         self._signer = adapter if isinstance(adapter, RequestSigner) else None
         self._body_errors = adapter if isinstance(adapter, BodyErrorDetector) else None
         self._redactor = SecretRedactor(endpoint)
@@ -193,6 +214,7 @@ class Connector:
             raise self._closed_error()
         session = self._session
         if session is None:
+            aiohttp = _import_aiohttp()
             conn = aiohttp.TCPConnector(limit=self.endpoint.max_connections, ssl=self._ssl())
             session = aiohttp.ClientSession(connector=conn, auto_decompress=True)
             self._session = session
@@ -223,25 +245,43 @@ class Connector:
 
     async def _headers(
         self, request: WireRequest, url: str, body: bytes, ctx: RequestContext | None
-    ) -> dict[str, str]:
+    ) -> Mapping[str, str]:
+        """The request headers (see the module doc for their order)."""
+        base = self._fixed_headers.get(request.stream)
+        if base is None:
+            base = await self._endpoint_headers(request.stream)
+        idempotency_key = ctx.idempotency_key if ctx is not None else None
+        if not request.headers and not idempotency_key and self._signer is None:
+            return base
+        headers = dict(base)
+        if request.headers:
+            self._redactor.add_headers(request.headers)
+            headers.update(request.headers)
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        if self._signer is not None:
+            signed = await self._signer.sign_request(self.endpoint, request.method, url, headers, body)
+            self._redactor.add_headers(signed)
+            headers.update(signed)
+        return headers
+
+    async def _endpoint_headers(self, stream: bool) -> Mapping[str, str]:
+        """Content type, ``Accept``, the adapter's auth headers and the endpoint's headers.
+
+        With fixed credentials (no ``token_provider``) they are the same for every request: made
+        once per kind (streamed or not) and kept, read-only. A token provider is asked every time
+        (tokens rotate)."""
         headers = {
             "Content-Type": "application/json",
-            "Accept": "text/event-stream" if request.stream else "application/json",
+            "Accept": "text/event-stream" if stream else "application/json",
         }
         auth = await self.adapter.auth_headers(self.endpoint)
         self._redactor.add_headers(auth)  # tokens rotate: remember each one sent
         headers.update(auth)
         if self.endpoint.headers:
             headers.update(self.endpoint.headers)
-        if request.headers:
-            self._redactor.add_headers(request.headers)
-            headers.update(request.headers)
-        if ctx is not None and ctx.idempotency_key:
-            headers["Idempotency-Key"] = ctx.idempotency_key
-        if self._signer is not None:
-            signed = await self._signer.sign_request(self.endpoint, request.method, url, headers, body)
-            self._redactor.add_headers(signed)
-            headers.update(signed)
+        if self.endpoint.token_provider is None:
+            self._fixed_headers[stream] = headers  # typed Mapping: never modified once kept
         return headers
 
     def redact(self, error: LLMError) -> LLMError:
@@ -251,12 +291,23 @@ class Connector:
         return self._redactor.redact(error)
 
     def _timeout(self, request: WireRequest, timeout: float | None) -> aiohttp.ClientTimeout:
+        """The attempt's timeouts: the endpoint's own (made once), capped by ``timeout`` (what
+        is left of the call's deadline) and with the call's own read timeout, if any."""
+        if timeout is None and not request.read_timeout:
+            if self._endpoint_timeout is None:
+                self._endpoint_timeout = self._client_timeout(None, None)
+            return self._endpoint_timeout
+        return self._client_timeout(timeout, request.read_timeout)
+
+    def _client_timeout(self, cap: float | None, read: float | None) -> aiohttp.ClientTimeout:
+        import aiohttp  # loaded by the first session already: a dictionary lookup
+
         t = self.endpoint.timeouts
-        total = t.total if timeout is None else min(t.total, timeout)
+        total = t.total if cap is None else min(t.total, cap)
         # ``connect`` would also bound the wait for a free pooled connection; only the socket
         # connect (TCP + TLS) is bounded by timeouts.connect, the pool wait by the total.
         return aiohttp.ClientTimeout(
-            total=max(total, 0.001), sock_connect=t.connect, sock_read=request.read_timeout or t.read
+            total=max(total, 0.001), sock_connect=t.connect, sock_read=read or t.read
         )
 
     async def _start(

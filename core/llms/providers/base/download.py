@@ -30,7 +30,6 @@ import asyncio
 import ipaddress
 import logging
 import socket
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -38,6 +37,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from ...interfaces.errors import InvalidInputError, UnsafeURLError
+from .download_policy import DEFAULT_DOWNLOAD_MAX_BYTES, DEFAULT_DOWNLOAD_TIMEOUT, DownloadPolicy
 from .endpoint import endpoint_name
 
 __all__ = [
@@ -51,34 +51,11 @@ __all__ = [
 
 logger = logging.getLogger("core.llms.download")
 
-#: default size limit of one download (20 MiB: the largest image the big providers accept).
-DEFAULT_DOWNLOAD_MAX_BYTES = 20 * 1024 * 1024
-#: default time limit of one download, in seconds, redirects included.
-DEFAULT_DOWNLOAD_TIMEOUT = 30.0
 #: redirects followed at most.
 MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-@dataclass(frozen=True, slots=True)
-class DownloadPolicy:
-    """The limits of the downloads a model makes on its own (see :func:`fetch_bytes`)."""
-
-    max_bytes: int = DEFAULT_DOWNLOAD_MAX_BYTES
-    timeout: float = DEFAULT_DOWNLOAD_TIMEOUT
-    allow_private: bool = False
-
-    async def fetch(self, url: str, *, session: aiohttp.ClientSession | None = None) -> tuple[bytes, str]:
-        """:func:`fetch_bytes` with this policy's limits."""
-        return await fetch_bytes(
-            url,
-            max_bytes=self.max_bytes,
-            timeout=self.timeout,
-            allow_private=self.allow_private,
-            session=session,
-        )
 
 
 async def fetch_bytes(

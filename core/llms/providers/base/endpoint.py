@@ -1,21 +1,28 @@
-"""Endpoint settings and the per-provider adapter protocol (auth + URL rules + error mapping)."""
+"""Endpoint settings and the per-provider adapter protocol (auth + URL rules + error mapping).
+
+:class:`EndpointConfig` and :class:`Timeouts` are frozen, slotted, keyword-only dataclasses (not
+pydantic models, which would put pydantic's import on every ``create_llm``). They check their
+fields when built and raise :class:`ConfigurationError` naming the field, never quoting a value.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Self
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-
+from ...interfaces import _fields as checks
 from ...interfaces.errors import ConfigurationError, LLMError
 from ...interfaces.llm_interfaces import StreamDecoder
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
     "DEFAULT_MAX_RESPONSE_BYTES",
+    "ENDPOINT_FIELDS",
     "EndpointConfig",
     "ProviderAdapter",
+    "Secret",
     "Timeouts",
     "TokenProvider",
     "endpoint_name",
@@ -30,17 +37,60 @@ DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 
-class Timeouts(BaseModel):
+class Secret:
+    """A credential kept out of sight: ``str()`` and ``repr()`` show ``**********``; the value
+    comes only from :meth:`get_secret_value` (the same method as pydantic's ``SecretStr``)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise ConfigurationError(f"a secret must be a string, not {type(value).__name__}")
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        """The secret itself."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def __str__(self) -> str:
+        return "**********"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timeouts:
     """Seconds. ``read`` is the longest gap between two received bytes (a stalled stream)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+    connect: float = 10.0
+    read: float = 60.0
+    total: float = 600.0
 
-    connect: float = Field(10.0, gt=0)
-    read: float = Field(60.0, gt=0)
-    total: float = Field(600.0, gt=0)
+    def __post_init__(self) -> None:
+        for name in ("connect", "read", "total"):
+            object.__setattr__(
+                self, name, checks.check_float("Timeouts", name, getattr(self, name), positive=True)
+            )
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Timeouts:
+        """Build from a mapping of fields; an unknown field raises :class:`ConfigurationError`."""
+        return checks.build(cls, data, "Timeouts")
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with ``changes`` applied (checked like a new object)."""
+        return checks.replace(self, changes, "Timeouts")
 
 
-class EndpointConfig(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True, init=False, repr=False)
+class EndpointConfig:
     """One endpoint of one provider. Backups are partial copies of this that inherit every field
     they do not set (see :meth:`derive`).
 
@@ -48,9 +98,11 @@ class EndpointConfig(BaseModel):
     ``https://api.openai.com/v1``). Provider-specific fields are optional here and checked by the
     provider's adapter (e.g. Azure requires ``deployment_name`` and ``api_version``).
 
-    Secrets stay out of sight: ``api_key`` is a ``SecretStr``, ``headers`` and ``token_provider``
-    are left out of the repr, the repr shows ``endpoint`` and ``proxy`` without user info or query
-    string, and validation errors never quote the rejected input.
+    Secrets stay out of sight: ``api_key`` is a :class:`Secret` (a plain string given is wrapped),
+    ``headers`` and ``token_provider`` are left out of the repr, the repr shows ``endpoint`` and
+    ``proxy`` without user info or query string, and errors name the bad field, never its value.
+    ``timeouts`` may be given as a mapping of its fields. Copy with :meth:`replace` or
+    :meth:`derive`; build from loose data with :meth:`from_mapping`.
 
     Transport safety: ``verify_tls`` is on by default (``ca_bundle`` adds a private CA);
     ``proxy`` routes the endpoint's traffic through an HTTP(S) proxy (enterprise egress);
@@ -58,85 +110,178 @@ class EndpointConfig(BaseModel):
     line (exceeding either raises :class:`~core.llms.interfaces.errors.ResponseTooLargeError`).
     """
 
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", arbitrary_types_allowed=True, hide_input_in_errors=True
-    )
-
     endpoint: str
-    api_key: SecretStr | None = None
+    api_key: Secret | None = None
     #: a callable producing a bearer token (Azure Entra ID, OAuth); used instead of ``api_key``.
-    token_provider: TokenProvider | None = Field(default=None, repr=False)
+    token_provider: TokenProvider | None = field(default=None, repr=False)
     deployment_name: str | None = None
     api_version: str | None = None
     organization: str | None = None
     #: a human-readable name for logs and ``response.endpoint``; defaults to the URL sans query.
     name: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict, repr=False)
-    timeouts: Timeouts = Timeouts()
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    timeouts: Timeouts = field(default_factory=Timeouts)
     #: TLS: verify certificates (default) and optionally trust a custom CA bundle file.
     verify_tls: bool = True
     ca_bundle: str | None = None
     #: an ``http://`` or ``https://`` proxy URL (credentials may go in its user info).
     proxy: str | None = None
     #: connection pool size for this endpoint's session.
-    max_connections: int = Field(100, ge=1)
+    max_connections: int = 100
     #: the largest non-streamed response body read, in bytes.
-    max_response_bytes: int = Field(DEFAULT_MAX_RESPONSE_BYTES, ge=1)
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     #: the largest single stream event (SSE event, NDJSON line), in bytes.
-    max_event_bytes: int = Field(DEFAULT_MAX_EVENT_BYTES, ge=1)
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
 
-    @field_validator("endpoint")
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        api_key: Secret | str | None = None,
+        token_provider: TokenProvider | None = None,
+        deployment_name: str | None = None,
+        api_version: str | None = None,
+        organization: str | None = None,
+        name: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeouts: Timeouts | Mapping[str, float] | None = None,
+        verify_tls: bool = True,
+        ca_bundle: str | None = None,
+        proxy: str | None = None,
+        max_connections: int = 100,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
+        # Written out (not the dataclass's own __init__) because api_key, headers and timeouts
+        # accept more than they store: a str becomes a Secret, a mapping a Timeouts.
+        owner = "EndpointConfig"
+        put = object.__setattr__
+        put(self, "endpoint", _check_url(endpoint))
+        put(self, "api_key", _secret(api_key))
+        if token_provider is not None and not callable(token_provider):
+            raise ConfigurationError(f"{owner}.token_provider must be a callable returning a token")
+        put(self, "token_provider", token_provider)
+        for key, value in (
+            ("deployment_name", deployment_name),
+            ("api_version", api_version),
+            ("organization", organization),
+            ("name", name),
+            ("ca_bundle", ca_bundle),
+        ):
+            put(self, key, None if value is None else checks.check_str(owner, key, value))
+        put(
+            self,
+            "headers",
+            {} if headers is None else checks.check_mapping(owner, "headers", headers, str_values=True),
+        )
+        put(self, "timeouts", _timeouts(timeouts))
+        put(self, "verify_tls", checks.check_bool(owner, "verify_tls", verify_tls))
+        put(self, "proxy", None if proxy is None else _check_proxy(proxy))
+        put(self, "max_connections", checks.check_int(owner, "max_connections", max_connections, minimum=1))
+        put(
+            self,
+            "max_response_bytes",
+            checks.check_int(owner, "max_response_bytes", max_response_bytes, minimum=1),
+        )
+        put(self, "max_event_bytes", checks.check_int(owner, "max_event_bytes", max_event_bytes, minimum=1))
+
     @classmethod
-    def _check_url(cls, v: str) -> str:
-        parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.netloc or not _valid_host(v):
-            # The value itself is not echoed: a misplaced secret must not reach an error message.
-            raise ValueError("endpoint must be an http(s) URL with a host, e.g. https://api.openai.com/v1")
-        return v.rstrip("/")
+    def from_mapping(cls, fields: Mapping[str, Any], *, what: str = "endpoint settings") -> EndpointConfig:
+        """Build from a mapping of fields (factory, config files). An unknown or missing field,
+        or a bad value, raises :class:`ConfigurationError` saying ``invalid <what>: ...``."""
+        try:
+            return checks.build(cls, fields, "EndpointConfig")
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"invalid {what}: {exc.message}", hint=exc.hint) from None
 
-    @field_validator("proxy")
-    @classmethod
-    def _check_proxy(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not _valid_host(v):
-            raise ValueError("proxy must be an http(s) URL with a host, e.g. http://proxy.corp:3128")
-        return v
-
-    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+    def __repr__(self) -> str:
         # URLs are shown without user info or query string (either may carry a credential).
-        for name, value in super().__repr_args__():
-            if name in ("endpoint", "proxy") and isinstance(value, str):
+        shown = []
+        for f in _REPR_FIELDS:
+            value = getattr(self, f)
+            if f in ("endpoint", "proxy") and isinstance(value, str):
                 value = endpoint_name(value)
-            yield name, value
+            shown.append(f"{f}={value!r}")
+        return f"EndpointConfig({', '.join(shown)})"
 
     @property
     def display_name(self) -> str:
         """Name used in errors, logs and ``response.endpoint``: never contains secrets."""
         return self.name or endpoint_name(self.endpoint)
 
-    def derive(self, overrides: Mapping[str, Any]) -> EndpointConfig:
-        """A backup endpoint: this one with ``overrides`` applied (every other field inherited)."""
-        unknown = set(overrides) - set(type(self).model_fields)
+    def replace(self, **changes: Any) -> EndpointConfig:
+        """A copy with ``changes`` applied (checked like a new object)."""
+        return checks.replace(self, changes, "EndpointConfig")
+
+    def derive(self, overrides: Mapping[str, Any], *, what: str = "backup endpoint") -> EndpointConfig:
+        """A backup endpoint: this one with ``overrides`` applied (every other field inherited).
+
+        A new ``endpoint`` without a ``name`` drops the inherited name (it would mislabel the
+        backup). Errors say ``invalid <what>: ...`` and never quote a value."""
+        unknown = sorted(set(overrides) - set(ENDPOINT_FIELDS))
         if unknown:
             raise ConfigurationError(
-                f"unknown backup endpoint field(s) {sorted(unknown)}",
-                hint=f"allowed: {sorted(type(self).model_fields)}",
+                f"unknown backup endpoint field(s) {unknown}", hint=f"allowed: {sorted(ENDPOINT_FIELDS)}"
             )
-        data = {k: getattr(self, k) for k in type(self).model_fields}
+        data = {k: getattr(self, k) for k in ENDPOINT_FIELDS}
         if "endpoint" in overrides and "name" not in overrides:
-            data["name"] = None  # the inherited name would mislabel the backup
+            data["name"] = None
         data.update(overrides)
+        return EndpointConfig.from_mapping(data, what=what)
+
+
+#: every EndpointConfig field, in order.
+ENDPOINT_FIELDS: tuple[str, ...] = checks.field_names(EndpointConfig)
+_REPR_FIELDS: tuple[str, ...] = tuple(n for n in ENDPOINT_FIELDS if n not in ("token_provider", "headers"))
+
+
+def _secret(value: object) -> Secret | None:
+    if value is None or isinstance(value, Secret):
+        return value
+    if isinstance(value, str):
+        return Secret(value)
+    getter = getattr(value, "get_secret_value", None)  # e.g. pydantic's SecretStr
+    if callable(getter):
+        inner = getter()
+        if isinstance(inner, str):
+            return Secret(inner)
+    raise ConfigurationError(f"EndpointConfig.api_key must be a string, not {type(value).__name__}")
+
+
+def _timeouts(value: object) -> Timeouts:
+    if value is None:
+        return Timeouts()
+    if isinstance(value, Timeouts):
+        return value
+    if isinstance(value, Mapping):
         try:
-            return EndpointConfig(**data)
-        except ValidationError as exc:
-            # Never echo the rejected values: a misplaced secret would end up in the message.
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-                for err in exc.errors(include_input=False, include_url=False)
-            )
-            raise ConfigurationError(f"invalid backup endpoint: {problems}") from None
+            return Timeouts.from_mapping(value)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"EndpointConfig.timeouts: {exc.message}", hint=exc.hint) from None
+    raise ConfigurationError(
+        f"EndpointConfig.timeouts must be a Timeouts or a mapping, not {type(value).__name__}"
+    )
+
+
+def _check_url(value: object) -> str:
+    if isinstance(value, str):
+        parts = urlsplit(value)
+        if parts.scheme in ("http", "https") and parts.netloc and _valid_host(value):
+            return value.rstrip("/")
+    # The value itself is not echoed: a misplaced secret must not reach an error message.
+    raise ConfigurationError(
+        "EndpointConfig.endpoint must be an http(s) URL with a host, e.g. https://api.openai.com/v1"
+    )
+
+
+def _check_proxy(value: object) -> str:
+    if isinstance(value, str):
+        parts = urlsplit(value)
+        if parts.scheme in ("http", "https") and _valid_host(value):
+            return value
+    raise ConfigurationError(
+        "EndpointConfig.proxy must be an http(s) URL with a host, e.g. http://proxy.corp:3128"
+    )
 
 
 def endpoint_name(url: str) -> str:
@@ -181,9 +326,7 @@ class ProviderAdapter(Protocol):
         """A fresh stream decoder for a streamed ``operation`` (SSE for most providers)."""
         ...
 
-    def map_error(
-        self, status: int, headers: Mapping[str, str], body: bytes, endpoint: str
-    ) -> LLMError:
+    def map_error(self, status: int, headers: Mapping[str, str], body: bytes, endpoint: str) -> LLMError:
         """Translate an HTTP error response into the error tree (the one place per provider)."""
         ...
 

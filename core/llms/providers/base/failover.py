@@ -171,7 +171,22 @@ class FailoverConnector:
         if self._closed:
             raise self._closed_error()
         body = encode_json(request.payload)
-        call = _Call(self, request, ctx)
+        deadline = _call_deadline(request, ctx)
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if self._breakers[0].state == "closed" and (remaining is None or remaining > 0):
+            # The common case, kept flat: the primary is healthy and time is left. The retry and
+            # failover bookkeeping (_Call) is made only if this first attempt fails.
+            try:
+                response = await self._connectors[0].send_once(request, body, ctx, remaining)
+            except LLMError as exc:
+                call = _Call(self, request, ctx, deadline)
+                call.first_attempt_sent()
+                await call.failed(0, exc)
+            else:
+                self._breakers[0].record_success()
+                return response
+        else:
+            call = _Call(self, request, ctx, deadline)
         while True:
             i, conn, timeout = call.next()
             try:
@@ -194,7 +209,7 @@ class FailoverConnector:
         if self._closed:
             raise self._closed_error()
         body = encode_json(request.payload)
-        call = _Call(self, request, ctx)
+        call = _Call(self, request, ctx, _call_deadline(request, ctx))
         while True:
             i, conn, timeout = call.next()
             opened: OpenStream | None = None
@@ -294,7 +309,17 @@ def _unique_name(config: EndpointConfig, taken: set[str], number: int) -> Endpoi
         name = f"{name} ({config.deployment_name})"
     else:
         name = f"{name} #{number + 1}"
-    return config.model_copy(update={"name": name})
+    return config.replace(name=name)
+
+
+def _call_deadline(request: WireRequest, ctx: RequestContext | None) -> float | None:
+    """The call's deadline (monotonic): the caller's (``ctx``) or the call's own timeout, whichever
+    comes first; None when it has neither."""
+    deadline = ctx.deadline if ctx is not None else None
+    if request.total_timeout is not None:
+        own = time.monotonic() + request.total_timeout
+        deadline = own if deadline is None else min(deadline, own)
+    return deadline
 
 
 class _Call:
@@ -302,15 +327,16 @@ class _Call:
 
     __slots__ = ("attempts", "ctx", "current", "deadline", "index", "owner", "request", "sent", "tries")
 
-    def __init__(self, owner: FailoverConnector, request: WireRequest, ctx: RequestContext | None) -> None:
+    def __init__(
+        self,
+        owner: FailoverConnector,
+        request: WireRequest,
+        ctx: RequestContext | None,
+        deadline: float | None,
+    ) -> None:
         self.owner = owner
         self.request = request
         self.ctx = ctx
-        # The call's deadline: the caller's (ctx) or the call's own timeout, whichever comes first.
-        deadline = ctx.deadline if ctx is not None else None
-        if request.total_timeout is not None:
-            own = time.monotonic() + request.total_timeout
-            deadline = own if deadline is None else min(deadline, own)
         self.deadline = deadline
         self.index = 0  # first endpoint still eligible (failover only moves forward)
         self.current: int | None = None  # endpoint in use; None: pick the next one
@@ -320,6 +346,12 @@ class _Call:
 
     def remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def first_attempt_sent(self) -> None:
+        """Account for attempt 1 on the primary, sent before this object was made (the fast
+        path of :meth:`FailoverConnector.send`), as :meth:`next` would have."""
+        self.current = 0
+        self.tries = self.sent = 1
 
     def next(self) -> tuple[int, Connector, float | None]:
         """The endpoint for the next attempt and its timeout; raises when there is none."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -86,8 +85,10 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
         return max(0.0, float(raw))
     except ValueError:
         pass
+    from email.utils import parsedate_to_datetime  # an HTTP date: rare, and email is a costly import
+
     try:
-        when = email.utils.parsedate_to_datetime(raw)
+        when = parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):
         return None
     if when is None:

@@ -17,6 +17,7 @@ names the method that would work, unless a subclass overrides them.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import warnings
@@ -373,7 +374,9 @@ class BaseLLM(ABC):
                     )
         return msgs
 
+    @functools.cached_property
     def _known_parameters(self) -> frozenset[str]:
+        """The parameter names this model accepts (made once per model)."""
         return self.provider_parameters | self.metadata.parameters.extra_allowed | {"max_tokens"}
 
     def _merge_parameters(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -385,17 +388,18 @@ class BaseLLM(ABC):
         unknown ones raise :class:`InvalidInputError` listing the allowed names.
         """
         rules = self.metadata.parameters
+        aliases = self.parameter_aliases
         merged: dict[str, Any] = {}
         for source in (rules.defaults, self._defaults, params):
             for key, value in source.items():
-                name = self.parameter_aliases.get(key, key)
+                name = aliases.get(key, key)
                 if name != key and name in source:
                     raise InvalidInputError(
                         f"pass only one of {key!r} and {name!r}", provider=self.provider, model=self.name
                     )
                 merged[name] = value
         out: dict[str, Any] = {}
-        known: frozenset[str] | None = None
+        known = self._known_parameters
         for name, value in merged.items():
             if value is None:
                 continue
@@ -409,8 +413,6 @@ class BaseLLM(ABC):
                     model=self.name,
                     hint=f"remove {name!r}, or create the model with drop_unsupported=True to drop it",
                 )
-            if known is None:
-                known = self._known_parameters()
             if name not in known:
                 raise InvalidInputError(
                     f"unknown parameter {name!r} for {self.name}",
@@ -478,11 +480,19 @@ class BaseLLM(ABC):
             + (len(messages) * MESSAGE_OVERHEAD_TOKENS + REPLY_PRIMING_TOKENS)
         )
 
+    def _estimate_text_tokens(self, messages: Sequence[tuple[str, str]]) -> int:
+        """:meth:`_estimate_tokens` of plain text messages, ``(role, text)``."""
+        chars = sum([len(text) for _, text in messages])
+        return chars // 4 + len(messages) * MESSAGE_OVERHEAD_TOKENS + REPLY_PRIMING_TOKENS
+
     def _validate_token_limits(self, messages: Sequence[Message], max_tokens: int | None) -> None:
         """Raise :class:`ContextWindowExceededError` before sending when the estimated prompt plus
         ``max_tokens`` cannot fit the model's context window."""
+        self._check_token_limits(self._estimate_tokens(messages), max_tokens)
+
+    def _check_token_limits(self, estimate: int, max_tokens: int | None) -> None:
+        """:meth:`_validate_token_limits` for a prompt of ``estimate`` tokens."""
         window = self.metadata.context_window
-        estimate = self._estimate_tokens(messages)
         if estimate + (max_tokens or 0) > window:
             wanted = f"~{estimate:,} prompt tokens" + (f" + max_tokens {max_tokens:,}" if max_tokens else "")
             raise ContextWindowExceededError(

@@ -23,6 +23,10 @@ other ``aiohttp.ClientError`` / ``OSError``        ``APIConnectionError``
 
 Messages are built from safe parts only (endpoint display name, OS error text, TLS reason):
 never ``str()`` of an exception that may carry a URL with a query string or a header.
+
+aiohttp is imported by :func:`map_transport_error` itself, not with this module: it is loaded
+already whenever there is a transport error to map (the connector's first session loads it), and
+``import core.llms`` stays without it.
 """
 
 from __future__ import annotations
@@ -30,8 +34,6 @@ from __future__ import annotations
 import asyncio
 import errno as _errno
 import ssl
-
-import aiohttp
 
 from ...interfaces.errors import APIConnectionError, ConfigurationError, LLMError, RequestTimeoutError
 
@@ -50,6 +52,8 @@ def map_transport_error(exc: BaseException, endpoint: str) -> LLMError:
     ``endpoint`` is the display name (never the raw URL). The caller chains the original
     (``raise map_transport_error(e, name) from e``).
     """
+    import aiohttp
+
     match exc:
         case aiohttp.ConnectionTimeoutError():
             return RequestTimeoutError(

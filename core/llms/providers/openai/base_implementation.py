@@ -3,24 +3,26 @@ class every OpenAI chat model is an instance of; a per-model class only sets ``m
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 from ...interfaces.context import RequestContext
 from ...interfaces.errors import LLMError, UnsupportedOperationError
 from ...interfaces.llm_interfaces import WireRequest, WireResponse
-from ...interfaces.messages import Message, MessagesInput
+from ...interfaces.messages import MessagesInput, plain_text_messages
 from ...interfaces.types import FinishReason, LLMResponse, LLMStreamChunk
 from ..base.implementation import BaseLLM
 from .catalogue import DEVELOPER_ROLE_FAMILIES, OPENAI_CHAT_PARAMETERS
 from .parsing import map_finish_reason, parse_chat_completion
-from .payload import build_chat_payload
+from .payload import chat_payload, message_to_wire, text_messages_to_wire
 from .streaming import ChatStreamParser
 
 __all__ = ["OpenAIBaseLLM", "OpenAIChatModel"]
 
 #: Call parameters that set transport options rather than body fields.
 _TRANSPORT_PARAMS = frozenset({"timeout", "read_timeout"})
+#: Call parameters that need a capability of the model (see _check_features).
+_FEATURE_PARAMS = frozenset({"tools", "parallel_tool_calls", "response_format"})
 
 
 class OpenAIBaseLLM(BaseLLM):
@@ -48,6 +50,8 @@ class OpenAIBaseLLM(BaseLLM):
 
     def _check_features(self, params: Mapping[str, Any]) -> None:
         """Refuse tools / parallel tools / structured output on a model without them."""
+        if _FEATURE_PARAMS.isdisjoint(params):
+            return
         caps = self.metadata.capabilities
         wanted = (
             ("tools", bool(params.get("tools")), caps.tools),
@@ -71,18 +75,30 @@ class OpenAIBaseLLM(BaseLLM):
     def _wants_json(fmt: Any) -> bool:
         return fmt is not None and not (isinstance(fmt, Mapping) and fmt.get("type") == "text")
 
+    def _wire_messages(self, messages: MessagesInput) -> tuple[list[dict[str, Any]], int]:
+        """The messages in the Chat Completions shape, and their estimated prompt tokens.
+
+        Plain text dicts (see :func:`~core.llms.interfaces.messages.plain_text_messages`) are
+        written as they are; any other input is normalised and checked first."""
+        system_role = self._system_role
+        plain = plain_text_messages(messages)
+        if plain is not None:
+            return text_messages_to_wire(plain, system_role), self._estimate_text_tokens(plain)
+        msgs = self._validate_messages(messages)
+        wire = [message_to_wire(m, system_role, i) for i, m in enumerate(msgs)]
+        return wire, self._estimate_tokens(msgs)
+
     def _build_payload(
-        self, messages: Sequence[Message], params: Mapping[str, Any], stream: bool
+        self, messages: list[dict[str, Any]], params: Mapping[str, Any], stream: bool
     ) -> dict[str, Any]:
-        """The request body for merged, checked ``params`` (transport options left out)."""
+        """The request body for wire-shaped ``messages`` and merged, checked ``params``
+        (transport options left out)."""
         self._check_features(params)
         body = {k: v for k, v in params.items() if k not in _TRANSPORT_PARAMS}
-        return build_chat_payload(
-            self._wire_model(), messages, body, stream=stream, system_role=self._system_role
-        )
+        return chat_payload(self._wire_model(), messages, body, stream=stream)
 
     def _wire_request(
-        self, messages: Sequence[Message], params: Mapping[str, Any], stream: bool
+        self, messages: list[dict[str, Any]], params: Mapping[str, Any], stream: bool
     ) -> WireRequest:
         return WireRequest(
             self.operation,
@@ -97,10 +113,10 @@ class OpenAIBaseLLM(BaseLLM):
     ) -> tuple[WireRequest, Any]:
         """Validate everything and build the request; returns it and the ``response_format``."""
         self._check_text_output_support()
-        msgs = self._validate_messages(messages)
+        wire_messages, prompt_tokens = self._wire_messages(messages)
         merged = self._merge_parameters(params)
-        self._validate_token_limits(msgs, merged.get(self.metadata.parameters.max_tokens_param))
-        return self._wire_request(msgs, merged, stream), merged.get("response_format")
+        self._check_token_limits(prompt_tokens, merged.get(self.metadata.parameters.max_tokens_param))
+        return self._wire_request(wire_messages, merged, stream), merged.get("response_format")
 
     def _parse_response(self, wire: WireResponse, *, response_format: Any = None) -> LLMResponse:
         """A non-streamed response → :class:`LLMResponse` with endpoint, timings and cost."""
@@ -145,7 +161,13 @@ class OpenAIChatModel(OpenAIBaseLLM):
         self, messages: MessagesInput, ctx: RequestContext | None = None, **params: Any
     ) -> LLMResponse:
         """Send ``messages`` and return the whole answer."""
-        return await self._observe_call(ctx, self._answer(messages, ctx, params))
+        if self._observer is not None:
+            return await self._observe_call(ctx, self._answer(messages, ctx, params))
+        try:  # what _observe_call does when there is no observer, one coroutine less
+            return await self._answer(messages, ctx, params)
+        except LLMError as exc:
+            exc.fill(provider=self.provider, model=self.name)
+            raise
 
     async def _answer(
         self, messages: MessagesInput, ctx: RequestContext | None, params: Mapping[str, Any]

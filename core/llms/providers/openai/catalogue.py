@@ -137,4 +137,4 @@ def openai_metadata(name: str) -> ModelMetadata:
 
 def azure_metadata(name: str) -> ModelMetadata:
     """The same model as served by Azure OpenAI: the OpenAI entry with ``provider="azure"``."""
-    return OPENAI_CATALOGUE[name].model_copy(update={"provider": "azure"})
+    return OPENAI_CATALOGUE[name].replace(provider="azure")

@@ -8,11 +8,10 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from ...interfaces.errors import ResponseParsingError
 from ...interfaces.messages import FunctionCall, ToolCall
 from ...interfaces.types import FinishReason, LLMResponse, Usage
+from ..base.pydantic_compat import is_pydantic_model_class
 from ..base.wire_values import optional_str, optional_text, token_count
 
 __all__ = [
@@ -57,10 +56,15 @@ def map_finish_reason(reason: Any) -> FinishReason | None:
     return mapped
 
 
+def _is_object(value: Any) -> bool:
+    """Is ``value`` a JSON object? (decoded JSON holds dicts: checked first, it is the quick test)"""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def usage_from_wire(usage: Any) -> Usage | None:
     """The ``usage`` object → :class:`Usage` (cached and reasoning tokens included). Counts
     that are not non-negative integers read as 0."""
-    if not isinstance(usage, Mapping):
+    if not _is_object(usage):
         return None
     prompt_details = usage.get("prompt_tokens_details")
     completion_details = usage.get("completion_tokens_details")
@@ -68,10 +72,10 @@ def usage_from_wire(usage: Any) -> Usage | None:
         input_tokens=token_count(usage.get("prompt_tokens")),
         output_tokens=token_count(usage.get("completion_tokens")),
         cached_input_tokens=token_count(prompt_details.get("cached_tokens"))
-        if isinstance(prompt_details, Mapping)
+        if _is_object(prompt_details)
         else 0,
         reasoning_tokens=token_count(completion_details.get("reasoning_tokens"))
-        if isinstance(completion_details, Mapping)
+        if _is_object(completion_details)
         else 0,
     )
 
@@ -95,7 +99,9 @@ def parse_structured(text: str, response_format: Any) -> Any:
     :class:`ResponseParsingError` when the text does not fit."""
     if response_format is None:
         return None
-    if isinstance(response_format, type) and issubclass(response_format, BaseModel):
+    if is_pydantic_model_class(response_format):
+        from pydantic import ValidationError  # loaded already: the caller's class is a pydantic model
+
         try:
             return response_format.model_validate_json(text)
         except ValidationError as exc:
@@ -126,12 +132,12 @@ def parse_chat_completion(
     """A decoded ``chat.completion`` body → :class:`LLMResponse` (choice 0; the model class
     never asks for more). ``refusal`` is surfaced, with finish_reason ``"refusal"`` when the
     model refused instead of answering."""
-    choices = data.get("choices") if isinstance(data, Mapping) else None
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
+    choices = data.get("choices") if _is_object(data) else None
+    if not isinstance(choices, list) or not choices or not _is_object(choices[0]):
         raise ResponseParsingError("the response has no choices", body=_preview(data))
     choice = choices[0]
     message = choice.get("message")
-    if not isinstance(message, Mapping):
+    if not _is_object(message):
         raise ResponseParsingError("choices[0] has no message", body=_preview(data))
     text = optional_text(message.get("content"), "choices[0].message.content") or ""
     refusal = optional_text(message.get("refusal"), "choices[0].message.refusal")
@@ -161,6 +167,9 @@ def parse_chat_completion(
 
 def _tool_calls(message: Mapping[str, Any]) -> list[ToolCall]:
     calls = message.get("tool_calls") or []
+    legacy = message.get("function_call")
+    if not calls and legacy is None:  # the usual answer: text only
+        return []
     if not isinstance(calls, list):
         raise ResponseParsingError("choices[0].message.tool_calls is not a list")
     out: list[ToolCall] = []
@@ -170,7 +179,6 @@ def _tool_calls(message: Mapping[str, Any]) -> list[ToolCall]:
             raise ResponseParsingError(f"tool_calls[{i}] has no function name")
         call_id = optional_str(call.get("id")) or f"call_{i}"
         out.append(ToolCall(call_id, FunctionCall(fn["name"], _arguments(fn.get("arguments"), i))))
-    legacy = message.get("function_call")
     if not out and isinstance(legacy, Mapping) and isinstance(legacy.get("name"), str) and legacy["name"]:
         out.append(ToolCall("call_0", FunctionCall(legacy["name"], _arguments(legacy.get("arguments"), 0))))
     return out

@@ -11,16 +11,17 @@ import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any, assert_never
 
-from pydantic import BaseModel
-
 from ...interfaces.errors import InvalidInputError
 from ...interfaces.messages import AudioPart, ContentPart, FilePart, ImagePart, Message, TextPart
+from ..base.pydantic_compat import is_pydantic_model_class
 from .schema import pydantic_strict_schema, schema_name
 
 __all__ = [
     "build_chat_payload",
+    "chat_payload",
     "message_to_wire",
     "response_format_to_wire",
+    "text_messages_to_wire",
     "tool_choice_to_wire",
     "tool_to_wire",
 ]
@@ -39,7 +40,16 @@ def build_chat_payload(
     stream: bool,
     system_role: str = "system",
 ) -> dict[str, Any]:
-    """The request body for ``POST /chat/completions``.
+    """The request body for ``POST /chat/completions``: :func:`chat_payload` of the messages
+    written with :func:`message_to_wire`."""
+    wire_messages = [message_to_wire(m, system_role, i) for i, m in enumerate(messages)]
+    return chat_payload(model, wire_messages, params, stream=stream)
+
+
+def chat_payload(
+    model: str, messages: list[dict[str, Any]], params: Mapping[str, Any], *, stream: bool
+) -> dict[str, Any]:
+    """The request body for ``POST /chat/completions`` from messages already in the wire shape.
 
     ``params`` are wire-named (already merged and checked). ``tools`` may hold OpenAI tool dicts
     or pydantic model classes; ``response_format`` a pydantic model class, an OpenAI
@@ -56,10 +66,7 @@ def build_chat_payload(
             f"n={n!r} is not supported: each call returns one answer",
             hint="make n separate calls (e.g. with asyncio.gather)",
         )
-    payload: dict[str, Any] = {
-        "model": model,
-        "messages": [message_to_wire(m, system_role, i) for i, m in enumerate(messages)],
-    }
+    payload: dict[str, Any] = {"model": model, "messages": messages}
     for key, value in params.items():
         if key not in _SPECIAL:
             payload[key] = value
@@ -77,6 +84,15 @@ def build_chat_payload(
         payload["stream"] = True
         payload["stream_options"] = {"include_usage": True}
     return payload
+
+
+def text_messages_to_wire(
+    messages: Sequence[tuple[str, str]], system_role: str = "system"
+) -> list[dict[str, Any]]:
+    """Plain text messages, ``(role, text)`` (see
+    :func:`~core.llms.interfaces.messages.plain_text_messages`), in the Chat Completions shape:
+    what :func:`message_to_wire` writes for the same messages."""
+    return [{"role": system_role if role == "system" else role, "content": text} for role, text in messages]
 
 
 def message_to_wire(message: Message, system_role: str = "system", index: int = 0) -> dict[str, Any]:
@@ -160,7 +176,7 @@ def tool_to_wire(tool: Any, index: int = 0) -> dict[str, Any]:
     """An OpenAI tool dict from a tool dict (passed through), a bare function definition
     (``{"name", "parameters", ...}``) or a pydantic model class (a strict function tool whose
     arguments are the model's fields, described by its docstring)."""
-    if isinstance(tool, type) and issubclass(tool, BaseModel):
+    if is_pydantic_model_class(tool):
         function: dict[str, Any] = {
             "name": schema_name(tool.__name__),
             "parameters": pydantic_strict_schema(tool),
@@ -183,7 +199,7 @@ def tool_to_wire(tool: Any, index: int = 0) -> dict[str, Any]:
 def tool_choice_to_wire(choice: Any) -> Any:
     """``"auto"`` / ``"none"`` / ``"required"``, a tool name (or pydantic class) forcing that
     function, or an OpenAI ``tool_choice`` dict."""
-    if isinstance(choice, type) and issubclass(choice, BaseModel):
+    if is_pydantic_model_class(choice):
         choice = schema_name(choice.__name__)
     if isinstance(choice, str):
         if choice in _TOOL_CHOICE_MODES:
@@ -205,7 +221,7 @@ def response_format_to_wire(fmt: Any) -> dict[str, Any]:
       mode would require every property; pass the full ``{"type": "json_schema", ...}`` dict with
       ``strict: true`` for that).
     """
-    if isinstance(fmt, type) and issubclass(fmt, BaseModel):
+    if is_pydantic_model_class(fmt):
         return {
             "type": "json_schema",
             "json_schema": {

@@ -12,11 +12,12 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from typing import Any
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from ...interfaces.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = ["pydantic_strict_schema", "schema_name", "strict_json_schema"]
 
