@@ -18,11 +18,20 @@ from typing import TYPE_CHECKING, Any
 
 from .interfaces import *  # noqa: F403
 from .interfaces import __all__ as _interfaces_all
+from .interfaces.types import MEDIA_NAMES as _MEDIA_NAMES
 
 if TYPE_CHECKING:
     from .factory import LLMFactory as LLMFactory
     from .factory import create_llm as create_llm
     from .hookspecs import hookimpl as hookimpl
+    from .interfaces.media import EmbeddingResponse as EmbeddingResponse
+    from .interfaces.media import GeneratedImage as GeneratedImage
+    from .interfaces.media import LLMAudioChunk as LLMAudioChunk
+    from .interfaces.media import LLMAudioResponse as LLMAudioResponse
+    from .interfaces.media import LLMImageChunk as LLMImageChunk
+    from .interfaces.media import LLMImageResponse as LLMImageResponse
+    from .interfaces.media import LLMVideoChunk as LLMVideoChunk
+    from .interfaces.media import LLMVideoResponse as LLMVideoResponse
     from .providers.base.endpoint import EndpointConfig as EndpointConfig
     from .providers.base.endpoint import Timeouts as Timeouts
     from .providers.base.implementation import BaseLLM as BaseLLM
@@ -44,6 +53,8 @@ _LAZY: dict[str, str] = {
     "ModelRegistry": "core.llms.registry",
     "ProviderSpec": "core.llms.registry",
     "default_registry": "core.llms.registry",
+    # media results: their classes are created on first use (see core.llms.interfaces.media)
+    **dict.fromkeys(sorted(_MEDIA_NAMES), "core.llms.interfaces.media"),
 }
 
 __all__ = [*_interfaces_all, *_LAZY, "__version__"]

@@ -1,4 +1,12 @@
-"""Contracts of core-llms: protocols, messages, responses, context, metadata and errors."""
+"""Contracts of core-llms: protocols, messages, responses, context, metadata and errors.
+
+The media results (``LLMImageResponse``, ``LLMAudioResponse``, ``LLMVideoResponse``, their chunks,
+``GeneratedImage``, ``EmbeddingResponse``) are importable from here but loaded on first access
+(see :mod:`.media`); they are listed in :data:`MEDIA_NAMES`, not in ``__all__``, so that a star
+import does not load them.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from .context import RequestContext
 from .errors import (
@@ -49,21 +57,24 @@ from .messages import (
 )
 from .metadata import Capabilities, MediaType, ModelMetadata, ParameterRules, Pricing
 from .types import (
-    EmbeddingResponse,
+    MEDIA_NAMES,
     FinishReason,
-    GeneratedImage,
-    LLMAudioChunk,
-    LLMAudioResponse,
-    LLMImageChunk,
-    LLMImageResponse,
     LLMResponse,
     LLMStreamChunk,
-    LLMVideoChunk,
-    LLMVideoResponse,
     StreamAccumulator,
     ToolCallDelta,
     Usage,
 )
+
+if TYPE_CHECKING:
+    from .media import EmbeddingResponse as EmbeddingResponse
+    from .media import GeneratedImage as GeneratedImage
+    from .media import LLMAudioChunk as LLMAudioChunk
+    from .media import LLMAudioResponse as LLMAudioResponse
+    from .media import LLMImageChunk as LLMImageChunk
+    from .media import LLMImageResponse as LLMImageResponse
+    from .media import LLMVideoChunk as LLMVideoChunk
+    from .media import LLMVideoResponse as LLMVideoResponse
 
 __all__ = [
     "ILLM",
@@ -80,23 +91,15 @@ __all__ = [
     "ContentFilterError",
     "ContentPart",
     "ContextWindowExceededError",
-    "EmbeddingResponse",
     "FilePart",
     "FinishReason",
     "FunctionCall",
-    "GeneratedImage",
     "IConnector",
     "ImagePart",
     "InvalidInputError",
-    "LLMAudioChunk",
-    "LLMAudioResponse",
     "LLMError",
-    "LLMImageChunk",
-    "LLMImageResponse",
     "LLMResponse",
     "LLMStreamChunk",
-    "LLMVideoChunk",
-    "LLMVideoResponse",
     "MediaType",
     "Message",
     "MessagesInput",
@@ -127,3 +130,15 @@ __all__ = [
     "WireResponse",
     "normalize_messages",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in MEDIA_NAMES:
+        from . import media
+
+        return getattr(media, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *MEDIA_NAMES])

@@ -108,7 +108,7 @@ def field_names(cls: type) -> tuple[str, ...]:
 
 def _check_known(cls: type, names: Collection[str], owner: str) -> None:
     allowed = field_names(cls)
-    unknown = sorted(set(names) - set(allowed))
+    unknown = sorted(str(name) for name in set(names) - set(allowed))
     if unknown:
         raise ConfigurationError(f"unknown {owner} field(s) {unknown}", hint=f"allowed: {', '.join(allowed)}")
 
@@ -118,7 +118,7 @@ def build(cls: type[T], data: Mapping[str, Any], owner: str) -> T:
     :class:`ConfigurationError` (the constructor's own ``TypeError`` would not say which is wrong
     in the library's terms)."""
     if not isinstance(data, Mapping):
-        raise _fail(owner, "(settings)", "a mapping", data)
+        raise ConfigurationError(f"{owner} settings must be a mapping, not {type(data).__name__}")
     _check_known(cls, data, owner)
     missing = [
         f.name

@@ -178,11 +178,12 @@ class ModelMetadata:
         """Build from plain data (a plugin's table, a file): nested ``capabilities``,
         ``parameters`` and ``pricing`` may be mappings too. An unknown or missing field raises
         :class:`ConfigurationError` naming it."""
-        values = dict(data) if isinstance(data, Mapping) else data
-        if isinstance(values, dict):
-            for name, nested in _NESTED.items():
-                if isinstance(values.get(name), Mapping):
-                    values[name] = checks.build(nested, values[name], f"ModelMetadata.{name}")
+        if not isinstance(data, Mapping):
+            raise ConfigurationError(f"ModelMetadata settings must be a mapping, not {type(data).__name__}")
+        values = dict(data)
+        for name, nested in _NESTED.items():
+            if isinstance(values.get(name), Mapping):
+                values[name] = checks.build(nested, values[name], f"ModelMetadata.{name}")
         return checks.build(cls, values, "ModelMetadata")
 
     def replace(self, **changes: Any) -> Self:

@@ -28,7 +28,7 @@ def test_discovery_imports_no_heavy_sdk() -> None:
     loaded = set(result.stdout.strip().split(","))
     assert not loaded & set(HEAVY), f"discovery imported {sorted(loaded & set(HEAVY))}"
     # -X importtime lines: "import time: self | cumulative | name"; the plugins module's total
-    # (pydantic and the contracts included) must stay well under a second.
+    # (the contracts included) must stay well under a second.
     cumulative = {
         line.split("|")[2].strip(): int(line.split("|")[1])
         for line in result.stderr.splitlines()

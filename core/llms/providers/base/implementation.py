@@ -24,7 +24,7 @@ import warnings
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from types import TracebackType
-from typing import Any, ClassVar, NoReturn, Self, assert_never
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self, assert_never
 
 from ...interfaces.context import RequestContext
 from ...interfaces.errors import (
@@ -47,19 +47,18 @@ from ...interfaces.messages import (
 )
 from ...interfaces.metadata import MediaType, ModelMetadata
 from ...interfaces.observer import CallInfo, IObserver
-from ...interfaces.types import (
-    EmbeddingResponse,
-    LLMAudioChunk,
-    LLMAudioResponse,
-    LLMImageChunk,
-    LLMImageResponse,
-    LLMResponse,
-    LLMStreamChunk,
-    LLMVideoChunk,
-    LLMVideoResponse,
-    StreamAccumulator,
-    Usage,
-)
+from ...interfaces.types import LLMResponse, LLMStreamChunk, StreamAccumulator, Usage
+
+if TYPE_CHECKING:  # annotations only: the media classes are created on first use
+    from ...interfaces.media import (
+        EmbeddingResponse,
+        LLMAudioChunk,
+        LLMAudioResponse,
+        LLMImageChunk,
+        LLMImageResponse,
+        LLMVideoChunk,
+        LLMVideoResponse,
+    )
 
 __all__ = ["BaseLLM", "sniff_image_media_type"]
 

@@ -1,0 +1,119 @@
+"""Media results: generated images, audio and video, their stream chunks, and embeddings.
+
+Plain slotted dataclasses like the chat responses in :mod:`.types`, which re-exports them; they
+live apart so that ``import core.llms`` does not create them (each dataclass costs about half a
+millisecond to build) until a program uses one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .types import Usage
+
+__all__ = [
+    "EmbeddingResponse",
+    "GeneratedImage",
+    "LLMAudioChunk",
+    "LLMAudioResponse",
+    "LLMImageChunk",
+    "LLMImageResponse",
+    "LLMVideoChunk",
+    "LLMVideoResponse",
+]
+
+
+@dataclass(slots=True)
+class GeneratedImage:
+    """One generated image: bytes (decoded) or a URL the provider hosts."""
+
+    data: bytes | None = None
+    url: str | None = None
+    media_type: str = "image/png"
+    revised_prompt: str | None = None
+
+    def __repr__(self) -> str:
+        src = self.url or f"<{len(self.data or b'')} bytes>"
+        return f"GeneratedImage({src!r}, media_type={self.media_type!r})"
+
+
+@dataclass(slots=True)
+class LLMImageResponse:
+    images: list[GeneratedImage]
+    model: str
+    provider: str
+    usage: Usage | None = None
+    cost: float | None = None
+    endpoint: str | None = None
+    request_id: str | None = None
+    latency: float | None = None
+
+
+@dataclass(slots=True)
+class LLMImageChunk:
+    """A partial (progressively refined) image, or the final one when ``final`` is true."""
+
+    image: GeneratedImage
+    index: int = 0
+    final: bool = False
+
+
+@dataclass(slots=True)
+class LLMAudioResponse:
+    data: bytes
+    media_type: str
+    model: str
+    provider: str
+    transcript: str | None = None
+    duration_seconds: float | None = None
+    usage: Usage | None = None
+    cost: float | None = None
+    endpoint: str | None = None
+    request_id: str | None = None
+
+    def __repr__(self) -> str:
+        return f"LLMAudioResponse(<{len(self.data)} bytes {self.media_type}>, model={self.model!r})"
+
+
+@dataclass(slots=True)
+class LLMAudioChunk:
+    data: bytes = b""
+    transcript: str = ""
+    final: bool = False
+
+
+@dataclass(slots=True)
+class LLMVideoResponse:
+    model: str
+    provider: str
+    data: bytes | None = None
+    url: str | None = None
+    media_type: str = "video/mp4"
+    duration_seconds: float | None = None
+    cost: float | None = None
+    endpoint: str | None = None
+    request_id: str | None = None
+
+    def __repr__(self) -> str:
+        src = self.url or f"<{len(self.data or b'')} bytes>"
+        return f"LLMVideoResponse({src!r}, model={self.model!r})"
+
+
+@dataclass(slots=True)
+class LLMVideoChunk:
+    """Progress of a video generation job (0.0-1.0); ``data`` set on the final chunk."""
+
+    progress: float = 0.0
+    status: str = ""
+    data: bytes | None = None
+    final: bool = False
+
+
+@dataclass(slots=True)
+class EmbeddingResponse:
+    vectors: list[list[float]]
+    model: str
+    provider: str
+    usage: Usage | None = None
+    cost: float | None = None
+    endpoint: str | None = None
