@@ -121,13 +121,21 @@ def encode_json(payload: Any) -> bytes:
         raise InvalidInputError(f"request payload is not JSON-serialisable: {exc}") from None
 
 
+#: made once, like the encoder; the body is decoded as UTF-8 (RFC 8259), as orjson does, rather
+#: than by ``json.loads(bytes)``, which sniffs the encoding of every body.
+_JSON_DECODER = json.JSONDecoder()
+
+
 def decode_json(body: bytes) -> Any:
-    """Parse a JSON body (orjson when installed); raises ``ValueError`` when it is not JSON
-    (nesting too deep for the parser included)."""
+    """Parse a UTF-8 JSON body (orjson when installed); raises ``ValueError`` when it is not
+    JSON (not UTF-8, or nested too deeply for the parser, included)."""
     if _orjson is not None:
         return _orjson.loads(body)
+    text = body.decode()  # UnicodeDecodeError is a ValueError
+    if text.startswith("\ufeff"):  # a byte order mark: tolerated, as json.loads(bytes) does
+        text = text[1:]
     try:
-        return json.loads(body)
+        return _JSON_DECODER.decode(text)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
 
@@ -243,6 +251,13 @@ class Connector:
             url = self._urls[operation] = self.adapter.url(self.endpoint, operation)
         return url
 
+    def _kept_headers(self, request: WireRequest, ctx: RequestContext | None) -> Mapping[str, str] | None:
+        """The kept endpoint headers (see :meth:`_endpoint_headers`) when ``request`` adds none
+        of its own (the usual case: nothing to await); else None."""
+        if request.headers or self._signer is not None or (ctx is not None and ctx.idempotency_key):
+            return None
+        return self._fixed_headers.get(request.stream)
+
     async def _headers(
         self, request: WireRequest, url: str, body: bytes, ctx: RequestContext | None
     ) -> Mapping[str, str]:
@@ -316,9 +331,11 @@ class Connector:
         """Send the request, wait for the status line and headers; map non-2xx to an error."""
         session = self._get_session()
         url = self._url(request.operation)
-        headers = await self._headers(request, url, body, ctx)
-        if session.closed:  # aclose() ran while the headers were made (a token provider awaits)
-            raise self._closed_error()
+        headers = self._kept_headers(request, ctx)
+        if headers is None:
+            headers = await self._headers(request, url, body, ctx)
+            if session.closed:  # aclose() ran while the headers were made (a token provider awaits)
+                raise self._closed_error()
         started = time.perf_counter()
         try:
             resp = await session.request(
@@ -368,10 +385,11 @@ class Connector:
         finally:
             resp.release()
             self._live.discard(resp)
-        request_id = self.adapter.request_id(resp.headers)
+        headers = resp.headers
+        request_id = self.adapter.request_id(headers)
         data: Any = None
         if raw or resp.status != 204:
-            content_type = resp.headers.get("Content-Type", "")
+            content_type = headers.get("Content-Type", "")
             if not content_type.startswith(_MEDIA_TYPES):
                 try:
                     data = decode_json(raw)
@@ -387,7 +405,7 @@ class Connector:
                     self._raise_body_error(data, resp, request_id)
         return WireResponse(
             status=resp.status,
-            headers=resp.headers,
+            headers=headers,
             body=raw,
             data=data,
             endpoint=self.name,
