@@ -26,7 +26,7 @@ import logging
 import ssl
 import time
 import warnings
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -39,6 +39,7 @@ from ...interfaces.errors import (
     ResponseTooLargeError,
 )
 from ...interfaces.llm_interfaces import StreamDecoder, WireEvent, WireRequest, WireResponse
+from .attempt_clock import AttemptClock
 from .endpoint import DEFAULT_MAX_EVENT_BYTES, EndpointConfig, ProviderAdapter
 from .redact import SecretRedactor
 from .transport_errors import map_transport_error
@@ -156,7 +157,7 @@ class Connector:
         #: responses whose body is being read; aclose() closes them so that their readers wake up.
         self._live: set[aiohttp.ClientResponse] = set()
         self._urls: dict[str, str] = {}
-        self._endpoint_timeout: aiohttp.ClientTimeout | None = None  # see _timeout
+        self._fixed_timeouts: dict[bool, aiohttp.ClientTimeout] = {}  # see _timeout
         self._fixed_headers: dict[bool, Mapping[str, str]] = {}  # see _endpoint_headers
         self._signer = adapter if isinstance(adapter, RequestSigner) else None
         self._body_errors = adapter if isinstance(adapter, BodyErrorDetector) else None
@@ -306,18 +307,26 @@ class Connector:
         return self._redactor.redact(error)
 
     def _timeout(self, request: WireRequest, timeout: float | None) -> aiohttp.ClientTimeout:
-        """The attempt's timeouts: the endpoint's own (made once), capped by ``timeout`` (what
-        is left of the call's deadline) and with the call's own read timeout, if any."""
-        if timeout is None and not request.read_timeout:
-            if self._endpoint_timeout is None:
-                self._endpoint_timeout = self._client_timeout(None, None)
-            return self._endpoint_timeout
-        return self._client_timeout(timeout, request.read_timeout)
+        """aiohttp's timeouts for an attempt (those without a per-call part are made once).
 
-    def _client_timeout(self, cap: float | None, read: float | None) -> aiohttp.ClientTimeout:
+        A stream's: the endpoint's own, capped by ``timeout`` (what is left of the call's
+        deadline) and with the call's own read timeout, if any. A non-streamed attempt's read and
+        total timeouts are kept by :meth:`send_once` (see :mod:`.attempt_clock`): aiohttp keeps
+        only the socket connect's."""
+        stream = request.stream
+        if not stream or (timeout is None and not request.read_timeout):
+            fixed = self._fixed_timeouts.get(stream)
+            if fixed is None:
+                fixed = self._fixed_timeouts[stream] = self._client_timeout(None, None, stream)
+            return fixed
+        return self._client_timeout(timeout, request.read_timeout, True)
+
+    def _client_timeout(self, cap: float | None, read: float | None, stream: bool) -> aiohttp.ClientTimeout:
         import aiohttp  # loaded by the first session already: a dictionary lookup
 
         t = self.endpoint.timeouts
+        if not stream:
+            return aiohttp.ClientTimeout(total=None, sock_connect=t.connect)
         total = t.total if cap is None else min(t.total, cap)
         # ``connect`` would also bound the wait for a free pooled connection; only the socket
         # connect (TCP + TLS) is bounded by timeouts.connect, the pool wait by the total.
@@ -375,16 +384,31 @@ class Connector:
     async def send_once(
         self, request: WireRequest, body: bytes, ctx: RequestContext | None, timeout: float | None
     ) -> WireResponse:
-        """One non-streamed attempt. ``timeout`` (seconds) caps the endpoint's total timeout."""
+        """One non-streamed attempt. ``timeout`` (seconds) caps the endpoint's total timeout.
+
+        Its read and total timeouts are kept by one timer (see :mod:`.attempt_clock`), which
+        cancels the task when it fires: the ``CancelledError`` handler turns that into the error."""
         started = time.perf_counter()
-        resp, ttfb = await self._start(request, body, ctx, timeout)
+        clock = AttemptClock(self.endpoint.timeouts, request.read_timeout, timeout)
+        resp: aiohttp.ClientResponse | None = None
         try:
-            raw = await self._read_body(resp)
-        except _TRANSPORT_ERRORS as exc:  # the status arrived, the body did not
-            raise map_transport_error(exc, self.name).fill(status=resp.status) from exc
+            resp, ttfb = await self._start(request, body, ctx, timeout)
+            try:
+                raw = await self._read_body(resp, clock.move_on)
+            except _TRANSPORT_ERRORS as exc:  # the status arrived, the body did not
+                raise map_transport_error(exc, self.name).fill(status=resp.status) from exc
+            finally:
+                resp.release()
+                self._live.discard(resp)
+        except asyncio.CancelledError:
+            if not clock.timed_out():
+                raise
+            error = clock.error(self.name)
+            if resp is not None:  # the status arrived, the body did not
+                error.fill(status=resp.status)
+            raise error from None
         finally:
-            resp.release()
-            self._live.discard(resp)
+            clock.stop()
         headers = resp.headers
         request_id = self.adapter.request_id(headers)
         data: Any = None
@@ -445,16 +469,17 @@ class Connector:
             live=self._live,
         )
 
-    async def _read_body(self, resp: aiohttp.ClientResponse) -> bytes:
+    async def _read_body(self, resp: aiohttp.ClientResponse, before_wait: Callable[[], None]) -> bytes:
         """The whole (decompressed) body, or :class:`ResponseTooLargeError` past the endpoint's
-        ``max_response_bytes``. A plain body of known length is read in one go; a chunked or
-        compressed one is read up to the cap (a small gzip body can inflate without bound)."""
+        ``max_response_bytes``. A plain body of known length that came with the headers is taken
+        in one go; any other is read up to the cap (a small gzip body can inflate without bound),
+        calling ``before_wait`` before each wait for more of it (the read timeout moves on)."""
         cap = self.endpoint.max_response_bytes
         length = resp.content_length
         if length is None or length <= cap:
-            if length is not None and "Content-Encoding" not in resp.headers:
+            if length is not None and "Content-Encoding" not in resp.headers and resp.content.is_eof():
                 return await resp.read()
-            raw = await _read_capped(resp, cap + 1)
+            raw = await _read_capped(resp, cap + 1, before_wait)
             if len(raw) <= cap:
                 return raw
         resp.close()  # do not drain the rest into the pool
@@ -602,12 +627,18 @@ def _close_session_now(session: aiohttp.ClientSession) -> None:
         logger.debug("closing the connections of an unclosed session failed", exc_info=True)
 
 
-async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:
-    """Read at most ``cap`` bytes of the body (an error body can be arbitrarily large)."""
+async def _read_capped(
+    resp: aiohttp.ClientResponse, cap: int, before_wait: Callable[[], None] | None = None
+) -> bytes:
+    """Read at most ``cap`` bytes of the body (an error body can be arbitrarily large), calling
+    ``before_wait`` (if given) before each wait for data."""
     parts: list[bytes] = []
     size = 0
+    content = resp.content
     while size < cap:
-        part = await resp.content.read(cap - size)
+        if before_wait is not None and not content.is_eof():
+            before_wait()
+        part = await content.read(cap - size)
         if not part:
             break
         parts.append(part)
