@@ -164,7 +164,7 @@ class OpenAIChatModel(OpenAIBaseLLM):
         if self._observer is not None:
             return await self._observe_call(ctx, self._answer(messages, ctx, params))
         try:  # what _observe_call does when there is no observer, one coroutine less
-            return await _l1(self._answer(messages, ctx, params))
+            return await self._answer(messages, ctx, params)
         except LLMError as exc:
             exc.fill(provider=self.provider, model=self.name)
             raise
@@ -187,13 +187,3 @@ class OpenAIChatModel(OpenAIBaseLLM):
             return self._connector.stream(request, self._stream_parser, ctx)
 
         return self._observe_stream(ctx, open_stream)
-
-
-async def _l1(c):
-    return await _l2(c)
-async def _l2(c):
-    return await _l3(c)
-async def _l3(c):
-    return await _l4(c)
-async def _l4(c):
-    return await c
