@@ -144,6 +144,7 @@ async def measure_failover(name: str, cmd: dict[str, Any]) -> dict[str, Any]:
     if name != "core-llms":
         return {"skipped": "no failover in this client"}
     from core.llms import create_llm
+    from core.llms.providers.base.failover import FailoverConnector
 
     url, dead = cmd["url"], cmd["dead_url"]
     await _first_latency(url, None)  # lazy imports and the first session out of the way
@@ -162,7 +163,8 @@ async def measure_failover(name: str, cmd: dict[str, Any]) -> dict[str, Any]:
         for _ in range(5):  # opens the dead primary's breaker (threshold 3) and warms both pools
             await dead_llm.get_answer(MESSAGES, max_tokens=MAX_TOKENS)
             await healthy.get_answer(MESSAGES, max_tokens=MAX_TOKENS)
-        connector: Any = dead_llm._connector
+        connector = dead_llm.connector
+        assert isinstance(connector, FailoverConnector)
         state = connector.breaker(connector.endpoints[0]).state
         for _ in range(cmd["n"]):
             t0 = time.perf_counter()

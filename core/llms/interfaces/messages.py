@@ -19,7 +19,7 @@ import binascii
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, cast
 
 from .errors import InvalidInputError
 
@@ -250,7 +250,7 @@ def plain_text_messages(messages: MessagesInput) -> list[tuple[str, str]] | None
 
 def _from_dict(d: Mapping[str, Any], i: int) -> Message:
     role = d.get("role")
-    if role not in _ROLES:
+    if not isinstance(role, str) or role not in _ROLES:  # (an unhashable role cannot be looked up)
         raise InvalidInputError(
             f"messages[{i}].role is {role!r}; expected one of {sorted(_ROLES)}"
         )
@@ -263,7 +263,7 @@ def _from_dict(d: Mapping[str, Any], i: int) -> Message:
     tool_call_id = d.get("tool_call_id")
     if role == "tool" and not tool_call_id:
         raise InvalidInputError(f"messages[{i}] has role 'tool' but no tool_call_id")
-    return Message(role, content, d.get("name"), tool_calls, tool_call_id)
+    return Message(cast(Role, role), content, d.get("name"), tool_calls, tool_call_id)
 
 
 def _parts(content: Any, i: int) -> tuple[ContentPart, ...]:

@@ -178,7 +178,17 @@ class BaseLLM(ABC):
 
     @property
     def connector(self) -> IConnector:
-        """The connector this model sends through."""
+        """The connector this model sends through (read-only).
+
+        For a model made by ``create_llm`` (or an ``LLMFactory``) it is a
+        :class:`~core.llms.providers.base.failover.FailoverConnector`: its ``endpoints`` are the
+        endpoint display names (primary first), ``breaker(name)`` the circuit breaker of one
+        (``.state``: ``"closed"``, ``"open"`` or ``"half_open"``)::
+
+            connector = model.connector
+            if isinstance(connector, FailoverConnector):
+                print(connector.breaker(connector.endpoints[0]).state)
+        """
         return self._connector
 
     def __repr__(self) -> str:
@@ -481,7 +491,9 @@ class BaseLLM(ABC):
 
     def _estimate_text_tokens(self, messages: Sequence[tuple[str, str]]) -> int:
         """:meth:`_estimate_tokens` of plain text messages, ``(role, text)``."""
-        chars = sum([len(text) for _, text in messages])
+        chars = 0
+        for _, text in messages:  # a loop: cheaper than a comprehension for a few messages
+            chars += len(text)
         return chars // 4 + len(messages) * MESSAGE_OVERHEAD_TOKENS + REPLY_PRIMING_TOKENS
 
     def _validate_token_limits(self, messages: Sequence[Message], max_tokens: int | None) -> None:

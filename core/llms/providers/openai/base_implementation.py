@@ -94,8 +94,9 @@ class OpenAIBaseLLM(BaseLLM):
         """The request body for wire-shaped ``messages`` and merged, checked ``params``
         (transport options left out)."""
         self._check_features(params)
-        body = {k: v for k, v in params.items() if k not in _TRANSPORT_PARAMS}
-        return chat_payload(self._wire_model(), messages, body, stream=stream)
+        if not _TRANSPORT_PARAMS.isdisjoint(params):
+            params = {k: v for k, v in params.items() if k not in _TRANSPORT_PARAMS}
+        return chat_payload(self._wire_model(), messages, params, stream=stream)
 
     def _wire_request(
         self, messages: list[dict[str, Any]], params: Mapping[str, Any], stream: bool

@@ -92,7 +92,10 @@ def text_messages_to_wire(
     """Plain text messages, ``(role, text)`` (see
     :func:`~core.llms.interfaces.messages.plain_text_messages`), in the Chat Completions shape:
     what :func:`message_to_wire` writes for the same messages."""
-    return [{"role": system_role if role == "system" else role, "content": text} for role, text in messages]
+    out = []
+    for role, text in messages:  # a loop: cheaper than a comprehension for a few messages
+        out.append({"role": system_role if role == "system" else role, "content": text})
+    return out
 
 
 def message_to_wire(message: Message, system_role: str = "system", index: int = 0) -> dict[str, Any]:
