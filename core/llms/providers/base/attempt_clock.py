@@ -14,10 +14,11 @@ One difference from aiohttp's read timeout: the clock starts when the request is
 connection pool, so a wait for a free pooled connection counts towards it (as it counts towards
 the total timeout).
 
-The mechanism is ``asyncio.timeout``'s, without its context manager (a third of this path's cost):
-when the timer fires it cancels the attempt's task; the attempt's ``except CancelledError`` asks
-:meth:`AttemptClock.timed_out` whether the cancellation was the clock's, and then raises
-:meth:`AttemptClock.error` instead; a ``finally`` calls :meth:`AttemptClock.stop`::
+The mechanism is ``asyncio.timeout``'s, without its context manager (which costs about as much
+again as the timer itself): when the timer fires it cancels the attempt's task; the attempt's
+``except CancelledError`` asks :meth:`AttemptClock.timed_out` whether the cancellation was the
+clock's, and then raises :meth:`AttemptClock.error` instead; a ``finally`` calls
+:meth:`AttemptClock.stop`::
 
     clock = AttemptClock(endpoint.timeouts, request.read_timeout, cap)
     try:

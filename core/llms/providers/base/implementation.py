@@ -400,6 +400,8 @@ class BaseLLM(ABC):
         aliases = self.parameter_aliases
         merged: dict[str, Any] = {}
         for source in (rules.defaults, self._defaults, params):
+            if not source:  # (usually none of the defaults)
+                continue
             for key, value in source.items():
                 name = aliases.get(key, key)
                 if name != key and name in source:
