@@ -39,7 +39,7 @@ case "$cmd" in
         ;;
     test)
         ensure_venv test
-        "$VENV/bin/ruff" check core tests plugins EXAMPLE_USAGE.py
+        "$VENV/bin/ruff" check core tests plugins benchmarks EXAMPLE_USAGE.py
         "$VENV/bin/mypy"
         exec "$VENV/bin/python" -m pytest -q "$@"
         ;;

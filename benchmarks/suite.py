@@ -328,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     if not precompile():
         sys.stderr.write("benchmarks: byte-compiling core/ failed: import figures will include compiling\n")
     machine = report.machine_info()
+    cpu_at_start = report.cpu_snapshot()
     server = MockServer()
     pinned = pin(1)
     log = sys.stderr
@@ -338,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.close()
     machine["loadavg_end"] = report.loadavg()
+    machine["background_cpu_s"] = report.background_cpu(cpu_at_start, report.cpu_snapshot())
     machine["orchestrator_pinned"] = pinned
     figures = report.figures(run.samples)
     verdicts = check(report.core_figures(figures), baseline)
@@ -369,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     paths = report.write_results(result, ROOT / "results")
     log.write(f"\nresults: {paths[0]}\n\n{report.markdown(result)}\n")
+    log.write(report.background_note(machine, result["duration_s"]) + "\n")
     if not args.quick and not args.no_docs:
         report.write_docs(result, REPO / "docs")
         log.write(f"docs: {REPO / 'docs' / 'benchmarks.md'}\n")
