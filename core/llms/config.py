@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from .interfaces._fields import field_meant
 from .interfaces.errors import ConfigurationError
 from .providers.base.endpoint import endpoint_name
 
@@ -278,10 +279,23 @@ def _load_yaml(text: str, path: Path) -> Any:
         raise ConfigurationError(f"{path}: invalid YAML{where}: {problem}") from None
 
 
+#: every key a config file may hold, for "did you mean" hints on an unknown one.
+_SETTING_NAMES: frozenset[str] = frozenset(
+    name
+    for model in (TimeoutSettings, RetrySettings, ModelSettings, FactoryConfig)
+    for name in model.model_fields
+)
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     """Every error as ``path.of.key: what is wrong``, never with the offending value."""
     parts = []
     for err in exc.errors(include_url=False, include_input=False, include_context=False):
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        parts.append(f"{loc}: {err['msg']}")
+        message = f"{loc}: {err['msg']}"
+        if err["type"] == "extra_forbidden" and err["loc"]:
+            meant = field_meant(str(err["loc"][-1]), _SETTING_NAMES)
+            if meant is not None:
+                message += f" (did you mean {meant}?)"
+        parts.append(message)
     return "; ".join(parts)

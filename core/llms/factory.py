@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from .interfaces._fields import unknown_fields_error
 from .interfaces.errors import ConfigurationError, UnknownModelError
 from .interfaces.observer import IObserver
 from .plugins import PluginObserver
@@ -147,12 +148,10 @@ def _plan_llm(
     spec, found = reg.resolve(model)
     model_cls = cast("type[BaseLLM]", found)
     qualified = model_cls.metadata.qualified_name
-    unknown = sorted(set(endpoint_fields) - set(_EXTRA_FIELDS))
+    unknown = set(endpoint_fields) - set(_EXTRA_FIELDS)
     if unknown:
-        raise ConfigurationError(
-            f"unknown endpoint field(s) {unknown} for {qualified}",
-            hint=f"allowed: {', '.join([*_NAMED_FIELDS, *_EXTRA_FIELDS])}",
-        )
+        allowed = [*_NAMED_FIELDS, *_EXTRA_FIELDS]
+        raise unknown_fields_error("endpoint", unknown, allowed, f"for {qualified}", related=("retry",))
     given: dict[str, Any] = {
         "endpoint": endpoint,
         "api_key": api_key,
@@ -257,11 +256,9 @@ def _derive_backup(primary: EndpointConfig, backup: Any, index: int, qualified: 
         return backup
     if not isinstance(backup, Mapping):
         raise ConfigurationError(f"{where} must be a mapping of endpoint fields, not {type(backup).__name__}")
-    unknown = sorted(set(backup) - set(_BACKUP_FIELDS))
+    unknown = set(backup) - set(_BACKUP_FIELDS)
     if unknown:
-        raise ConfigurationError(
-            f"unknown endpoint field(s) {unknown} in {where}", hint=f"allowed: {', '.join(_BACKUP_FIELDS)}"
-        )
+        raise unknown_fields_error("endpoint", unknown, _BACKUP_FIELDS, where=f"in {where}")
     overrides = dict(backup)
     if isinstance(overrides.get("timeouts"), Mapping):
         overrides["timeouts"] = {**dataclasses.asdict(primary.timeouts), **overrides["timeouts"]}
@@ -274,9 +271,9 @@ def _retry_policy(retry: RetryPolicy | Mapping[str, Any] | None) -> RetryPolicy 
     if not isinstance(retry, Mapping):
         raise ConfigurationError(f"retry must be a RetryPolicy or a mapping, not {type(retry).__name__}")
     allowed = [f.name for f in dataclasses.fields(RetryPolicy)]
-    unknown = sorted(set(retry) - set(allowed))
+    unknown = set(retry) - set(allowed)
     if unknown:
-        raise ConfigurationError(f"unknown retry field(s) {unknown}", hint=f"allowed: {', '.join(allowed)}")
+        raise unknown_fields_error("retry", unknown, allowed)
     return RetryPolicy(**retry)
 
 

@@ -23,8 +23,10 @@ __all__ = [
     "check_str",
     "check_str_set",
     "check_str_tuple",
+    "field_meant",
     "field_names",
     "replace",
+    "unknown_fields_error",
 ]
 
 T = TypeVar("T")
@@ -108,9 +110,69 @@ def field_names(cls: type) -> tuple[str, ...]:
 
 def _check_known(cls: type, names: Collection[str], owner: str) -> None:
     allowed = field_names(cls)
-    unknown = sorted(str(name) for name in set(names) - set(allowed))
+    unknown = set(names) - set(allowed)
     if unknown:
-        raise ConfigurationError(f"unknown {owner} field(s) {unknown}", hint=f"allowed: {', '.join(allowed)}")
+        raise unknown_fields_error(owner, unknown, allowed)
+
+
+#: what other clients call some endpoint settings (the OpenAI SDK, LiteLLM, langchain): a hint
+#: names the field core-llms uses instead.
+_SYNONYMS: dict[str, str] = {
+    "base_url": "endpoint",
+    "api_base": "endpoint",
+    "azure_endpoint": "endpoint",
+    "url": "endpoint",
+    "host": "endpoint",
+    "azure_deployment": "deployment_name",
+    "deployment": "deployment_name",
+    "deployment_id": "deployment_name",
+    "timeout": "timeouts",
+    "request_timeout": "timeouts",
+    "default_headers": "headers",
+    "extra_headers": "headers",
+    "organization_id": "organization",
+    "max_retries": "retry",
+    "num_retries": "retry",
+    "verify": "verify_tls",
+    "ssl_verify": "verify_tls",
+}
+
+
+def field_meant(name: str, choices: Collection[str]) -> str | None:
+    """The field a caller probably meant by the unknown ``name``: a known synonym from another
+    client (``base_url`` for ``endpoint``) when ``choices`` has it, else a close spelling."""
+    from difflib import get_close_matches  # only for error hints: not on the import path
+
+    guess = _SYNONYMS.get(name.lower())
+    if guess is not None and guess in choices:
+        return guess
+    close = get_close_matches(name, list(choices), n=1, cutoff=0.7)
+    return close[0] if close else None
+
+
+def unknown_fields_error(
+    what: str,
+    unknown: Collection[str],
+    allowed: Collection[str],
+    where: str = "",
+    related: Collection[str] = (),
+) -> ConfigurationError:
+    """The error for settings with fields nobody reads: names them (never their values), suggests
+    the field meant (see :func:`field_meant`) and lists the allowed ones. It reads
+    "unknown <what> field(s) [...] <where>". ``related``: other names the caller may have meant
+    but that are not fields here (``create_llm``'s ``retry=`` for ``max_retries``)."""
+    names = sorted(str(name) for name in unknown)
+    choices = list(allowed)
+    meant = []
+    for name in names:
+        guess = field_meant(name, [*choices, *related])
+        if guess is not None:
+            meant.append(f"{guess} (not {name})")
+    hint = f"did you mean {', '.join(meant)}? " if meant else ""
+    place = f" {where}" if where else ""
+    return ConfigurationError(
+        f"unknown {what} field(s) {names}{place}", hint=hint + f"allowed: {', '.join(choices)}"
+    )
 
 
 def build(cls: type[T], data: Mapping[str, Any], owner: str) -> T:

@@ -203,9 +203,7 @@ class ContentFilterError(BadRequestError):
     ``filter_results`` holds the provider's per-category verdicts when it sent them.
     """
 
-    def __init__(
-        self, message: str, *, filter_results: dict[str, Any] | None = None, **kw: Any
-    ) -> None:
+    def __init__(self, message: str, *, filter_results: dict[str, Any] | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.filter_results = filter_results
 

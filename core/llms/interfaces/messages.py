@@ -222,9 +222,7 @@ def normalize_messages(messages: MessagesInput) -> list[Message]:
         elif isinstance(m, Mapping):
             out.append(_from_dict(m, i))
         else:
-            raise InvalidInputError(
-                f"messages[{i}] must be a Message or a dict, not {type(m).__name__}"
-            )
+            raise InvalidInputError(f"messages[{i}] must be a Message or a dict, not {type(m).__name__}")
     if not out:
         raise InvalidInputError("messages is empty: at least one message is needed")
     return out
@@ -251,9 +249,7 @@ def plain_text_messages(messages: MessagesInput) -> list[tuple[str, str]] | None
 def _from_dict(d: Mapping[str, Any], i: int) -> Message:
     role = d.get("role")
     if not isinstance(role, str) or role not in _ROLES:  # (an unhashable role cannot be looked up)
-        raise InvalidInputError(
-            f"messages[{i}].role is {role!r}; expected one of {sorted(_ROLES)}"
-        )
+        raise InvalidInputError(f"messages[{i}].role is {role!r}; expected one of {sorted(_ROLES)}")
     known = {"role", "content", "name", "tool_calls", "tool_call_id", "refusal"}
     extra = set(d) - known
     if extra:

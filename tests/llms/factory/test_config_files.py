@@ -134,6 +134,23 @@ def test_top_level_typo() -> None:
         load_config({"defaultz": {}, "models": {"t": {"model": "local/tiny"}}})
 
 
+@pytest.mark.parametrize(
+    ("patch", "hint"),
+    [
+        ({"base_url": SECRET}, "models.t.base_url: Extra inputs are not permitted (did you mean endpoint?)"),
+        (
+            {"retry": {"max_retry": 1}},
+            "models.t.retry.max_retry: Extra inputs are not permitted (did you mean max_retries?)",
+        ),
+        ({"timeouts": {"conect": 1}}, "(did you mean connect?)"),
+    ],
+)
+def test_unknown_key_suggests_the_key_meant(patch: dict[str, object], hint: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        load_config({"models": {"t": {"model": "local/tiny", **patch}}})
+    assert hint in str(info.value) and SECRET not in str(info.value)
+
+
 def test_models_are_required() -> None:
     with pytest.raises(ConfigurationError, match="models"):
         load_config({"models": {}})

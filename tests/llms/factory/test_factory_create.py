@@ -159,6 +159,51 @@ def test_unknown_endpoint_field_lists_allowed(registry: ModelRegistry) -> None:
     no_secret(info.value)
 
 
+@pytest.mark.parametrize(
+    ("given", "meant"),
+    [
+        ("base_url", "endpoint"),  # the OpenAI SDK's name
+        ("api_base", "endpoint"),  # LiteLLM's
+        ("azure_deployment", "deployment_name"),
+        ("timeout", "timeouts"),
+        ("default_headers", "headers"),
+        ("organisation", "organization"),  # a close spelling
+        ("proxi", "proxy"),
+        ("max_retries", "retry"),  # create_llm's own keyword, not an endpoint field
+    ],
+)
+def test_unknown_endpoint_field_suggests_the_field_meant(
+    registry: ModelRegistry, given: str, meant: str
+) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        create_llm(
+            "acme-1", api_key=SECRET, endpoint="https://a.example", registry=registry, **{given: SECRET}
+        )
+    text = str(info.value)
+    assert f"unknown endpoint field(s) ['{given}'] for " in text
+    assert f"did you mean {meant} (not {given})?" in text
+    no_secret(info.value)
+
+
+def test_unknown_field_without_a_likely_meaning_gets_no_guess(registry: ModelRegistry) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        create_llm("acme-1", api_key=SECRET, endpoint="https://a.example", registry=registry, zzz=1)
+    assert "did you mean" not in str(info.value) and "allowed: " in str(info.value)
+
+
+def test_unknown_retry_field_suggests_close_spelling(registry: ModelRegistry) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        create_llm(
+            "acme-1",
+            api_key=SECRET,
+            endpoint="https://a.example",
+            registry=registry,
+            retry={"max_retry": 2},
+        )
+    assert "unknown retry field(s) ['max_retry']" in str(info.value)
+    assert "did you mean max_retries (not max_retry)?" in str(info.value)
+
+
 def test_invalid_values_are_reported_without_secret(registry: ModelRegistry) -> None:
     with pytest.raises(ConfigurationError) as info:
         create_llm("acme-1", api_key=SECRET, endpoint=f"ftp://{SECRET}@host", registry=registry)

@@ -26,9 +26,7 @@ def test_classic_url() -> None:
         "https://myres.openai.azure.com/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21"
     )
     # an endpoint given with its /openai suffix, and a deployment needing escaping
-    odd = EP.replace(
-        **{"endpoint": "https://myres.openai.azure.com/openai", "deployment_name": "my dep/1"}
-    )
+    odd = EP.replace(**{"endpoint": "https://myres.openai.azure.com/openai", "deployment_name": "my dep/1"})
     assert ADAPTER.url(odd, "embeddings") == (
         "https://myres.openai.azure.com/openai/deployments/my%20dep%2F1/embeddings?api-version=2024-10-21"
     )

@@ -44,10 +44,14 @@ import core_llms_ollama.plugin as ollama_plugin  # noqa: E402
 KEY = "sk-matrix-key-0000"
 #: two retries per endpoint, tiny backoff, no jitter: the whole matrix runs in seconds.
 POLICY = RetryPolicy(max_retries=2, backoff_initial=0.001, backoff_max=0.002, jitter=0.0)
-#: a short read timeout so a stall is detected fast; the faults stall for READ_TIMEOUT * 3.
-READ_TIMEOUT = 0.05
-STALL = 0.15
+#: the primary's read timeout: short, so a stall is detected fast, yet long enough that a healthy
+#: answer never misses it on a loaded 2-core CI machine (at 0.05 s a full-suite run flaked: a GC
+#: pause or a busy core made a healthy attempt time out and be retried). Faults stall for 4x it.
+READ_TIMEOUT = 0.1
+STALL = 0.4
 TIMEOUTS = {"connect": 1.0, "read": READ_TIMEOUT, "total": 5.0}
+#: the healthy backup is never the one that stalls: its read timeout has room to spare.
+BACKUP_TIMEOUTS = {"read": 2.0}
 PROMPT = "hello there friend"
 
 Mode = Literal["call", "stream_before", "stream_after"]
@@ -92,7 +96,9 @@ def build_model(
     provider: Provider, primary: str, backup: str | None, reg: ModelRegistry, **kw: Any
 ) -> BaseLLM:
     """A model made by ``create_llm`` on ``primary`` (and ``backup``), with the matrix settings."""
-    backups = [{"endpoint": backup + provider.path}] if backup is not None else []
+    backups = (
+        [{"endpoint": backup + provider.path, "timeouts": BACKUP_TIMEOUTS}] if backup is not None else []
+    )
     settings: dict[str, Any] = {"retry": POLICY, "timeouts": TIMEOUTS, **provider.fields, **kw}
     return create_llm(
         provider.model,

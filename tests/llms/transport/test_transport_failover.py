@@ -362,9 +362,7 @@ async def test_expired_deadline_sends_nothing(server: ScriptServer, failover: Fa
     assert server.hits == 0
 
 
-async def test_request_total_timeout_bounds_the_call(
-    server: ScriptServer, failover: FailoverFactory
-) -> None:
+async def test_request_total_timeout_bounds_the_call(server: ScriptServer, failover: FailoverFactory) -> None:
     server.enqueue(Reply(delay=5))
     request = WireRequest(operation="chat", payload={}, total_timeout=0.2)
     started = time.monotonic()

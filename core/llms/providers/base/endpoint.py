@@ -218,11 +218,9 @@ class EndpointConfig:
 
         A new ``endpoint`` without a ``name`` drops the inherited name (it would mislabel the
         backup). Errors say ``invalid <what>: ...`` and never quote a value."""
-        unknown = sorted(set(overrides) - set(ENDPOINT_FIELDS))
+        unknown = set(overrides) - set(ENDPOINT_FIELDS)
         if unknown:
-            raise ConfigurationError(
-                f"unknown backup endpoint field(s) {unknown}", hint=f"allowed: {sorted(ENDPOINT_FIELDS)}"
-            )
+            raise checks.unknown_fields_error("backup endpoint", unknown, sorted(ENDPOINT_FIELDS))
         data = {k: getattr(self, k) for k in ENDPOINT_FIELDS}
         if "endpoint" in overrides and "name" not in overrides:
             data["name"] = None
