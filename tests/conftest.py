@@ -1,13 +1,15 @@
-"""Suite-wide guards: no test may reach a non-local address."""
+"""Suite-wide guards (no test may reach a non-local address) and shared fixtures."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from local_http import make_certificate
 
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", ""}
 
@@ -54,3 +56,10 @@ def _no_external_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
     yield
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path] | None:
+    """A self-signed certificate and key for 127.0.0.1, or None when the ``openssl`` command is
+    missing (tests that need it skip)."""
+    return make_certificate(tmp_path_factory.mktemp("tls"))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from local_http import serve_locally
 
 from core.llms.registry import ModelRegistry
 
@@ -106,11 +107,7 @@ class FakeOllama:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/api/chat", self._chat)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, port = await serve_locally(app)
         self.url = f"http://127.0.0.1:{port}"
 
     async def close(self) -> None:

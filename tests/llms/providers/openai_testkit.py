@@ -245,6 +245,7 @@ class ReplayServer:
 
     async def __aenter__(self) -> ReplayServer:
         from aiohttp import web
+        from local_http import serve_locally
 
         async def handle(request: web.Request) -> web.StreamResponse:
             self.requests.append(
@@ -266,12 +267,8 @@ class ReplayServer:
 
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, port = await serve_locally(app, access_log=None)
+        self.url = f"http://127.0.0.1:{port}"
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
+from local_http import serve_locally
 
 from core.llms.simulator import Fault
 from core.llms.simulator.faults import FaultQueue
@@ -156,11 +157,8 @@ class OllamaFaultServer:
     async def __aenter__(self) -> OllamaFaultServer:
         app = web.Application()
         app.router.add_post("/api/chat", self._chat)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.25, handler_cancellation=True)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self._runner, port = await serve_locally(app, shutdown_timeout=0.25, handler_cancellation=True)
+        self.url = f"http://127.0.0.1:{port}"
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -254,11 +252,8 @@ class ReplayServer:
     async def __aenter__(self) -> ReplayServer:
         app = web.Application()
         app.router.add_post("/{tail:.*}", self._replay)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.25, handler_cancellation=True)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self._runner, port = await serve_locally(app, shutdown_timeout=0.25, handler_cancellation=True)
+        self.url = f"http://127.0.0.1:{port}"
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from local_http import serve_locally
 
 #: canary secrets: none of these may ever appear in a message, repr, str, log or dump.
 OPENAI_KEY = "sk-canary-openai-7f3c9a1e5b2d4f6a8c0e"
@@ -120,13 +121,9 @@ class LocalServer:
         return f"http://127.0.0.1:{self.port}"
 
     async def __aenter__(self) -> LocalServer:
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.ssl_context)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_locally(
+            self.app, ssl_context=self.ssl_context, access_log=None, shutdown_timeout=0.1
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:

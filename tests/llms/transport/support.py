@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from local_http import serve_locally
 
 from core.llms.interfaces.errors import LLMError, StreamInterruptedError
 from core.llms.interfaces.llm_interfaces import StreamDecoder, WireEvent
@@ -83,11 +84,9 @@ class ScriptServer:
     async def start(self, ssl_context: ssl.SSLContext | None = None) -> None:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=ssl_context)
-        await site.start()
-        port = self._runner.addresses[0][1]
+        self._runner, port = await serve_locally(
+            app, ssl_context=ssl_context, handler_cancellation=True, shutdown_timeout=0.5
+        )
         self.url = f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}"
 
     async def stop(self) -> None:
