@@ -6,13 +6,12 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 from core.llms.interfaces.context import RequestContext
-from core.llms.interfaces.errors import ResponseParsingError
 from core.llms.interfaces.llm_interfaces import WireRequest
 from core.llms.interfaces.messages import Message, MessagesInput
 from core.llms.interfaces.types import LLMResponse, LLMStreamChunk
 from core.llms.providers.base.download_policy import DownloadPolicy
 from core.llms.providers.base.implementation import BaseLLM
-from core.llms.providers.base.pydantic_compat import is_pydantic_model_class
+from core.llms.providers.base.structured_output import parse_structured
 from core.llms.providers.base.wire_values import optional_str
 
 from .adapter import PROVIDER
@@ -24,11 +23,6 @@ __all__ = ["OllamaBaseLLM"]
 
 #: call parameters that set this call's transport options rather than request body fields.
 _TRANSPORT_PARAMETERS = frozenset({"timeout", "read_timeout"})
-
-try:  # orjson is optional (core-llms' "fast" extra)
-    from orjson import loads as _loads  # type: ignore[import-not-found, unused-ignore]
-except ImportError:  # pragma: no cover - depends on the environment
-    from json import loads as _loads
 
 
 class OllamaBaseLLM(BaseLLM):
@@ -107,7 +101,7 @@ class OllamaBaseLLM(BaseLLM):
             request_id=wire.request_id,
             latency=wire.latency,
             ttfb=wire.ttfb,
-            parsed=_structured(text, response_format)
+            parsed=parse_structured(text, response_format, provider=PROVIDER)
             if response_format is not None and not tool_calls
             else None,
             reasoning=thinking,
@@ -140,29 +134,3 @@ class OllamaBaseLLM(BaseLLM):
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 await aclose()
-
-
-def _structured(text: str, response_format: Any) -> Any:
-    """The decoded structured answer: a pydantic instance for a model class, else JSON data."""
-    if isinstance(response_format, Mapping) and response_format.get("type") == "text":
-        return None
-    if is_pydantic_model_class(response_format):
-        from pydantic import ValidationError  # loaded already: the caller's class is a pydantic model
-
-        try:
-            return response_format.model_validate_json(text)
-        except ValidationError as exc:
-            raise ResponseParsingError(
-                f"the answer does not match {response_format.__name__}: {exc.error_count()} error(s), "
-                f"first: {exc.errors()[0]['msg']}",
-                provider=PROVIDER,
-                hint="the answer may have been cut short (finish_reason 'length'): raise max_tokens",
-            ) from None
-    try:
-        return _loads(text)
-    except (ValueError, RecursionError):  # not JSON, or nested too deeply to decode
-        raise ResponseParsingError(
-            f"the answer is not valid JSON ({len(text)} chars)",
-            provider=PROVIDER,
-            hint="the answer may have been cut short (finish_reason 'length'): raise max_tokens",
-        ) from None

@@ -11,7 +11,7 @@ from typing import Any
 from ...interfaces.errors import ResponseParsingError
 from ...interfaces.messages import FunctionCall, ToolCall
 from ...interfaces.types import FinishReason, LLMResponse, Usage
-from ..base.pydantic_compat import is_pydantic_model_class
+from ..base.structured_output import parse_structured
 from ..base.wire_values import optional_str, optional_text, token_count
 
 __all__ = [
@@ -91,34 +91,6 @@ def content_filter_of(data: Mapping[str, Any], choice: Mapping[str, Any] | None)
     if completion:
         out["content_filter_results"] = completion
     return out or None
-
-
-def parse_structured(text: str, response_format: Any) -> Any:
-    """Decode structured output: a pydantic instance for a model class, a dict (or list) for a
-    JSON schema or ``json_object`` format, None for no / text format. Raises
-    :class:`ResponseParsingError` when the text does not fit."""
-    if response_format is None:
-        return None
-    if is_pydantic_model_class(response_format):
-        from pydantic import ValidationError  # loaded already: the caller's class is a pydantic model
-
-        try:
-            return response_format.model_validate_json(text)
-        except ValidationError as exc:
-            raise ResponseParsingError(
-                f"the answer does not match {response_format.__name__}: {exc.error_count()} error(s), "
-                f"first: {exc.errors()[0]['msg']}",
-                hint="the answer may have been cut short (finish_reason 'length'): raise max_tokens",
-            ) from None
-    if isinstance(response_format, Mapping) and response_format.get("type") == "text":
-        return None
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        raise ResponseParsingError(
-            "the answer is not valid JSON",
-            hint="the answer may have been cut short (finish_reason 'length'): raise max_tokens",
-        ) from None
 
 
 def parse_chat_completion(
