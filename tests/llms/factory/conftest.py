@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from plugins.support import PROVIDER_ENV
+from plugins.support import clean_provider_env
 
-from core.llms.plugins import reset_plugin_manager
+__all__ = ["clean_provider_env"]  # a fixture: imported so that pytest sees it here
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in PROVIDER_ENV:
-        monkeypatch.delenv(name, raising=False)
-    reset_plugin_manager()
-    yield
-    reset_plugin_manager()
+def _clean_env(clean_provider_env: None) -> None:
+    """See :func:`plugins.support.clean_provider_env`."""

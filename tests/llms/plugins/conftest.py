@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
-from core.llms.plugins import reset_plugin_manager
-
 from .ollama_support import FakeOllama
-from .support import PROVIDER_ENV
+from .support import clean_provider_env
+
+__all__ = ["clean_provider_env"]  # a fixture: imported so that pytest sees it here
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in PROVIDER_ENV:
-        monkeypatch.delenv(name, raising=False)
-    reset_plugin_manager()
-    yield
-    reset_plugin_manager()
+def _clean_env(clean_provider_env: None) -> None:
+    """See :func:`.support.clean_provider_env`."""
 
 
 @pytest.fixture

@@ -10,10 +10,11 @@ Three fake providers, registered through the real hooks on a fresh plugin manage
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, ClassVar
 
 import pluggy
+import pytest
 
 from core.llms import hookspecs
 from core.llms.hookspecs import hookimpl
@@ -23,6 +24,7 @@ from core.llms.interfaces.llm_interfaces import StreamDecoder, WireRequest
 from core.llms.interfaces.messages import MessagesInput
 from core.llms.interfaces.metadata import ModelMetadata
 from core.llms.interfaces.types import LLMResponse, LLMStreamChunk
+from core.llms.plugins import reset_plugin_manager
 from core.llms.providers.base.endpoint import EndpointConfig
 from core.llms.providers.base.http_errors import error_for_status
 from core.llms.providers.base.implementation import BaseLLM
@@ -50,6 +52,17 @@ PROVIDER_ENV = (
     "CORE_LLMS_DISABLE_PLUGIN_AUTOLOAD",
     "CORE_LLMS_BLOCKED_PLUGINS",
 )
+
+
+@pytest.fixture
+def clean_provider_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No provider variable of :data:`PROVIDER_ENV` set, and a fresh plugin manager before and
+    after the test (the plugin and factory test folders use it autouse)."""
+    for name in PROVIDER_ENV:
+        monkeypatch.delenv(name, raising=False)
+    reset_plugin_manager()
+    yield
+    reset_plugin_manager()
 
 
 class FakeAdapter:
