@@ -17,11 +17,11 @@ import os
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from wire_corpus import WIRE
 
 from core.llms.interfaces.context import RequestContext
 from core.llms.interfaces.errors import LLMError
@@ -30,8 +30,6 @@ from core.llms.interfaces.types import LLMResponse, LLMStreamChunk, ToolCallDelt
 
 T = TypeVar("T")
 
-#: ``shared/wire`` next to the repository root.
-WIRE = Path(__file__).resolve().parents[3].parent / "shared" / "wire"
 
 _ENV_EXAMPLES = os.environ.get("CORE_LLMS_FUZZ_EXAMPLES", "").strip()
 #: examples per test for a long run (None: each test's default).

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import AsyncIterator, Callable, Iterable
-from pathlib import Path
 from typing import Any, TypeVar
 
 from multidict import CIMultiDict
+from wire_corpus import WIRE
 
 from core.llms.interfaces import (
     LLMError,
@@ -27,8 +27,6 @@ from core.llms.providers.openai.streaming import ChatStreamParser
 
 T = TypeVar("T")
 
-#: ``shared/wire`` next to the repository root.
-WIRE = Path(__file__).resolve().parents[3].parent / "shared" / "wire"
 
 
 def wire_bytes(name: str) -> bytes:

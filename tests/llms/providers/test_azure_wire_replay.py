@@ -1,4 +1,4 @@
-"""Replay of the recorded Azure OpenAI Chat Completions files in ``shared/wire/azure`` (not the
+"""Replay of the recorded Azure OpenAI Chat Completions files in ``tests/llms/wire/azure`` (not the
 Responses API ones): straight into the parser with random splits, and end to end through the
 real transport from a loopback replay server, checking the URL Azure would have been sent."""
 

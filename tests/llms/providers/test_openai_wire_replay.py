@@ -1,4 +1,4 @@
-"""Replay of every recorded OpenAI Chat Completions file in ``shared/wire/openai``.
+"""Replay of every recorded OpenAI Chat Completions file in ``tests/llms/wire/openai``.
 
 Each recording is replayed twice: straight into :class:`ChatStreamParser` through the real SSE
 decoder, cut at seeded random byte offsets; and end to end, served by a loopback replay server

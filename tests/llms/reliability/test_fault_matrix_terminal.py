@@ -1,6 +1,6 @@
 """A stream that ends without its terminal marker is an error, never a success — per provider.
 
-Real recorded streams (``shared/wire``: OpenAI, Azure) and an Ollama NDJSON answer written from
+Real recorded streams (``tests/llms/wire``: OpenAI, Azure) and an Ollama NDJSON answer written from
 Ollama's documented format are replayed whole (the control: a success), without their terminal
 marker (``data: [DONE]`` / the ``"done": true`` line) although every content, finish and usage
 event arrived, cut in the middle of an event, and empty. Through real models made by
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
+from wire_corpus import WIRE
 
 from core.llms.interfaces.errors import APIConnectionError, StreamInterruptedError
 from core.llms.registry import ModelRegistry
@@ -21,7 +21,6 @@ from core.llms.registry import ModelRegistry
 from .fault_matrix_servers import ReplayServer
 from .fault_matrix_support import PROVIDERS, Outcome, build_model, call_model
 
-WIRE = Path(__file__).resolve().parents[3].parent / "shared" / "wire"
 SSE = "text/event-stream; charset=utf-8"
 NDJSON = "application/x-ndjson"
 DONE_EVENT = b"data: [DONE]"

@@ -11,7 +11,7 @@ from simulator_helpers import Api, user
 
 from core.llms.simulator import Simulator
 
-# /work/shared/wire/azure/azure-chat-400-content-filter.json, as recorded
+# tests/llms/wire/azure/azure-chat-400-content-filter.json, as recorded
 AZURE_CONTENT_FILTER_400 = json.loads(
     '{"error":{"message":"The response was filtered due to the prompt triggering Azure OpenAI\'s content '
     "management policy. Please modify your prompt and retry. To learn more about our content filtering "

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from wire_corpus import WIRE
 
 from core.llms.interfaces.llm_interfaces import WireEvent
 from core.llms.providers.base.sse import SSEDecoder
 
-WIRE = Path("/work/shared/wire")
 PARALLEL_TOOLS = WIRE / "openai" / "chat-stream-parallel-tool-calls.sse"
 ALL_SSE = sorted(WIRE.glob("*/*.sse"))
 
