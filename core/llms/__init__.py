@@ -23,7 +23,10 @@ from .interfaces.types import MEDIA_NAMES as _MEDIA_NAMES
 if TYPE_CHECKING:
     from .factory import LLMFactory as LLMFactory
     from .factory import create_llm as create_llm
+    from .fallback import FallbackLLM as FallbackLLM
     from .hookspecs import hookimpl as hookimpl
+    from .interfaces.endpoint import EndpointConfig as EndpointConfig
+    from .interfaces.endpoint import Timeouts as Timeouts
     from .interfaces.media import EmbeddingResponse as EmbeddingResponse
     from .interfaces.media import GeneratedImage as GeneratedImage
     from .interfaces.media import LLMAudioChunk as LLMAudioChunk
@@ -32,12 +35,11 @@ if TYPE_CHECKING:
     from .interfaces.media import LLMImageResponse as LLMImageResponse
     from .interfaces.media import LLMVideoChunk as LLMVideoChunk
     from .interfaces.media import LLMVideoResponse as LLMVideoResponse
-    from .providers.base.endpoint import EndpointConfig as EndpointConfig
-    from .providers.base.endpoint import Timeouts as Timeouts
+    from .interfaces.provider import ModelRow as ModelRow
+    from .interfaces.provider import ProviderProfile as ProviderProfile
     from .providers.base.implementation import BaseLLM as BaseLLM
     from .providers.base.retry import RetryPolicy as RetryPolicy
     from .registry import ModelRegistry as ModelRegistry
-    from .registry import ProviderSpec as ProviderSpec
     from .registry import default_registry as default_registry
 
 __version__ = "0.1.0"
@@ -47,11 +49,13 @@ _LAZY: dict[str, str] = {
     "LLMFactory": "core.llms.factory",
     "hookimpl": "core.llms.hookspecs",
     "BaseLLM": "core.llms.providers.base.implementation",
-    "EndpointConfig": "core.llms.providers.base.endpoint",
-    "Timeouts": "core.llms.providers.base.endpoint",
+    "EndpointConfig": "core.llms.interfaces.endpoint",
+    "Timeouts": "core.llms.interfaces.endpoint",
+    "FallbackLLM": "core.llms.fallback",
+    "ModelRow": "core.llms.interfaces.provider",
+    "ProviderProfile": "core.llms.interfaces.provider",
     "RetryPolicy": "core.llms.providers.base.retry",
     "ModelRegistry": "core.llms.registry",
-    "ProviderSpec": "core.llms.registry",
     "default_registry": "core.llms.registry",
     # media results: their classes are created on first use (see core.llms.interfaces.media)
     **dict.fromkeys(sorted(_MEDIA_NAMES), "core.llms.interfaces.media"),

@@ -39,10 +39,17 @@ def _row(m: ModelMetadata) -> str:
     if rules.extra_allowed:
         notes.append("also " + ", ".join(f"`{p}`" for p in sorted(rules.extra_allowed)))
     p = m.pricing
+    price = (
+        "no price"
+        if not p.known
+        else (
+            f"{_price(p.input_per_1m)} / {_price(p.cached_input_per_1m)} / {_price(p.output_per_1m)}"
+            + (f" ({p.as_of.isoformat()})" if p.as_of is not None else "")
+        )
+    )
     return (
         f"| `{m.qualified_name}` | {m.context_window:,} | {m.max_output_tokens:,} | "
-        f"{', '.join(sorted(m.input_media))} | {caps} | {_price(p.input_per_1m)} / "
-        f"{_price(p.cached_input_per_1m)} / {_price(p.output_per_1m)} | {'; '.join(notes) or '—'} |"
+        f"{', '.join(sorted(m.input_media))} | {caps} | {price} | {'; '.join(notes) or '—'} |"
     )
 
 
@@ -54,15 +61,20 @@ def catalogue_markdown(registry: ModelRegistry | None = None) -> str:
         "",
         "Generated from the registry by `python -m core.llms.cli models --markdown`; a test keeps",
         "this page equal to that output. Prices are USD per 1M tokens: input / cached input /",
-        "output. Parameter notes come from each model's `ParameterRules`.",
+        "output, with the day they were entered (prices change: check the provider's page).",
+        "Parameter notes come from each model's `ParameterRules`.",
     ]
     for spec in sorted(reg.providers(), key=lambda s: s.name):
         models = sorted(reg.models(spec.name), key=lambda m: m.name)
         lines += ["", f"## {spec.name}", ""]
         if spec.description:
             lines += [spec.description, ""]
-        if spec.generic_model is not None:
-            lines += [f"Any other `{spec.name}/<model>` name is served by a generic model class.", ""]
+        if spec.generic is not None:
+            lines += [
+                f"Any other `{spec.name}/<model>` name is served too and sent as given: with the limits of "
+                "the catalogue model its name starts with, if any, else generic ones; no price.",
+                "",
+            ]
         lines += [
             "| model | context | max output | input | capabilities | price | parameters |",
             "|---|---|---|---|---|---|---|",

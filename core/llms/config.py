@@ -37,8 +37,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from .interfaces._fields import field_meant
+from .interfaces.endpoint import endpoint_name
 from .interfaces.errors import ConfigurationError
-from .providers.base.endpoint import endpoint_name
 
 __all__ = [
     "EndpointSettings",
@@ -86,15 +86,22 @@ class RetrySettings(_Strict):
 
 
 class EndpointSettings(_Strict):
-    """Fields of one endpoint (a primary or a backup); all optional in the file."""
+    """Fields of one endpoint (a primary or a backup); all optional in the file.
+
+    The provider's own fields (``deployment_name`` and ``api_version`` for Azure,
+    ``organization`` for OpenAI …) are accepted as extra keys holding a string, number or
+    boolean; the factory checks them against the provider's settings class (an unknown one fails
+    there, with the entry's path and a "did you mean" hint).
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True, hide_input_in_errors=True)
 
     endpoint: str | None = None
     api_key: SecretStr | None = None
     #: name of the environment variable holding the API key.
     api_key_env: str | None = None
-    deployment_name: str | None = None
-    api_version: str | None = None
-    organization: str | None = None
+    #: the model id sent to this endpoint, when it differs from the catalogue's.
+    model_id: str | None = None
     name: str | None = None
     headers: dict[str, str] | None = Field(None, repr=False)  # may hold credentials
     timeouts: TimeoutSettings | None = None
@@ -114,6 +121,16 @@ class EndpointSettings(_Strict):
 
     @model_validator(mode="after")
     def _one_key_source(self) -> EndpointSettings:
+        for key, value in (self.model_extra or {}).items():
+            # an extra key is a provider's own field; one that is (close to) a key of this schema
+            # is a mistake: a key of another section, or a typo
+            meant = key if key in _SETTING_NAMES else field_meant(key, _SETTING_NAMES)
+            if meant == key:
+                raise ValueError(f"{key}: not allowed here")
+            if meant is not None:
+                raise ValueError(f"{key}: unknown key (did you mean {meant}?)")
+            if not isinstance(value, str | int | float | bool):
+                raise ValueError(f"{key}: a provider field holds a string, number or boolean")
         if self.api_key is not None and self.api_key_env is not None:
             raise ValueError("set api_key or api_key_env, not both")
         if self.api_key_env is not None and not _VAR_NAME.fullmatch(self.api_key_env):
@@ -124,6 +141,7 @@ class EndpointSettings(_Strict):
         """The given endpoint fields as ``create_llm`` / ``EndpointConfig`` keywords, with the
         key read from ``api_key_env`` and timeouts as a mapping."""
         out = {k: v for k, v in self._set().items() if k in _ENDPOINT_KEYS}
+        out.update(self.model_extra or {})
         if self.api_key_env is not None:
             value = os.environ.get(self.api_key_env)
             if not value:

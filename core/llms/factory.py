@@ -2,8 +2,11 @@
 
 ``create_llm("provider/model", ...)`` resolves the name in the registry, builds the primary
 :class:`EndpointConfig` (fields the caller did not give come from the provider's environment
-variables, then its default endpoint), derives the backups from it, and wraps them all in one
-:class:`FailoverConnector`. The result is an instance of the model's own class.
+variables, then its default endpoint) with the provider's own fields in its typed settings
+object, derives the backups from it, and wraps them all in one :class:`FailoverConnector`. The
+result is an instance of the model's own class. Endpoints are shared: two models on the same
+endpoint (equal settings) share one connection pool and one circuit breaker (see
+:mod:`~core.llms.providers.base.pool`).
 
 Nothing here opens a connection: sessions are created on the first call.
 """
@@ -19,16 +22,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from .interfaces import _fields as checks
 from .interfaces._fields import unknown_fields_error
+from .interfaces.endpoint import ENDPOINT_FIELDS as _ENDPOINT_FIELDS
+from .interfaces.endpoint import EndpointConfig, Timeouts
 from .interfaces.errors import ConfigurationError, UnknownModelError
 from .interfaces.observer import IObserver
+from .interfaces.provider import ProviderProfile
 from .plugins import PluginObserver
-from .providers.base.endpoint import ENDPOINT_FIELDS as _ENDPOINT_FIELDS
-from .providers.base.endpoint import EndpointConfig, Timeouts
 from .providers.base.failover import FailoverConnector
 from .providers.base.implementation import BaseLLM
+from .providers.base.pool import default_pool
 from .providers.base.retry import RetryPolicy
-from .registry import ModelRegistry, ProviderSpec, default_registry
+from .registry import ModelRegistry, default_registry
 
 if TYPE_CHECKING:
     # The config-file schema is pydantic: imported only by LLMFactory.from_config, so that
@@ -40,10 +46,11 @@ __all__ = ["LLMFactory", "create_llm"]
 logger = logging.getLogger("core.llms.factory")
 
 #: EndpointConfig fields that ``create_llm`` takes as named parameters.
-_NAMED_FIELDS = ("endpoint", "api_key", "deployment_name", "api_version", "timeouts")
-#: every other EndpointConfig field may be passed as a keyword (``organization=``, ``headers=`` …).
-_EXTRA_FIELDS: tuple[str, ...] = tuple(sorted(set(_ENDPOINT_FIELDS) - set(_NAMED_FIELDS)))
-_BACKUP_FIELDS: tuple[str, ...] = tuple(sorted(_ENDPOINT_FIELDS))
+_NAMED_FIELDS = ("endpoint", "api_key", "timeouts")
+#: every other EndpointConfig field may be passed as a keyword (``headers=``, ``model_id=`` …), and
+#: so may the provider's own settings fields (``deployment_name=``, ``organization=`` …). The
+#: settings object itself is built by the factory.
+_EXTRA_FIELDS: tuple[str, ...] = tuple(sorted(set(_ENDPOINT_FIELDS) - set(_NAMED_FIELDS) - {"settings"}))
 
 
 def create_llm(
@@ -51,8 +58,6 @@ def create_llm(
     *,
     api_key: str | None = None,
     endpoint: str | None = None,
-    deployment_name: str | None = None,
-    api_version: str | None = None,
     backups: Sequence[Mapping[str, Any]] = (),
     retry: RetryPolicy | Mapping[str, Any] | None = None,
     timeouts: Timeouts | Mapping[str, Any] | None = None,
@@ -63,15 +68,18 @@ def create_llm(
     registry: ModelRegistry | None = None,
     **endpoint_fields: Any,
 ) -> BaseLLM:
-    """A ready model object for ``model`` (``"provider/model"``, an alias, or a bare name).
+    """A ready model object for ``model`` (``"provider/model"``, an alias, a bare catalogue name,
+    or any name a provider serves: ``openai/ft:…``, ``azure/<deployment>``, ``groq/<model>``).
 
     Endpoint fields not given are read from the provider's environment variables
-    (:attr:`ProviderSpec.api_key_env`, ``endpoint_env``, ``field_env``), the endpoint finally
-    from ``default_endpoint``. ``backups`` are partial endpoint settings inheriting every field
-    they do not set from the primary (``timeouts`` merge field by field). ``retry`` /
-    ``timeouts`` accept the objects or mappings of their fields; ``defaults`` are default call
-    parameters. Other :class:`EndpointConfig` fields (``organization``, ``headers``,
-    ``token_provider``, ``proxy`` …) go in ``endpoint_fields``.
+    (:attr:`ProviderProfile.api_key_env`, ``endpoint_env``, ``settings_env``), the endpoint
+    finally from ``default_endpoint``. The provider's own fields (``deployment_name`` and
+    ``api_version`` for Azure, ``organization`` for OpenAI …: its settings class) are keywords
+    here and in backups. ``backups`` are partial endpoint settings inheriting every field they do
+    not set from the primary (``timeouts`` merge field by field); each may name its own
+    ``model_id`` or deployment. ``retry`` / ``timeouts`` accept the objects or mappings of their fields;
+    ``defaults`` are default call parameters. Other :class:`EndpointConfig` fields (``model_id``,
+    ``headers``, ``token_provider``, ``proxy`` …) go in ``endpoint_fields`` too.
 
     Raises :class:`UnknownModelError` for an unknown name and :class:`ConfigurationError` for a
     missing or unknown field; messages name fields and environment variables, never values.
@@ -80,8 +88,6 @@ def create_llm(
         model,
         api_key=api_key,
         endpoint=endpoint,
-        deployment_name=deployment_name,
-        api_version=api_version,
         backups=backups,
         retry=retry,
         timeouts=timeouts,
@@ -99,7 +105,7 @@ def create_llm(
 class _Plan:
     """Everything needed to build one model object, checked but not yet connected."""
 
-    spec: ProviderSpec
+    spec: ProviderProfile
     model_cls: type[BaseLLM]
     primary: EndpointConfig
     backups: tuple[EndpointConfig, ...]
@@ -112,10 +118,11 @@ class _Plan:
 
     def build(self) -> BaseLLM:
         connector = FailoverConnector.from_endpoints(
-            self.spec.adapter_factory(),
+            self.spec.adapter(),
             self.primary,
             self.backups,
             self.policy,
+            pool=default_pool(),
             failure_threshold=self.failure_threshold,
             cooldown=self.cooldown,
         )
@@ -132,8 +139,6 @@ def _plan_llm(
     *,
     api_key: str | None = None,
     endpoint: str | None = None,
-    deployment_name: str | None = None,
-    api_version: str | None = None,
     backups: Sequence[Mapping[str, Any]] = (),
     retry: RetryPolicy | Mapping[str, Any] | None = None,
     timeouts: Timeouts | Mapping[str, Any] | None = None,
@@ -145,33 +150,45 @@ def _plan_llm(
     **endpoint_fields: Any,
 ) -> _Plan:
     reg = registry if registry is not None else default_registry()
+    if not isinstance(model, str):
+        raise UnknownModelError(f"model must be a 'provider/model' string, not {type(model).__name__}")
     spec, found = reg.resolve(model)
     model_cls = cast("type[BaseLLM]", found)
     qualified = model_cls.metadata.qualified_name
-    unknown = set(endpoint_fields) - set(_EXTRA_FIELDS)
+    own = spec.setting_names
+    unknown = set(endpoint_fields) - set(_EXTRA_FIELDS) - set(own)
     if unknown:
-        allowed = [*_NAMED_FIELDS, *_EXTRA_FIELDS]
+        allowed = [*_NAMED_FIELDS, *_EXTRA_FIELDS, *own]
         raise unknown_fields_error("endpoint", unknown, allowed, f"for {qualified}", related=("retry",))
     given: dict[str, Any] = {
         "endpoint": endpoint,
         "api_key": api_key,
-        "deployment_name": deployment_name,
-        "api_version": api_version,
         "timeouts": timeouts,
         **endpoint_fields,
     }
     # None and "" both mean "not given": the environment and the provider's defaults fill in.
     fields = {k: v for k, v in given.items() if v is not None and v != ""}
-    _fill_from_env(fields, spec)
-    _check_primary(fields, spec, qualified)
+    settings = {k: fields.pop(k) for k in own if k in fields}
+    # the name as the caller wrote it (an alias of a catalogue model is a deployment name too)
+    given_name = model.partition("/")[2] if "/" in model else model_cls.metadata.name
+    _fill_from_env(fields, settings, spec, given_name)
+    _check_primary(fields, settings, spec, qualified)
+    if spec.settings is not None:
+        fields["settings"] = _settings(spec, settings, qualified)
     primary = _endpoint_config(fields, f"endpoint settings of {qualified}")
+    if isinstance(backups, Mapping | str | bytes) or not isinstance(backups, Sequence):
+        raise ConfigurationError(
+            f"backups of {qualified} must be a list of endpoint settings (mappings), "
+            f"not {type(backups).__name__}",
+            hint="backups=[{'endpoint': 'https://...'}]",
+        )
     derived = tuple(_derive_backup(primary, b, i, qualified) for i, b in enumerate(backups))
     for i, backup in enumerate(derived):
         _check_required(backup, spec, qualified, f"backups[{i}]")
-    if not isinstance(failure_threshold, int) or failure_threshold < 1:
+    if isinstance(failure_threshold, bool) or not isinstance(failure_threshold, int) or failure_threshold < 1:
         raise ConfigurationError(f"failure_threshold must be an integer >= 1, got {failure_threshold!r}")
-    if cooldown < 0:
-        raise ConfigurationError(f"cooldown must be >= 0 seconds, got {cooldown!r}")
+    if isinstance(cooldown, bool) or not isinstance(cooldown, int | float) or not cooldown >= 0:
+        raise ConfigurationError("cooldown must be a number of seconds >= 0")
     pm = reg.plugin_manager
     return _Plan(
         spec=spec,
@@ -195,7 +212,9 @@ def _env(names: Sequence[str]) -> str | None:
     return None
 
 
-def _fill_from_env(fields: dict[str, Any], spec: ProviderSpec) -> None:
+def _fill_from_env(
+    fields: dict[str, Any], settings: dict[str, Any], spec: ProviderProfile, model_name: str
+) -> None:
     if "api_key" not in fields and "token_provider" not in fields:
         key = _env(spec.api_key_env)
         if key is not None:
@@ -204,11 +223,13 @@ def _fill_from_env(fields: dict[str, Any], spec: ProviderSpec) -> None:
         url = _env(spec.endpoint_env) or spec.default_endpoint
         if url is not None:
             fields["endpoint"] = url
-    for name, env_names in spec.field_env.items():
-        if name not in fields:
+    for name, env_names in spec.settings_env.items():
+        if name not in settings:
             value = _env(env_names)
             if value is not None:
-                fields[name] = value
+                settings[name] = value
+    if spec.model_setting is not None and spec.model_setting not in settings:
+        settings[spec.model_setting] = model_name
 
 
 def _how_to_set(field_name: str, env_names: Sequence[str]) -> str:
@@ -218,7 +239,9 @@ def _how_to_set(field_name: str, env_names: Sequence[str]) -> str:
     return hint
 
 
-def _check_primary(fields: Mapping[str, Any], spec: ProviderSpec, qualified: str) -> None:
+def _check_primary(
+    fields: Mapping[str, Any], settings: Mapping[str, Any], spec: ProviderProfile, qualified: str
+) -> None:
     if "endpoint" not in fields:
         raise ConfigurationError(
             f"{qualified} needs an endpoint", hint=_how_to_set("endpoint", spec.endpoint_env)
@@ -228,18 +251,31 @@ def _check_primary(fields: Mapping[str, Any], spec: ProviderSpec, qualified: str
             f"{qualified} needs an API key (or a token_provider)",
             hint=_how_to_set("api_key", spec.api_key_env),
         )
-    for name in spec.required_fields:
-        if fields.get(name) is None:
+    for name in spec.required_settings:
+        if settings.get(name) is None:
             raise ConfigurationError(
-                f"{qualified} needs {name}", hint=_how_to_set(name, spec.field_env.get(name, ()))
+                f"{qualified} needs {name}", hint=_how_to_set(name, spec.settings_env.get(name, ()))
             )
 
 
-def _check_required(config: EndpointConfig, spec: ProviderSpec, qualified: str, where: str) -> None:
+def _settings(spec: ProviderProfile, values: Mapping[str, Any], qualified: str) -> Any:
+    assert spec.settings is not None
+    try:
+        return checks.build(spec.settings, values, spec.settings.__name__)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"invalid settings of {qualified}: {exc.message}", hint=exc.hint) from None
+
+
+def _check_required(config: EndpointConfig, spec: ProviderProfile, qualified: str, where: str) -> None:
     if spec.requires_api_key and config.api_key is None and config.token_provider is None:
         raise ConfigurationError(f"{where} of {qualified} has no API key (it set api_key to None)")
-    for name in spec.required_fields:
-        if getattr(config, name, None) is None:
+    if spec.settings is not None and not isinstance(config.settings, spec.settings):
+        raise ConfigurationError(
+            f"{where} of {qualified} has no {spec.settings.__name__}",
+            hint=f"give it the provider's fields ({', '.join(spec.setting_names)}) or settings=",
+        )
+    for name in spec.required_settings:
+        if getattr(config.settings, name, None) is None:
             raise ConfigurationError(
                 f"{where} of {qualified} needs {name}",
                 hint=f"set it on the backup or on the primary endpoint ({_how_to_set(name, ())})",
@@ -256,9 +292,10 @@ def _derive_backup(primary: EndpointConfig, backup: Any, index: int, qualified: 
         return backup
     if not isinstance(backup, Mapping):
         raise ConfigurationError(f"{where} must be a mapping of endpoint fields, not {type(backup).__name__}")
-    unknown = set(backup) - set(_BACKUP_FIELDS)
+    allowed = sorted({*_ENDPOINT_FIELDS, *primary.setting_names()})
+    unknown = set(backup) - set(allowed)
     if unknown:
-        raise unknown_fields_error("endpoint", unknown, _BACKUP_FIELDS, where=f"in {where}")
+        raise unknown_fields_error("endpoint", unknown, allowed, where=f"in {where}")
     overrides = dict(backup)
     if isinstance(overrides.get("timeouts"), Mapping):
         overrides["timeouts"] = {**dataclasses.asdict(primary.timeouts), **overrides["timeouts"]}
@@ -275,6 +312,18 @@ def _retry_policy(retry: RetryPolicy | Mapping[str, Any] | None) -> RetryPolicy 
     if unknown:
         raise unknown_fields_error("retry", unknown, allowed)
     return RetryPolicy(**retry)
+
+
+def _drop_foreign_settings(kwargs: dict[str, Any], shared: set[str], registry: ModelRegistry) -> None:
+    """Leave out of ``kwargs`` the provider fields from ``[defaults]`` that this model's provider
+    does not have but another registered provider does (``api_version`` shared by the Azure
+    models of a file that also has an OpenAI one). A key no provider has stays, to fail as the
+    unknown field it is."""
+    profile = registry.resolve(kwargs["model"])[0]
+    known = {name for p in registry.providers() for name in p.setting_names}
+    for key in shared:
+        if key not in profile.setting_names and key in known:
+            kwargs.pop(key, None)
 
 
 class LLMFactory:
@@ -294,10 +343,14 @@ class LLMFactory:
     ) -> None:
         reg = registry if registry is not None else default_registry()
         self._plans: dict[str, _Plan] = {}
+        shared_settings = set(config.defaults.model_extra or {})
         for alias, entry in config.models.items():
             where = f"models.{alias}"
             try:
-                self._plans[alias] = _plan_llm(registry=reg, **entry.llm_kwargs(config.defaults, where))
+                kwargs = entry.llm_kwargs(config.defaults, where)
+                if shared_settings:
+                    _drop_foreign_settings(kwargs, shared_settings - set(entry.model_extra or {}), reg)
+                self._plans[alias] = _plan_llm(registry=reg, **kwargs)
             except ConfigurationError as exc:
                 prefix = "" if exc.message.startswith(where) else f"{where}: "
                 raise type(exc)(f"{source}: {prefix}{exc.message}", hint=exc.hint) from None

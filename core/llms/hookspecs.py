@@ -10,22 +10,20 @@ the ``core_llms`` entry-point group::
 
     # my_package/plugin.py
     from core.llms.hookspecs import hookimpl
-    from core.llms.registry import ProviderSpec
+    from core.llms.interfaces.provider import ProviderProfile
 
     @hookimpl
-    def llms_register_providers() -> list[ProviderSpec]:  # type: ignore[empty-body]
-        return [ProviderSpec(name="myprovider", adapter_factory=MyAdapter)]
+    def llms_register_providers() -> list[ProviderProfile]:
+        return [ProviderProfile(name="myprovider", adapter=MyAdapter, model_class=OpenAIChatModel,
+                                models=(ModelMetadata(name="my-model", provider="myprovider"),))]
 
-    @hookimpl
-    def llms_register_models() -> list[type]:  # type: ignore[empty-body]
-        return [MyModel]
-
-Built-in providers register through exactly the same hooks.
+Built-in providers (each folder of ``core/llms/providers`` with a ``plugin`` module) register
+through exactly the same hooks; see docs/plugins.md for a complete worked example.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -34,7 +32,7 @@ from .interfaces.observer import CallInfo
 from .interfaces.types import LLMResponse
 
 if TYPE_CHECKING:
-    from .registry import ProviderSpec
+    from .interfaces.provider import ProviderProfile
 
 __all__ = [
     "PROJECT_NAME",
@@ -55,23 +53,25 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
-def llms_register_providers() -> list[ProviderSpec]:  # type: ignore[empty-body]
+def llms_register_providers() -> list[ProviderProfile]:  # type: ignore[empty-body]
     """Return the providers this plugin adds.
 
-    Each :class:`~core.llms.registry.ProviderSpec` names the provider (the part before ``/`` in
-    ``"provider/model"``), a factory for its :class:`ProviderAdapter` and where its endpoint and
-    credentials come from. A provider name registered by two plugins is an error.
+    Each :class:`~core.llms.interfaces.provider.ProviderProfile` names the provider (the part
+    before ``/`` in ``"provider/model"``), its wire dialect's model class, a factory for its
+    :class:`ProviderAdapter`, its settings class, where endpoint and credentials come from, and
+    its catalogue rows. A provider name registered by two plugins is an error.
     """
 
 
 @hookspec
-def llms_register_models() -> list[type]:  # type: ignore[empty-body]
-    """Return the model classes this plugin adds.
+def llms_register_models() -> list[Any]:  # type: ignore[empty-body]
+    """Return models this plugin adds to providers registered by this or another plugin.
 
-    Each class is a :class:`~core.llms.providers.base.implementation.BaseLLM` subclass with a
-    ``metadata: ClassVar[ModelMetadata]`` whose ``provider`` is already registered (by this or
-    another plugin). Its qualified name ``provider/name`` and its aliases must not clash with a
-    model registered by another plugin.
+    Each item is a row: a :class:`~core.llms.interfaces.metadata.ModelMetadata` (made from its
+    provider's dialect class), a :class:`~core.llms.interfaces.provider.ModelRow` naming another
+    class, or a hand-written model class (a ``BaseLLM`` subclass with ``metadata``), for a model
+    whose behaviour differs. Its qualified name ``provider/name`` and its aliases must not clash
+    with a model registered by another plugin.
     """
 
 

@@ -1,9 +1,11 @@
 """The plugin manager: built-in provider plugins, entry-point discovery, and the observer relay.
 
 Discovery
-    :func:`get_plugin_manager` registers the built-in provider plugins (the modules named in
-    :data:`BUILTIN_PLUGINS`, imported eagerly: an import error there is a bug and raises), then
-    loads every plugin of the ``core_llms`` entry-point group. Two environment variables lock
+    :func:`get_plugin_manager` registers the built-in provider plugins — found, not listed: every
+    package under ``core/llms/providers/`` that has a ``plugin`` module (see
+    :func:`builtin_plugins`; imported eagerly: an import error there is a bug and raises) — then
+    loads every plugin of the ``core_llms`` entry-point group. Adding a provider folder with a
+    ``plugin.py`` is all it takes; nothing lists them. Two environment variables lock
     this down, as pytest's ``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` does:
 
     ``CORE_LLMS_DISABLE_PLUGIN_AUTOLOAD=1``
@@ -22,10 +24,13 @@ Plugin modules must stay cheap to import: heavy SDKs (boto3, google-auth) load o
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.machinery
+import importlib.util
 import logging
 import os
+import pkgutil
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -41,9 +46,9 @@ from .interfaces.types import LLMResponse
 __all__ = [
     "AUTOLOAD_ENV",
     "BLOCKED_ENV",
-    "BUILTIN_PLUGINS",
     "PluginObserver",
     "build_plugin_manager",
+    "builtin_plugins",
     "get_plugin_manager",
     "may_declare_entry_points",
     "reset_plugin_manager",
@@ -51,11 +56,24 @@ __all__ = [
 
 logger = logging.getLogger("core.llms.plugins")
 
-#: The provider plugins shipped with core-llms, registered before any entry point.
-BUILTIN_PLUGINS: tuple[str, ...] = (
-    "core.llms.providers.openai.plugin",
-    "core.llms.providers.azure.plugin",
-)
+#: the package whose sub-packages are the built-in providers.
+_PROVIDERS_PACKAGE = "core.llms.providers"
+
+
+@functools.cache
+def builtin_plugins() -> tuple[str, ...]:
+    """The built-in provider plugin modules: ``core.llms.providers.<name>.plugin`` for every
+    sub-package ``<name>`` that has a ``plugin`` module, sorted by name. Registered before any
+    entry point, the same way (pluggy hooks)."""
+    package = importlib.import_module(_PROVIDERS_PACKAGE)
+    found = []
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.ispkg:
+            continue
+        module = f"{_PROVIDERS_PACKAGE}.{info.name}.plugin"
+        if importlib.util.find_spec(module) is not None:
+            found.append(module)
+    return tuple(sorted(found))
 
 AUTOLOAD_ENV = "CORE_LLMS_DISABLE_PLUGIN_AUTOLOAD"
 BLOCKED_ENV = "CORE_LLMS_BLOCKED_PLUGINS"
@@ -72,12 +90,13 @@ def _blocked_from_env() -> list[str]:
 
 
 def build_plugin_manager(
-    builtins: Sequence[str] = BUILTIN_PLUGINS,
+    builtins: Sequence[str] | None = None,
     *,
     autoload: bool | None = None,
     blocked: Iterable[str] | None = None,
 ) -> pluggy.PluginManager:
-    """A new plugin manager (not cached): hookspecs, ``builtins``, then entry points.
+    """A new plugin manager (not cached): hookspecs, ``builtins`` (default: every built-in
+    provider, :func:`builtin_plugins`), then entry points.
 
     ``autoload`` and ``blocked`` default to what the environment variables say.
     """
@@ -85,7 +104,7 @@ def build_plugin_manager(
     pm.add_hookspecs(hookspecs)
     for name in _blocked_from_env() if blocked is None else blocked:
         pm.set_blocked(name)
-    for module_name in builtins:
+    for module_name in builtin_plugins() if builtins is None else builtins:
         if pm.is_blocked(module_name):
             logger.info("built-in plugin %s is blocked", module_name)
             continue

@@ -4,63 +4,48 @@ Names
     A model is addressed as ``"provider/model"`` (its *qualified name*), as
     ``"provider/alias"`` for any of its metadata aliases, or by the bare ``"model"`` / ``"alias"``
     when exactly one provider has it. Only the first ``/`` separates the provider, so model names
-    may themselves contain ``/`` (``"ollama/hf.co/org/model:Q4"``).
+    may themselves contain ``/`` (``"ollama/hf.co/org/model:Q4"``, ``"together/meta-llama/…"``).
 
-Generic models
-    A provider may set :attr:`ProviderSpec.generic_model` to serve model names that are not in
-    its catalogue (any locally pulled Ollama model, any deployment of an OpenAI-compatible host).
-    The generic class's own ``metadata`` is a *template*: for ``"provider/some-name"`` the registry
-    derives a subclass whose ``metadata`` is the template with ``name="some-name"``, no
-    ``wire_name`` and no aliases (every other field — context window, capabilities, prices — is
-    kept). Derived classes are cached per name, so ``resolve`` returns the same class each time.
-    Generic models are reached only through a qualified name, never a bare one.
+Rows
+    A provider profile carries its catalogue as rows (:class:`ModelMetadata`, or
+    :class:`ModelRow` naming another class); plugins may add rows through
+    ``llms_register_models``. The registry makes one class per row: a subclass of the row's class
+    (the provider's wire dialect by default) whose ``metadata`` is the row. A hand-written model
+    class (for behaviour that differs) is registered as it is.
+
+Open model names
+    A name the catalogue does not have is still served when the provider has a ``generic``
+    template: ``openai/<any name>``, ``azure/<deployment>``, ``<host>/<any name>``, fine-tunes
+    (``ft:gpt-4o-mini:org::id``). A name that starts with a catalogue model's name or alias
+    (``gpt-4o-2024-11-20``, ``ft:gpt-4o-mini:…``, ``o3-pro``) takes that model's metadata — limits,
+    capabilities, parameter rules — without its price; any other takes the template. The name is
+    sent as given. Such a model has no price, so ``response.cost`` is None; a warning is logged
+    once per name. Derived classes are cached, so ``resolve`` returns the same class each time.
+    Open names are reached only through a qualified name, never a bare one.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .interfaces.errors import ConfigurationError, UnknownModelError
-from .interfaces.metadata import ModelMetadata
-from .providers.base.endpoint import ProviderAdapter
+from .interfaces.metadata import ModelMetadata, Pricing
+from .interfaces.provider import ModelRow, ProviderProfile
 
 if TYPE_CHECKING:
     import pluggy
 
-__all__ = ["ModelRegistry", "ProviderSpec", "default_registry", "reset_default_registry"]
+__all__ = ["ModelRegistry", "default_registry", "reset_default_registry"]
 
 logger = logging.getLogger("core.llms.registry")
 
 #: Source label of providers and models registered directly (not through a plugin).
 _DIRECT = "<direct>"
-
-
-@dataclass(frozen=True)
-class ProviderSpec:
-    """How to reach one provider: its adapter, and where endpoint and credentials come from.
-
-    ``api_key_env`` / ``endpoint_env`` are environment variables tried in order when the caller
-    gives no ``api_key`` / ``endpoint``; ``default_endpoint`` is the last resort for the endpoint.
-    ``required_fields`` are :class:`EndpointConfig` fields every endpoint of this provider must
-    set (e.g. Azure's ``deployment_name`` and ``api_version``); ``field_env`` maps such a field to
-    the environment variables that may supply it. ``generic_model`` serves names not in the
-    catalogue (see the module docstring). ``requires_api_key=False`` for keyless servers.
-    """
-
-    name: str
-    adapter_factory: Callable[[], ProviderAdapter]
-    default_endpoint: str | None = None
-    api_key_env: tuple[str, ...] = ()
-    endpoint_env: tuple[str, ...] = ()
-    required_fields: tuple[str, ...] = ()
-    field_env: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    description: str = ""
-    generic_model: type | None = None
-    requires_api_key: bool = True
+#: open model names whose "not in the catalogue" warning was logged (bounded).
+_MAX_WARNED = 1024
 
 
 class ModelRegistry:
@@ -70,7 +55,7 @@ class ModelRegistry:
     def __init__(self, plugin_manager: pluggy.PluginManager | None = None) -> None:
         #: the plugin manager this registry was built from (its observer hooks are relayed).
         self.plugin_manager = plugin_manager
-        self._providers: dict[str, ProviderSpec] = {}
+        self._providers: dict[str, ProviderProfile] = {}
         self._provider_source: dict[str, str] = {}
         # provider -> {name or alias -> model class}
         self._by_provider: dict[str, dict[str, type]] = {}
@@ -79,70 +64,58 @@ class ModelRegistry:
         self._model_source: dict[str, str] = {}
         # bare name or alias -> qualified names that answer to it
         self._bare: dict[str, set[str]] = {}
-        self._generic_cache: dict[tuple[str, str], type] = {}
+        self._open_cache: dict[tuple[str, str], type] = {}
         self._lock = threading.Lock()
 
     # -- building ------------------------------------------------------------------------------
 
     @classmethod
     def from_plugins(cls, pm: pluggy.PluginManager) -> ModelRegistry:
-        """A registry holding every provider, then every model, that ``pm``'s plugins register.
+        """A registry holding every provider (with its rows), then every model, that ``pm``'s
+        plugins register.
 
         Plugins are read in registration order (built-ins first), so a duplicate error names the
         plugin that registered the name first and the one that tried again.
         """
         registry = cls(pm)
-        provider_impls = pm.hook.llms_register_providers.get_hookimpls()
-        model_impls = pm.hook.llms_register_models.get_hookimpls()
-        for impl in provider_impls:
-            for spec in _as_list(impl.function(), impl.plugin_name, "llms_register_providers"):
-                registry.register_provider(spec, source=impl.plugin_name)
-        for impl in model_impls:
-            for model_cls in _as_list(impl.function(), impl.plugin_name, "llms_register_models"):
-                registry.register_model(model_cls, source=impl.plugin_name)
+        for impl in pm.hook.llms_register_providers.get_hookimpls():
+            for profile in _as_list(impl.function(), impl.plugin_name, "llms_register_providers"):
+                registry.register_provider(profile, source=impl.plugin_name)
+        for impl in pm.hook.llms_register_models.get_hookimpls():
+            for item in _as_list(impl.function(), impl.plugin_name, "llms_register_models"):
+                registry.register_model(item, source=impl.plugin_name)
         logger.debug(
             "registry built: %d providers, %d models", len(registry._providers), len(registry._models)
         )
         return registry
 
-    def register_provider(self, spec: ProviderSpec, *, source: str = _DIRECT) -> None:
-        """Add a provider. Raises :class:`ConfigurationError` if its name is taken or invalid."""
-        if not isinstance(spec, ProviderSpec):
+    def register_provider(self, profile: ProviderProfile, *, source: str = _DIRECT) -> None:
+        """Add a provider and its catalogue rows. Raises :class:`ConfigurationError` if its name
+        is taken or a row is invalid."""
+        if not isinstance(profile, ProviderProfile):
             raise ConfigurationError(
-                f"plugin {source!r} registered {spec!r} as a provider; expected a ProviderSpec"
+                f"plugin {source!r} registered a {type(profile).__name__} as a provider; "
+                "expected a ProviderProfile"
             )
-        if not spec.name or "/" in spec.name:
+        if profile.name in self._providers:
             raise ConfigurationError(
-                f"plugin {source!r} registered a provider named {spec.name!r}: "
-                "names must be non-empty and contain no '/'"
-            )
-        if spec.name in self._providers:
-            raise ConfigurationError(
-                f"provider {spec.name!r} is registered twice: by {self._provider_source[spec.name]!r} "
-                f"and by {source!r}",
+                f"provider {profile.name!r} is registered twice: by "
+                f"{self._provider_source[profile.name]!r} and by {source!r}",
                 hint="uninstall or block one of the two plugins (CORE_LLMS_BLOCKED_PLUGINS)",
             )
-        if spec.generic_model is not None:
-            template = _metadata_of(spec.generic_model, source)
-            if template.provider != spec.name:
-                raise ConfigurationError(
-                    f"plugin {source!r}: generic model {spec.generic_model.__name__} of provider "
-                    f"{spec.name!r} has metadata.provider {template.provider!r}"
-                )
-        self._providers[spec.name] = spec
-        self._provider_source[spec.name] = source
-        self._by_provider[spec.name] = {}
+        _check_model_class(profile.model_class, f"plugin {source!r}: provider {profile.name!r}")
+        self._providers[profile.name] = profile
+        self._provider_source[profile.name] = source
+        self._by_provider[profile.name] = {}
+        for row in profile.rows():
+            self.register_model(row, source=source)
 
-    def register_model(self, model_cls: type, *, source: str = _DIRECT) -> None:
-        """Add a model class. Its provider must be registered; its qualified name and aliases
-        must be free. Raises :class:`ConfigurationError` naming both registrants on a clash."""
-        meta = _metadata_of(model_cls, source)
-        if meta.provider not in self._providers:
-            raise ConfigurationError(
-                f"plugin {source!r} registered model {model_cls.__name__} ({meta.qualified_name}) "
-                f"for unknown provider {meta.provider!r}",
-                hint=f"registered providers: {', '.join(sorted(self._providers)) or 'none'}",
-            )
+    def register_model(self, item: Any, *, source: str = _DIRECT) -> None:
+        """Add a model: a :class:`ModelMetadata` row (made from its provider's dialect class), a
+        :class:`ModelRow`, or a model class with ``metadata``. Its provider must be registered;
+        its qualified name and aliases must be free. Raises :class:`ConfigurationError` naming
+        both registrants on a clash."""
+        model_cls, meta = self._row_class(item, source)
         names = self._by_provider[meta.provider]
         for key in (meta.name, *meta.aliases):
             taken = names.get(key)
@@ -150,8 +123,8 @@ class ModelRegistry:
                 other = taken.metadata.qualified_name  # type: ignore[attr-defined]
                 raise ConfigurationError(
                     f"model name {meta.provider}/{key} is registered twice: by "
-                    f"{self._model_source[other]!r} ({taken.__name__}) and by {source!r} "
-                    f"({model_cls.__name__})",
+                    f"{self._model_source[other]!r} ({_label(taken)}) "
+                    f"and by {source!r} ({_label(model_cls)})",
                     hint="uninstall or block one of the two plugins (CORE_LLMS_BLOCKED_PLUGINS)",
                 )
         qualified = meta.qualified_name
@@ -161,34 +134,60 @@ class ModelRegistry:
         self._models[qualified] = model_cls
         self._model_source[qualified] = source
 
+    def _row_class(self, item: Any, source: str) -> tuple[type, ModelMetadata]:
+        """The model class of a registered item, made from its row when it is one."""
+        where = f"plugin {source!r}"
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], ModelMetadata):
+            item = ModelRow(item[1], item[0])
+        if isinstance(item, ModelMetadata):
+            item = ModelRow(item)
+        if isinstance(item, ModelRow):
+            meta = item.metadata
+            profile = self._profile_for(meta, where)
+            base = item.model_class or profile.model_class
+            _check_model_class(base, f"{where}: row {meta.qualified_name}")
+            return _derive(base, meta), meta
+        meta = _metadata_of(item, source)
+        self._profile_for(meta, where)
+        _check_model_class(item, f"{where}: model {meta.qualified_name}")
+        return item, meta
+
+    def _profile_for(self, meta: ModelMetadata, where: str) -> ProviderProfile:
+        profile = self._providers.get(meta.provider)
+        if profile is None:
+            raise ConfigurationError(
+                f"{where} registered model {meta.qualified_name} for unknown provider {meta.provider!r}",
+                hint=f"registered providers: {', '.join(sorted(self._providers)) or 'none'}",
+            )
+        return profile
+
     # -- lookups -------------------------------------------------------------------------------
 
-    def resolve(self, name: str) -> tuple[ProviderSpec, type]:
-        """The provider spec and model class for ``name`` (qualified, alias or bare).
+    def resolve(self, name: str) -> tuple[ProviderProfile, type]:
+        """The provider profile and model class for ``name`` (qualified, alias, bare, or an open
+        name of a provider that serves any model name).
 
         Raises :class:`UnknownModelError` listing the candidates (ambiguous bare name), or the
         available providers and the closest model names (unknown name).
         """
         if not isinstance(name, str) or not name.strip():
-            raise UnknownModelError(f"model name must be a non-empty string, got {name!r}")
+            what = "an empty one" if isinstance(name, str) else f"a {type(name).__name__}"
+            raise UnknownModelError(f"model name must be a non-empty string, not {what}")
         provider, sep, model = name.partition("/")
         if sep and provider in self._providers:
             return self._providers[provider], self._resolve_in(provider, model, name)
         return self._resolve_bare(name, sep)
 
-    def providers(self) -> list[ProviderSpec]:
+    def providers(self) -> list[ProviderProfile]:
         """Every registered provider, sorted by name."""
         return [self._providers[n] for n in sorted(self._providers)]
 
-    def provider(self, name: str) -> ProviderSpec:
-        """The spec of provider ``name``; :class:`UnknownModelError` if there is none."""
-        spec = self._providers.get(name)
-        if spec is None:
-            raise UnknownModelError(
-                f"unknown provider {name!r}",
-                hint=self._provider_hint(name),
-            )
-        return spec
+    def provider(self, name: str) -> ProviderProfile:
+        """The profile of provider ``name``; :class:`UnknownModelError` if there is none."""
+        profile = self._providers.get(name)
+        if profile is None:
+            raise UnknownModelError(f"unknown provider {name!r}", hint=self._provider_hint(name))
+        return profile
 
     def models(self, provider: str | None = None) -> list[ModelMetadata]:
         """Metadata of every catalogue model (of ``provider`` if given), by qualified name."""
@@ -219,16 +218,16 @@ class ModelRegistry:
         found = self._by_provider[provider].get(model)
         if found is not None:
             return found
-        spec = self._providers[provider]
-        if spec.generic_model is not None and model:
-            return self._generic(spec, model)
+        profile = self._providers[provider]
+        if profile.generic is not None and model.strip():
+            return self._open(profile, model)
         known = sorted(self._by_provider[provider])
         close = _close_matches(model, known, n=3, cutoff=0.6)
         hint = f"did you mean {', '.join(f'{provider}/{c}' for c in close)}? " if close else ""
         hint += f"models of {provider}: {', '.join(known) or 'none'}"
         raise UnknownModelError(f"unknown model {full!r}", hint=hint)
 
-    def _resolve_bare(self, name: str, sep: str) -> tuple[ProviderSpec, type]:
+    def _resolve_bare(self, name: str, sep: str) -> tuple[ProviderProfile, type]:
         candidates = self._bare.get(name)
         if candidates and len(candidates) == 1:
             qualified = next(iter(candidates))
@@ -256,15 +255,98 @@ class ModelRegistry:
         hint = f"did you mean {', '.join(close)}? " if close else ""
         return hint + f"registered providers: {', '.join(sorted(self._providers)) or 'none'}"
 
-    def _generic(self, spec: ProviderSpec, model: str) -> type:
-        assert spec.generic_model is not None
-        key = (spec.name, model)
+    def _open(self, profile: ProviderProfile, model: str) -> type:
+        """The class of an open model name (see the module docstring), made once per name."""
+        key = (profile.name, model)
         with self._lock:
-            cls = self._generic_cache.get(key)
+            cls = self._open_cache.get(key)
             if cls is None:
-                cls = _derive_generic(spec.generic_model, model)
-                self._generic_cache[key] = cls
+                family = self._family_of(profile.name, model)
+                template = _metadata_of(family, "") if family is not None else profile.generic
+                assert template is not None  # (only called for providers with a template)
+                meta = template.replace(
+                    name=model,
+                    wire_name=None,
+                    aliases=(),
+                    pricing=Pricing(),
+                    description=f"{model}: not in the catalogue"
+                    + (f" (limits of {template.name})" if family is not None else ""),
+                )
+                base = family if family is not None else profile.model_class
+                cls = _make_row_class(base, meta)  # (cached here, per registry: not a catalogue row)
+                self._open_cache[key] = cls
+                if len(self._open_cache) <= _MAX_WARNED:
+                    logger.warning(
+                        "%s/%s is not in the model catalogue: %s; it has no price, so cost is None",
+                        profile.name,
+                        model[:200],
+                        f"using the limits and rules of {template.name}"
+                        if family is not None
+                        else "using generic limits (the server enforces the real ones)",
+                    )
         return cls
+
+    def _family_of(self, provider: str, model: str) -> type | None:
+        """The catalogue class whose name or alias is the longest prefix of ``model`` (ignoring
+        a fine-tune's ``ft:``), followed by ``-``, ``:`` or ``@``; None when there is none."""
+        name = model.removeprefix("ft:")
+        best: tuple[int, type] | None = None
+        for key, cls in self._by_provider[provider].items():
+            if (
+                name.startswith(key)
+                and name[len(key) : len(key) + 1] in ("-", ":", "@", "")
+                and (best is None or len(key) > best[0])
+            ):
+                best = (len(key), cls)
+        return best[1] if best is not None else None
+
+
+def _label(model_cls: type) -> str:
+    """A model class as a duplicate error names it: its class name, or the row it was made from."""
+    if "__row__" in vars(model_cls):
+        return f"a {model_cls.__name__} row"
+    return model_cls.__name__
+
+
+#: classes made from rows, by (class, id of the row): every registry makes the same class for
+#: the same row (a model made by one registry is an instance of the class another resolves). The
+#: row is kept with its class, so its id cannot be reused while the entry lives.
+_ROW_CLASSES: dict[tuple[type, int], tuple[ModelMetadata, type]] = {}
+_ROW_CLASSES_LOCK = threading.Lock()
+
+
+def _derive(base: type, meta: ModelMetadata) -> type:
+    """The model class for the row ``meta``: a subclass of ``base`` setting only ``metadata``
+    (made once per row and class)."""
+    key = (base, id(meta))
+    with _ROW_CLASSES_LOCK:
+        found = _ROW_CLASSES.get(key)
+        if found is not None and found[0] is meta:
+            return found[1]
+        cls = _make_row_class(base, meta)
+        _ROW_CLASSES[key] = (meta, cls)
+    return cls
+
+
+def _make_row_class(base: type, meta: ModelMetadata) -> type:
+    return type(
+        base.__name__,
+        (base,),
+        {
+            "metadata": meta,
+            "__module__": base.__module__,
+            "__doc__": f"``{meta.qualified_name}``. {meta.description}",
+        },
+    )
+
+
+def _check_model_class(cls: Any, where: str) -> None:
+    if not (
+        isinstance(cls, type)
+        and callable(getattr(cls, "get_answer", None))
+        and callable(getattr(cls, "stream_answer", None))
+    ):
+        raise ConfigurationError(f"{where}: {cls!r} is not a model class (get_answer and stream_answer)")
 
 
 def _close_matches(word: str, candidates: list[str], n: int, cutoff: float) -> list[str]:
@@ -274,18 +356,12 @@ def _close_matches(word: str, candidates: list[str], n: int, cutoff: float) -> l
     return get_close_matches(word, candidates, n=n, cutoff=cutoff)
 
 
-def _derive_generic(base: type, model: str) -> type:
-    template = _metadata_of(base, "")
-    meta = template.replace(name=model, wire_name=None, aliases=())
-    return type(base.__name__, (base,), {"metadata": meta, "__module__": base.__module__})
-
-
 def _metadata_of(model_cls: Any, source: str) -> ModelMetadata:
     meta = getattr(model_cls, "metadata", None) if isinstance(model_cls, type) else None
     if not isinstance(meta, ModelMetadata):
         raise ConfigurationError(
-            f"plugin {source!r} registered {model_cls!r} as a model: expected a class with "
-            "'metadata: ClassVar[ModelMetadata]'"
+            f"plugin {source!r} registered {model_cls!r} as a model: expected a ModelMetadata row, "
+            "a ModelRow, or a class with 'metadata: ClassVar[ModelMetadata]'"
         )
     return meta
 

@@ -47,11 +47,19 @@ class WireRequest:
     ``operation`` names the route (``"chat"``, ``"embeddings"``, ``"images"`` …); the provider's
     adapter turns it into a URL for each endpoint, so a backup with another deployment name or
     API version gets its own URL. ``payload`` is serialised once and reused on every attempt.
+
+    ``model`` is the model id the request is for (the catalogue's wire id, or the caller's
+    per-call ``model=``). An endpoint that serves the model under another id (its
+    ``EndpointConfig.model_id``, an Azure deployment) is sent that id instead — in the URL and, when
+    the payload has a ``"model"`` field, in the body — unless ``model_fixed`` (the caller named
+    the model for this call: no endpoint may change it).
     """
 
     operation: str
     payload: dict[str, Any]
     stream: bool = False
+    model: str = ""
+    model_fixed: bool = False
     method: str = "POST"
     #: extra headers for this call only (never logged, left out of the repr: they may hold credentials).
     headers: dict[str, str] | None = field(default=None, repr=False)

@@ -98,12 +98,21 @@ class Pricing:
     per_image: float | None = None
     per_audio_second: float | None = None
     per_video_second: float | None = None
+    #: the day these prices were read from the provider's price list (prices change).
+    as_of: date | None = None
 
     def __post_init__(self) -> None:
         for name in checks.field_names(Pricing):
             value = getattr(self, name)
-            if value is not None or name in ("input_per_1m", "output_per_1m"):
+            if name == "as_of":
+                _set(self, name, _check_date("Pricing", name, value))
+            elif value is not None or name in ("input_per_1m", "output_per_1m"):
                 _set(self, name, checks.check_float("Pricing", name, value))
+
+    @property
+    def known(self) -> bool:
+        """Whether any token price is set (a model without prices reports ``cost`` None)."""
+        return self.input_per_1m != 0.0 or self.output_per_1m != 0.0
 
     def replace(self, **changes: Any) -> Self:
         """A copy with ``changes`` applied (checked like a new object)."""
@@ -164,14 +173,7 @@ class ModelMetadata:
         for name, cls in _NESTED.items():
             if not isinstance(getattr(self, name), cls):
                 raise ConfigurationError(f"{owner}.{name} must be a {cls.__name__}")
-        when = self.deprecation_date
-        if isinstance(when, str):
-            try:
-                _set(self, "deprecation_date", date.fromisoformat(when))
-            except ValueError:
-                raise ConfigurationError(f"{owner}.deprecation_date must be a date (YYYY-MM-DD)") from None
-        elif when is not None and not isinstance(when, date):
-            raise ConfigurationError(f"{owner}.deprecation_date must be a date, not {type(when).__name__}")
+        _set(self, "deprecation_date", _check_date(owner, "deprecation_date", self.deprecation_date))
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Self:
@@ -206,6 +208,18 @@ class ModelMetadata:
 
     def supports_input(self, media: MediaType) -> bool:
         return media in self.input_media
+
+
+def _check_date(owner: str, name: str, when: object) -> date | None:
+    """A date, from a ``date`` or an ISO ``YYYY-MM-DD`` string; None stays None."""
+    if when is None or isinstance(when, date):
+        return when
+    if isinstance(when, str):
+        try:
+            return date.fromisoformat(when)
+        except ValueError:
+            raise ConfigurationError(f"{owner}.{name} must be a date (YYYY-MM-DD)") from None
+    raise ConfigurationError(f"{owner}.{name} must be a date, not {type(when).__name__}")
 
 
 def _set(obj: object, name: str, value: object) -> None:

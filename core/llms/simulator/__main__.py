@@ -5,6 +5,7 @@ Prints the URL once listening (``--port 0`` picks a free port), e.g.::
     core-llms simulator listening on http://127.0.0.1:8000
       OpenAI base URL: http://127.0.0.1:8000/v1
       Azure endpoint:  http://127.0.0.1:8000
+      Other hosts:     http://127.0.0.1:8000/<any prefix> (flavor openai)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from .hosts import FLAVORS
 from .server import Simulator
 
 __all__ = ["main"]
@@ -25,7 +27,7 @@ __all__ = ["main"]
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m core.llms.simulator",
-        description="Fake OpenAI / Azure OpenAI server for tests and examples.",
+        description="Fake OpenAI / OpenAI-compatible / Azure OpenAI server for tests and examples.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument(
@@ -46,6 +48,23 @@ def _parser() -> argparse.ArgumentParser:
         help="fraction of requests (0..1) that get a random fault from the default mix (default 0)",
     )
     parser.add_argument("--seed", type=int, default=None, help="seed of the random faults")
+    parser.add_argument(
+        "--flavor",
+        choices=sorted(FLAVORS),
+        default="openai",
+        help="OpenAI-compatible host whose quirks the non-Azure routes play (default openai: none)",
+    )
+    auth = parser.add_mutually_exclusive_group()
+    auth.add_argument(
+        "--auth-header",
+        metavar="NAME",
+        default="Authorization",
+        help="header carrying the key on the non-Azure routes (default Authorization: Bearer <key>; "
+        "any other header carries the bare key)",
+    )
+    auth.add_argument(
+        "--no-auth", action="store_true", help="keyless server: the non-Azure routes accept every request"
+    )
     return parser
 
 
@@ -59,6 +78,7 @@ async def _serve(sim: Simulator) -> None:
         print(f"core-llms simulator listening on {sim.url}", flush=True)
         print(f"  OpenAI base URL: {sim.url}/v1", flush=True)
         print(f"  Azure endpoint:  {sim.url}", flush=True)
+        print(f"  Other hosts:     {sim.url}/<any prefix> (flavor {sim.flavor.name})", flush=True)
         await stop.wait()
     print("core-llms simulator stopped", flush=True)
 
@@ -81,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             chunk_delay=args.chunk_delay,
             fault_rate=args.fault_rate,
             seed=args.seed,
+            auth_header=None if args.no_auth else args.auth_header,
+            flavor=args.flavor,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -24,17 +24,27 @@ How each field acts on a **streaming** request (``"stream": true``):
 ``at``
     where the stream faults below act: ``"after_first_chunk"`` (default: once the caller has seen
     content) or ``"before_first_chunk"`` (after the headers, before any event).
+``after_chunks``
+    instead of ``at``: the stream faults below act after the head (role chunk) and this many
+    content events (reasoning, text or tool-call deltas); 0 is right after the role chunk. Past
+    the last content event they act just before the finish chunk.
 ``malformed_json``
     one ``data:`` event with broken JSON at ``at``; the stream then goes on.
 ``truncate_stream``
     the stream ends cleanly with no finish chunk and no ``[DONE]``: half-way through the content,
-    or (``at="before_first_chunk"``) with no event at all.
+    or (``at="before_first_chunk"``) with no event at all, or (``after_chunks``) right there.
 ``stall``
     at ``at``, nothing is sent for ``stall`` seconds, then the stream goes on.
 ``error_event``
     at ``at``, one ``data: {"error": {...}}`` event, then the stream ends.
-    The error is ``body`` when it is a dict, else the envelope for ``status`` (default 500); the
-    HTTP status stays 200.
+    The error is ``body`` when it is a dict, else the host's error body for ``status`` (default:
+    ``error_code`` when it is an HTTP status, else 500); the HTTP status stays 200.
+``error_code`` / ``message``
+    the ``code`` and ``message`` of the generated error body of a ``status`` or ``error_event``
+    fault (``error_code`` may be an int, as OpenRouter sends, or a str such as
+    ``"tool_use_failed"``); ignored when ``body`` is given.
+``omit_done``
+    a complete stream (finish chunk, usage) that closes without ``data: [DONE]``.
 
 On a **non-streaming** request: any ``drop`` closes (or resets) the connection before the headers;
 ``malformed_json`` sends a 200 whose JSON is broken; ``truncate_stream`` announces the full
@@ -86,6 +96,10 @@ class Fault:
     error_event: bool = False
     reset: bool = False
     at: StreamPoint = "after_first_chunk"
+    after_chunks: int | None = None
+    error_code: int | str | None = None
+    message: str | None = None
+    omit_done: bool = False
 
     def __post_init__(self) -> None:
         if self.status is not None and (
@@ -113,13 +127,39 @@ class Fault:
         _check_seconds("stall", self.stall, allow_none=False)
         if self.drop is not None and self.drop not in _DROP_POINTS:
             raise ValueError(f"Fault.drop must be one of {sorted(_DROP_POINTS)} or None, got {self.drop!r}")
-        for name in ("malformed_json", "truncate_stream", "error_event", "reset"):
+        for name in ("malformed_json", "truncate_stream", "error_event", "reset", "omit_done"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"Fault.{name} must be a bool")
         if self.reset and self.drop is None:
             raise ValueError("Fault.reset needs drop= (the point where the connection is reset)")
         if self.at not in _STREAM_POINTS:
             raise ValueError(f"Fault.at must be one of {sorted(_STREAM_POINTS)}, got {self.at!r}")
+        if self.after_chunks is not None:
+            n = self.after_chunks
+            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+                raise ValueError(f"Fault.after_chunks must be an int >= 0 or None, got {n!r}")
+            if self.at != "after_first_chunk":
+                raise ValueError("Fault.after_chunks replaces at=; give one of them")
+        code = self.error_code
+        if code is not None and (isinstance(code, bool) or not isinstance(code, int | str)):
+            raise ValueError(f"Fault.error_code must be an int, a str or None, got {code!r}")
+        if self.message is not None and not isinstance(self.message, str):
+            raise ValueError(f"Fault.message must be a str or None, got {type(self.message).__name__}")
+        if (code is not None or self.message is not None) and not (
+            self.error_event or (self.status is not None and self.status >= 400)
+        ):
+            raise ValueError("Fault.error_code and Fault.message need error_event=True or an error status")
+
+    @property
+    def error_status(self) -> int:
+        """The status of the error this fault reports: ``status`` when it is an error status, else
+        ``error_code`` when it is one (OpenRouter's integer codes), else 500."""
+        if self.status is not None and self.status >= 400:
+            return self.status
+        code = self.error_code
+        if isinstance(code, int) and 400 <= code <= 599:
+            return code
+        return 500
 
     @property
     def replaces_response(self) -> bool:

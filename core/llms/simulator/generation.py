@@ -25,6 +25,7 @@ __all__ = [
 ]
 
 _ANSWER_PREFIX = "Simulated answer to:"
+_REASONING_PREFIX = "Simulated reasoning about:"
 _TOOL_RESULT_PREFIX = "Based on the tool result:"
 _FRAGMENT_CHARS = 8
 _MAX_DEPTH = 12  # past this nesting only required members are generated (recursive schemas)
@@ -62,6 +63,7 @@ class ChatRequest:
     prompt_tokens: int = 0
     reasoning_tokens: int = 0
     content_filter: bool = False
+    reasoning_marker: bool = False  # the last user message asks for reasoning text
     stream: bool = False
     include_usage: bool = False
     n: int = 1
@@ -81,7 +83,9 @@ class Answer:
     """What the model answers: text or tool calls, the finish reason and token counts.
 
     ``pieces`` are the content deltas of a stream (words with their leading space for text,
-    short fragments for JSON); joined they equal ``content``.
+    short fragments for JSON); joined they equal ``content``. ``reasoning`` is the reasoning text
+    (None unless asked for), ``reasoning_pieces`` its stream deltas; its words are counted in
+    ``reasoning_tokens`` and ``completion_tokens``.
     """
 
     content: str | None
@@ -90,10 +94,15 @@ class Answer:
     reasoning_tokens: int = 0
     tool_calls: list[ToolCallOut] = field(default_factory=list)
     pieces: list[str] = field(default_factory=list)
+    reasoning: str | None = None
+    reasoning_pieces: list[str] = field(default_factory=list)
 
 
-def generate_answer(req: ChatRequest, *, echo_words: int, next_call_id: Callable[[], str]) -> Answer:
-    """The deterministic answer to ``req``.
+def generate_answer(
+    req: ChatRequest, *, echo_words: int, next_call_id: Callable[[], str], reasoning: bool = False
+) -> Answer:
+    """The deterministic answer to ``req``; with ``reasoning`` it also carries reasoning text
+    (``"Simulated reasoning about: <echo of the user message>"``, or about the tool result).
 
     Order of precedence: content filter → tool calls (tools offered, ``tool_choice`` not "none",
     last message not a tool result) → JSON schema / JSON object → text (tool result or echo).
@@ -101,12 +110,29 @@ def generate_answer(req: ChatRequest, *, echo_words: int, next_call_id: Callable
     if req.content_filter:
         return Answer(content="", finish_reason="content_filter", completion_tokens=0)
     if req.tools and req.tool_choice != "none" and req.tool_results is None:
-        return _tool_answer(req, next_call_id)
-    if req.response_schema is not None:
-        return _json_answer(req, value_for_schema(req.response_schema))
-    if req.json_object:
-        return _json_answer(req, {"answer": _echo(req.user_text, echo_words)})
-    return _text_answer(req, echo_words)
+        answer = _tool_answer(req, next_call_id)
+    elif req.response_schema is not None:
+        answer = _json_answer(req, value_for_schema(req.response_schema))
+    elif req.json_object:
+        answer = _json_answer(req, {"answer": _echo(req.user_text, echo_words)})
+    else:
+        answer = _text_answer(req, echo_words)
+    if reasoning:
+        _add_reasoning(answer, req, echo_words)
+    return answer
+
+
+def _add_reasoning(answer: Answer, req: ChatRequest, echo_words: int) -> None:
+    if req.tool_results is not None:
+        text = f"{_REASONING_PREFIX} the tool result."
+    else:
+        echo = _echo(req.user_text, echo_words)
+        text = f"{_REASONING_PREFIX} {echo}" if echo else "Simulated reasoning."
+    words = text.split()
+    answer.reasoning_pieces = [words[0], *(" " + w for w in words[1:])]
+    answer.reasoning = "".join(answer.reasoning_pieces)
+    answer.reasoning_tokens += len(words)
+    answer.completion_tokens += len(words)
 
 
 def _echo(text: str, limit: int) -> str:

@@ -14,15 +14,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from .generation import ChatRequest, ToolSpec
+from .hosts import REASONING_TRIGGER
 from .openai_wire import Rejection, error_envelope
 
-__all__ = ["CONTENT_FILTER_TRIGGER", "is_reasoning_model", "parse_chat_request", "unparseable_body"]
+__all__ = [
+    "CONTENT_FILTER_TRIGGER",
+    "is_openai_model",
+    "is_reasoning_model",
+    "parse_chat_request",
+    "unparseable_body",
+]
 
 CONTENT_FILTER_TRIGGER = "[[content_filter]]"
 
 _ROLES = ("system", "assistant", "user", "function", "tool", "developer")
 _PART_TYPES = ("text", "image_url", "input_audio", "refusal", "audio", "file")
 _REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
+_OPENAI_MODEL = re.compile(r"^(o\d|gpt-|chatgpt-|ft:|text-|davinci|babbage)")
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _EFFORT_TOKENS = {"none": 0, "minimal": 4, "low": 8, "medium": 16, "high": 32, "xhigh": 64}
 _MESSAGE_OVERHEAD = 4
@@ -33,6 +41,13 @@ _IMAGE_TOKENS = 85
 def is_reasoning_model(model: str) -> bool:
     """o-series (``o1``, ``o3-mini``, ``o4-mini``...) and ``gpt-5*`` models."""
     return _REASONING_MODEL.match(model) is not None
+
+
+def is_openai_model(model: str) -> bool:
+    """An OpenAI model name (``gpt-*``, o-series, ``chatgpt-*``, fine-tunes...); any other name
+    (``llama-3.3-70b-versatile``, ``deepseek-reasoner``...) is an OpenAI-compatible host's model,
+    to which OpenAI's parameter rules do not apply."""
+    return _OPENAI_MODEL.match(model) is not None
 
 
 def unparseable_body() -> Rejection:
@@ -334,6 +349,8 @@ def _response_format(body: Mapping[str, Any], texts: list[str]) -> tuple[dict[st
 def _reasoning_rules(body: Mapping[str, Any], model: str) -> int:
     """Apply the reasoning-model parameter rules; return the reasoning tokens to report."""
     effort = body.get("reasoning_effort")
+    if not is_openai_model(model):  # a host's model: any effort is taken, no OpenAI rule applies
+        return _EFFORT_TOKENS.get(effort, _EFFORT_TOKENS["medium"]) if isinstance(effort, str) else 0
     if not is_reasoning_model(model):
         if effort is not None:
             raise _reject(
@@ -429,6 +446,7 @@ def parse_chat_request(body: Any, *, model_override: str | None, context_chars: 
         prompt_tokens=prompt_tokens,
         reasoning_tokens=reasoning_tokens,
         content_filter=any(CONTENT_FILTER_TRIGGER in t for r, t, _ in messages if r == "user"),
+        reasoning_marker=REASONING_TRIGGER in user_text,
         stream=stream,
         include_usage=bool(options and options.get("include_usage")),
         n=n,

@@ -1,19 +1,23 @@
 """OpenAI / Azure OpenAI chat-completions wire: response bodies, SSE events and error envelopes.
 
-Written from the providers' documented formats and the recordings in ``shared/wire/openai`` and
-``shared/wire/azure``: ``chat.completion`` bodies, ``chat.completion.chunk`` events framed as
+Written from the providers' documented formats and the recordings in ``tests/llms/wire/openai`` and
+``tests/llms/wire/azure``: ``chat.completion`` bodies, ``chat.completion.chunk`` events framed as
 ``data: {...}\\n\\n``, the usage chunk with ``"choices": []``, ``data: [DONE]``, Azure's
 ``prompt_filter_results`` first chunk and per-choice ``content_filter_results``, the error envelope
 ``{"error": {"message", "type", "param", "code"}}`` and Azure's 400 ``content_filter`` body.
+The OpenAI-compatible hosts' departures (reasoning fields, usage placement, ``[DONE]``, keep-alive
+comments, error shapes) follow ``WireContext.flavor`` (see ``hosts``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .generation import Answer, fragments
+from .hosts import OPENAI_FLAVOR, HostFlavor
 
 __all__ = [
     "DONE_EVENT",
@@ -25,6 +29,7 @@ __all__ = [
     "completion_body",
     "error_envelope",
     "error_event",
+    "host_error_body",
     "malformed_body",
     "malformed_event",
     "status_error_body",
@@ -185,9 +190,20 @@ def status_error_body(status: int) -> dict[str, Any]:
     return error_envelope(f"Simulated error (HTTP {status}).")
 
 
-def error_event(body: dict[str, Any]) -> bytes:
-    """An in-stream error event: ``data: {"error": {...}}``."""
-    return b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
+def error_event(body: dict[str, Any], event: str | None = None) -> bytes:
+    """An in-stream error event: ``data: {"error": {...}}`` (preceded by ``event: <event>``)."""
+    data = b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
+    return data if event is None else b"event: " + event.encode() + b"\n" + data
+
+
+def host_error_body(body: dict[str, Any], status: int, flavor: HostFlavor) -> dict[str, Any]:
+    """An OpenAI error envelope in ``flavor``'s error style: OpenRouter's is
+    ``{"error": {"code": <status as an int>, "message": ...}}``; OpenAI's is left as it is."""
+    err = body.get("error")
+    if flavor.error_style != "openrouter" or not isinstance(err, dict) or "message" not in err:
+        return body
+    code = err.get("code")
+    return {"error": {"code": code if isinstance(code, int) else status, "message": err["message"]}}
 
 
 def malformed_event(completion_id: str) -> bytes:
@@ -218,6 +234,7 @@ class WireContext:
     azure: bool
     n: int = 1
     prompt_tokens: int = 0
+    flavor: HostFlavor = OPENAI_FLAVOR
 
 
 def usage_body(answer: Answer, ctx: WireContext) -> dict[str, Any]:
@@ -237,13 +254,21 @@ def usage_body(answer: Answer, ctx: WireContext) -> dict[str, Any]:
     }
 
 
-def _message(answer: Answer) -> dict[str, Any]:
+def _message(answer: Answer, flavor: HostFlavor) -> dict[str, Any]:
+    content: Any = answer.content
+    reasoning = answer.reasoning if flavor.reasoning is not None else None
+    if reasoning is not None and flavor.reasoning == "mistral":
+        content = [_mistral_thinking(reasoning)]
+        if answer.content is not None:
+            content.append({"type": "text", "text": answer.content})
     message: dict[str, Any] = {
         "role": "assistant",
-        "content": answer.content,
+        "content": content,
         "refusal": None,
         "annotations": [],
     }
+    if reasoning is not None and flavor.reasoning in ("reasoning_content", "reasoning"):
+        message[flavor.reasoning] = reasoning
     if answer.tool_calls:
         message["tool_calls"] = [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
@@ -258,7 +283,7 @@ def completion_body(answer: Answer, ctx: WireContext) -> dict[str, Any]:
     for index in range(ctx.n):
         choice: dict[str, Any] = {
             "index": index,
-            "message": _message(answer),
+            "message": _message(answer, ctx.flavor),
             "logprobs": None,
             "finish_reason": answer.finish_reason,
         }
@@ -285,13 +310,16 @@ def completion_body(answer: Answer, ctx: WireContext) -> dict[str, Any]:
 class StreamEvents:
     """The SSE events of one streamed answer, in three parts so faults can cut between them.
 
-    ``head``: Azure's prompt-filter chunk and the first role chunk. ``body``: content / tool-call
-    deltas. ``tail``: finish chunk(s), the usage chunk when asked for, and ``[DONE]``.
+    ``head``: Azure's prompt-filter chunk and the first role chunk. ``body``: reasoning, content
+    and tool-call deltas. ``tail``: finish chunk(s), the usage chunk when asked for, and
+    ``[DONE]`` (unless the host omits it). ``error_event`` renders an in-stream error the host's
+    way.
     """
 
     head: list[bytes] = field(default_factory=list)
     body: list[bytes] = field(default_factory=list)
     tail: list[bytes] = field(default_factory=list)
+    error_event: Callable[[dict[str, Any]], bytes] = error_event
 
 
 class _Chunks:
@@ -307,15 +335,25 @@ class _Chunks:
         )
         self._filters = ctx.azure
 
-    def choice(self, index: int, delta: str, finish: str | None = None, *, filtered: bool = False) -> bytes:
-        """One event with one choice; ``delta`` is the delta's JSON text."""
+    def choice(
+        self,
+        index: int,
+        delta: str,
+        finish: str | None = None,
+        *,
+        filtered: bool = False,
+        usage: dict[str, Any] | None = None,
+    ) -> bytes:
+        """One event with one choice; ``delta`` is the delta's JSON text (``usage``: Mistral's
+        usage on the finish chunk)."""
         filters = ""
         if self._filters:
             filters = '"content_filter_results":' + (_CHUNK_FILTER_JSON if filtered else "{}") + ","
         finish_json = "null" if finish is None else f'"{finish}"'
+        usage_json = "" if usage is None else ',"usage":' + json.dumps(usage, separators=(",", ":"))
         return (
             f'{self._prefix}{{{filters}"index":{index},"delta":{delta},'
-            f'"logprobs":null,"finish_reason":{finish_json}}}]}}\n\n'
+            f'"logprobs":null,"finish_reason":{finish_json}}}]{usage_json}}}\n\n'
         ).encode()
 
     def usage(self, usage: dict[str, Any]) -> bytes:
@@ -323,18 +361,33 @@ class _Chunks:
         return (self._prefix + '],"usage":' + json.dumps(usage, separators=(",", ":")) + "}\n\n").encode()
 
 
+def _mistral_thinking(text: str) -> dict[str, Any]:
+    return {"type": "thinking", "thinking": [{"type": "text", "text": text}]}
+
+
+def _reasoning_delta(piece: str, flavor: HostFlavor) -> str:
+    if flavor.reasoning == "mistral":
+        return json.dumps({"content": [_mistral_thinking(piece)]}, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps({str(flavor.reasoning): piece}, separators=(",", ":"), ensure_ascii=False)
+
+
 def stream_events(answer: Answer, ctx: WireContext, *, include_usage: bool) -> StreamEvents:
-    """All SSE events of a streamed answer (content: one piece per event; tool calls: a header
-    delta per call then its arguments in fragments, calls in index order)."""
+    """All SSE events of a streamed answer (reasoning and content: one piece per event; tool calls:
+    a header delta per call then its arguments in fragments, calls in index order), shaped by
+    ``ctx.flavor`` (reasoning field, usage placement, ``[DONE]``, keep-alive comments)."""
     chunks = _Chunks(ctx)
-    events = StreamEvents()
+    flavor = ctx.flavor
+    events = StreamEvents(error_event=_error_renderer(ctx))
     if ctx.azure:
         events.head.append(_AZURE_FILTER_CHUNK)
     tool_mode = bool(answer.tool_calls)
     role_delta = _ROLE_DELTA_TOOLS if tool_mode else _ROLE_DELTA_TEXT
+    reasoning = answer.reasoning_pieces if flavor.reasoning is not None else []
     for index in range(ctx.n):
         role = chunks.choice(index, role_delta)
         (events.head if index == 0 else events.body).append(role)
+        for piece in reasoning:
+            events.body.append(chunks.choice(index, _reasoning_delta(piece, flavor)))
         if tool_mode:
             for call_index, call in enumerate(answer.tool_calls):
                 header = {
@@ -359,8 +412,45 @@ def stream_events(answer: Answer, ctx: WireContext, *, include_usage: bool) -> S
                     )
                 )
     for index in range(ctx.n):
-        events.tail.append(chunks.choice(index, "{}", answer.finish_reason))
-    if include_usage:
+        usage = usage_body(answer, ctx) if flavor.usage_in_finish_chunk and index == ctx.n - 1 else None
+        events.tail.append(chunks.choice(index, "{}", answer.finish_reason, usage=usage))
+    if include_usage and not flavor.usage_in_finish_chunk:
         events.tail.append(chunks.usage(usage_body(answer, ctx)))
-    events.tail.append(DONE_EVENT)
+    if flavor.done_sentinel:
+        events.tail.append(DONE_EVENT)
+    if flavor.keepalive is not None:
+        _add_keepalives(events, flavor.keepalive, flavor.keepalive_every)
     return events
+
+
+def _add_keepalives(events: StreamEvents, text: str, every: int) -> None:
+    """Put the comment line ``: <text>`` before the first event and every ``every``-th one (glued to
+    the event it precedes, so fault positions, counted in events, do not move)."""
+    comment = b": " + text.encode() + b"\n\n"
+    position = 0
+    for part in (events.head, events.body, events.tail):
+        for i, event in enumerate(part):
+            if position % every == 0:
+                part[i] = comment + event
+            position += 1
+
+
+def _error_renderer(ctx: WireContext) -> Callable[[dict[str, Any]], bytes]:
+    """How the host reports an error inside a stream: a named event (Groq), a chunk-shaped event
+    with ``finish_reason: "error"`` (OpenRouter, as documented), or a bare ``data: {"error": ...}``."""
+    flavor = ctx.flavor
+    if flavor.error_style != "openrouter":
+        return lambda body: error_event(body, flavor.error_event_name)
+
+    def render(body: dict[str, Any]) -> bytes:
+        chunk = {
+            "id": ctx.completion_id,
+            "object": "chat.completion.chunk",
+            "created": ctx.created,
+            "model": ctx.model,
+            **body,
+            "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}],
+        }
+        return error_event(chunk, flavor.error_event_name)
+
+    return render

@@ -17,7 +17,15 @@ from typing import Any
 from aiohttp import web
 
 from .faults import Fault
-from .openai_wire import StreamEvents, error_event, malformed_body, malformed_event, status_error_body
+from .hosts import OPENAI_FLAVOR, HostFlavor
+from .openai_wire import (
+    DONE_EVENT,
+    StreamEvents,
+    host_error_body,
+    malformed_body,
+    malformed_event,
+    status_error_body,
+)
 
 __all__ = ["drop_connection", "fault_error_body", "send_body", "send_json", "send_stream"]
 
@@ -53,11 +61,25 @@ async def _drop_after_writing(request: web.Request, fault: Fault) -> None:
     drop_connection(request, reset=fault.reset)
 
 
-def fault_error_body(fault: Fault) -> dict[str, Any]:
-    """The error a fault reports: its dict ``body``, else the envelope for its status (default 500)."""
+def fault_error_body(
+    fault: Fault, flavor: HostFlavor = OPENAI_FLAVOR, *, in_stream: bool = False
+) -> dict[str, Any]:
+    """The error a fault reports: its dict ``body``, else the host's error body for
+    :attr:`Fault.error_status` with the fault's ``message`` and ``error_code`` (in a stream, with
+    ``status_code`` when the host adds it)."""
     if isinstance(fault.body, dict):
         return fault.body
-    return status_error_body(fault.status if fault.status is not None and fault.status >= 400 else 500)
+    status = fault.error_status
+    body = status_error_body(status)
+    err = body["error"]
+    if fault.message is not None:
+        err["message"] = fault.message
+    if fault.error_code is not None:
+        err["code"] = fault.error_code
+    body = host_error_body(body, status, flavor)
+    if in_stream and flavor.error_status_code:
+        body["error"]["status_code"] = status
+    return body
 
 
 def send_json(status: int, body: Any, headers: dict[str, str]) -> web.Response:
@@ -72,14 +94,19 @@ def send_json(status: int, body: Any, headers: dict[str, str]) -> web.Response:
 
 
 async def send_body(
-    request: web.Request, data: bytes, headers: dict[str, str], fault: Fault | None, completion_id: str
+    request: web.Request,
+    data: bytes,
+    headers: dict[str, str],
+    fault: Fault | None,
+    completion_id: str,
+    flavor: HostFlavor = OPENAI_FLAVOR,
 ) -> web.StreamResponse:
     """A non-streaming 200 answer, with the fault's body-level effects (the drop and delay were
     handled before): broken JSON, in-band error, stall after the headers, truncated body."""
     if fault is None:
         return web.Response(status=200, body=data, headers={**headers, "Content-Type": _JSON})
     if fault.error_event:
-        data = json.dumps(fault_error_body(fault), separators=(",", ":")).encode()
+        data = json.dumps(fault_error_body(fault, flavor), separators=(",", ":")).encode()
     elif fault.malformed_json:
         data = malformed_body(completion_id)
     if not fault.stall and not fault.truncate_stream:
@@ -109,6 +136,7 @@ async def send_stream(
     *,
     completion_id: str,
     chunk_delay: float,
+    flavor: HostFlavor = OPENAI_FLAVOR,
 ) -> web.StreamResponse:
     """A 200 server-sent-events stream of ``events``, with the fault's stream effects.
 
@@ -127,7 +155,9 @@ async def send_stream(
                 await _write(resp, event, chunk_delay)
             await resp.write_eof()
             return resp
-        await _faulty_stream(request, resp, events, fault, completion_id, chunk_delay)
+        if fault.omit_done:
+            events.tail = [e for e in events.tail if not e.endswith(DONE_EVENT)]
+        await _faulty_stream(request, resp, events, fault, completion_id, chunk_delay, flavor)
     except ConnectionError:
         log.debug("simulator: client went away during a stream")
     return resp
@@ -146,6 +176,7 @@ async def _faulty_stream(
     fault: Fault,
     completion_id: str,
     chunk_delay: float,
+    flavor: HostFlavor,
 ) -> None:
     if fault.drop is not None:  # "before_headers" was handled by the route
         if fault.drop == "after_first_chunk":
@@ -153,23 +184,27 @@ async def _faulty_stream(
                 await _write(resp, event, chunk_delay)
         await _drop_after_writing(request, fault)
         return
-    early = fault.at == "before_first_chunk"
+    early = fault.at == "before_first_chunk" and fault.after_chunks is None
     if early:
         rest = [*events.head, *events.body]
     else:
-        for event in (*events.head, *events.body[:1]):
+        sent = 1 if fault.after_chunks is None else fault.after_chunks
+        for event in (*events.head, *events.body[:sent]):
             await _write(resp, event, chunk_delay)
-        rest = events.body[1:]
+        rest = events.body[sent:]
     if fault.stall:
         await asyncio.sleep(fault.stall)
     if fault.error_event:
-        await resp.write(error_event(fault_error_body(fault)))
+        await resp.write(events.error_event(fault_error_body(fault, flavor, in_stream=True)))
         await resp.write_eof()
         return
     if fault.malformed_json:
         await resp.write(malformed_event(completion_id))
     if fault.truncate_stream:
-        keep = 0 if early else max(0, math.ceil(len(events.body) / 2) - 1)
+        if fault.after_chunks is not None:
+            keep = 0
+        else:
+            keep = 0 if early else max(0, math.ceil(len(events.body) / 2) - 1)
         for event in rest[:keep]:
             await _write(resp, event, chunk_delay)
         await resp.write_eof()

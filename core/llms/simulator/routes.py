@@ -1,28 +1,34 @@
-"""The provider routes: OpenAI and Azure OpenAI chat completions and model listing.
+"""The provider routes: OpenAI, OpenAI-compatible hosts and Azure OpenAI chat completions and
+model listing.
 
 Every request to a non-control route is recorded. Provider routes (chat completions, models)
 take one fault each from the queue, then check auth (and Azure's ``api-version``), validate the
 body, generate the answer and write it in the route's wire dialect.
+
+Route families: "azure" (``/openai/deployments/{d}/...``, and ``/openai/v1/...`` unless the
+simulator plays a host) speaks Azure OpenAI with Azure's auth; "openai" (``/v1/...``, and any
+``/<prefix>/chat/completions`` / ``/<prefix>/models``, the OpenAI-compatible hosts' base URLs)
+speaks OpenAI's wire shaped by the simulator's :class:`~.hosts.HostFlavor`, with its
+:class:`~.hosts.HostAuth`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import hmac
 import itertools
 import json
 import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from aiohttp import web
 
 from .faults import Fault, FaultQueue
 from .generation import SchemaError, generate_answer
+from .hosts import OPENAI_FLAVOR, HostAuth, HostFlavor
 from .openai_request import parse_chat_request, unparseable_body
 from .openai_wire import (
     Rejection,
@@ -31,10 +37,12 @@ from .openai_wire import (
     azure_error,
     completion_body,
     error_envelope,
+    host_error_body,
     status_error_body,
     stream_events,
 )
-from .responder import drop_connection, send_body, send_json, send_stream
+from .records import RecordedRequest
+from .responder import drop_connection, fault_error_body, send_body, send_json, send_stream
 
 __all__ = ["MODELS", "ProviderRoutes", "RecordedRequest"]
 
@@ -57,9 +65,7 @@ MODELS = (
     "gpt-5-nano",
 )
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
-#: a header whose lower-cased name contains one of these carries a credential (api-key,
-#: authorization, x-amz-security-token, cookie, x-session-token ...): its value is never shown.
-_SECRET_WORDS = ("auth", "key", "token", "secret", "signature", "credential", "password", "cookie", "session")
+_MISSING_HEADER = "You didn't provide an API key. Send it in the '{header}' header."
 _MISSING_KEY = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header using "
     "Bearer auth (i.e. Authorization: Bearer YOUR_KEY). You can obtain an API key from "
@@ -76,49 +82,14 @@ _AZURE_BAD_TOKEN = (
 _NOT_JSON = object()
 
 
-def _is_secret(header: str) -> bool:
-    return any(word in header for word in _SECRET_WORDS)
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedRequest:
-    """One request as the simulator received it. ``headers`` has lower-case names; ``json`` is the
-    parsed body (None when empty or not JSON). The repr hides credential headers."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    json: Any
-
-    def redacted_headers(self) -> dict[str, str]:
-        """``headers`` with credential values replaced by ``"<redacted>"``."""
-        return {k: ("<redacted>" if _is_secret(k) else v) for k, v in self.headers.items()}
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form with credentials redacted (used by ``GET /_sim/requests``)."""
-        return {
-            "method": self.method,
-            "path": self.path,
-            "query": self.query,
-            "headers": self.redacted_headers(),
-            "json": self.json,
-        }
-
-    def __repr__(self) -> str:
-        return (
-            f"RecordedRequest(method={self.method!r}, path={self.path!r}, query={self.query!r}, "
-            f"headers={self.redacted_headers()!r}, json={self.json!r})"
-        )
-
-
 class ProviderRoutes:
     """Handlers and shared state of the provider routes (owned by a ``Simulator``)."""
 
     def __init__(
         self,
         *,
-        api_key: str | None,
+        auth: HostAuth,
+        flavor: HostFlavor,
         context_chars: int,
         echo_words: int,
         chunk_delay: float,
@@ -127,20 +98,35 @@ class ProviderRoutes:
         self.faults = FaultQueue()
         self.records: collections.deque[RecordedRequest] = collections.deque(maxlen=max_recorded)
         self.request_count = 0
-        self._api_key = api_key
+        self._auth = auth
+        self._flavor = flavor
+        self._secret_headers = frozenset() if auth.header is None else frozenset({auth.header.lower()})
+        #: Azure's v1 path ``/openai/v1`` is also Groq's base URL: a simulator playing a host (a
+        #: flavor or an auth header of its own) serves it as that host.
+        self.azure_v1 = flavor == OPENAI_FLAVOR and auth.is_default
         self._context_chars = context_chars
         self._echo_words = echo_words
         self._chunk_delay = chunk_delay
         self._call_ids = itertools.count(1)
 
     def add_to(self, app: web.Application) -> None:
-        """Register the provider routes (and the JSON 404 catch-all, which must come last)."""
+        """Register the provider routes; the caller adds the JSON 404 catch-all after them.
+
+        aiohttp tries the most specific path first (exact paths before the ``{prefix}`` patterns,
+        which sit at the root with the catch-all) and, among patterns at one level, registration
+        order: the any-prefix host routes must be added before the catch-all.
+        """
         app.router.add_post("/v1/chat/completions", self.openai_chat)
         app.router.add_get("/v1/models", self.openai_models)
         app.router.add_get("/v1/models/{model}", self.openai_models)
         app.router.add_post("/openai/deployments/{deployment}/chat/completions", self.azure_chat)
-        app.router.add_post("/openai/v1/chat/completions", self.azure_v1_chat)
-        app.router.add_get("/openai/v1/models", self.azure_v1_models)
+        if self.azure_v1:
+            app.router.add_post("/openai/v1/chat/completions", self.azure_v1_chat)
+            app.router.add_get("/openai/v1/models", self.azure_v1_models)
+        app.router.add_post("/chat/completions", self.openai_chat)
+        app.router.add_post("/{prefix:.+}/chat/completions", self.openai_chat)
+        app.router.add_get("/models", self.openai_models)
+        app.router.add_get("/{prefix:.+}/models", self.openai_models)
 
     async def not_found(self, request: web.Request) -> web.StreamResponse:
         """OpenAI's 404 for an unknown URL (recorded, no fault consumed)."""
@@ -156,7 +142,7 @@ class ProviderRoutes:
     # ------------------------------------------------------------------ handlers
 
     async def openai_chat(self, request: web.Request) -> web.StreamResponse:
-        """``POST /v1/chat/completions``."""
+        """``POST /v1/chat/completions`` and ``POST /<any prefix>/chat/completions``."""
         return await self._chat(request, "openai", None)
 
     async def azure_chat(self, request: web.Request) -> web.StreamResponse:
@@ -168,7 +154,7 @@ class ProviderRoutes:
         return await self._chat(request, "azure", None)
 
     async def openai_models(self, request: web.Request) -> web.StreamResponse:
-        """``GET /v1/models`` and ``GET /v1/models/{model}``."""
+        """``GET /v1/models``, ``GET /v1/models/{model}`` and ``GET /<any prefix>/models``."""
         return await self._models(request, "openai")
 
     async def azure_v1_models(self, request: web.Request) -> web.StreamResponse:
@@ -195,6 +181,7 @@ class ProviderRoutes:
                 query=dict(request.query),
                 headers={k.lower(): v for k, v in request.headers.items()},
                 json=None if parsed is _NOT_JSON else parsed,
+                secret_headers=self._secret_headers,
             )
         )
         return n, parsed
@@ -211,6 +198,9 @@ class ProviderRoutes:
             headers["openai-version"] = "2020-10-01"
             headers["openai-processing-ms"] = "1"
         return headers
+
+    def _flavor_of(self, family: Family) -> HostFlavor:
+        return self._flavor if family == "openai" else OPENAI_FLAVOR
 
     async def _with_fault(
         self,
@@ -232,7 +222,9 @@ class ProviderRoutes:
         if fault.drop is not None and (fault.drop == "before_headers" or not stream):
             return drop_connection(request, reset=fault.reset)
         if fault.replaces_response:
-            body: Any = fault.body if fault.body is not None else status_error_body(fault.status or 500)
+            body: Any = fault.body
+            if body is None:
+                body = fault_error_body(fault, self._flavor_of(family))
             return send_json(fault.status or 200, body, headers)
         return await respond(headers, fault)
 
@@ -247,7 +239,8 @@ class ProviderRoutes:
                     _check_api_version(request)
                 return await self._answer(request, n, body, family, deployment, headers, fault)
             except Rejection as rejection:
-                return send_json(rejection.status, rejection.body, {**headers, **rejection.headers})
+                error = host_error_body(rejection.body, rejection.status, self._flavor_of(family))
+                return send_json(rejection.status, error, {**headers, **rejection.headers})
 
         return await self._with_fault(request, n, family, deployment, stream, respond)
 
@@ -266,8 +259,12 @@ class ProviderRoutes:
         req = parse_chat_request(body, model_override=deployment, context_chars=self._context_chars)
         if req.content_filter and family == "azure":
             raise Rejection(400, azure_content_filter_body(), {"x-ms-rai-invoked": "true"})
+        flavor = self._flavor_of(family)
+        reasoning = flavor.reasoning is not None and (flavor.always_reason or req.reasoning_marker)
         try:
-            answer = generate_answer(req, echo_words=self._echo_words, next_call_id=self._next_call_id)
+            answer = generate_answer(
+                req, echo_words=self._echo_words, next_call_id=self._next_call_id, reasoning=reasoning
+            )
         except SchemaError as exc:
             raise Rejection(
                 400,
@@ -280,6 +277,7 @@ class ProviderRoutes:
             azure=family == "azure",
             n=req.n,
             prompt_tokens=req.prompt_tokens,
+            flavor=flavor,
         )
         if req.stream:
             events = stream_events(answer, ctx, include_usage=req.include_usage)
@@ -290,9 +288,10 @@ class ProviderRoutes:
                 fault,
                 completion_id=ctx.completion_id,
                 chunk_delay=self._chunk_delay,
+                flavor=flavor,
             )
         data = json.dumps(completion_body(answer, ctx), separators=(",", ":"), ensure_ascii=False).encode()
-        return await send_body(request, data, headers, fault, ctx.completion_id)
+        return await send_body(request, data, headers, fault, ctx.completion_id, flavor)
 
     async def _models(self, request: web.Request, family: Family) -> web.StreamResponse:
         n, _ = await self._begin(request)
@@ -301,7 +300,8 @@ class ProviderRoutes:
             try:
                 self._check_auth(request, family)
             except Rejection as rejection:
-                return send_json(rejection.status, rejection.body, headers)
+                error = host_error_body(rejection.body, rejection.status, self._flavor_of(family))
+                return send_json(rejection.status, error, headers)
             wanted = request.match_info.get("model")
             entries = [
                 {"id": m, "object": "model", "created": 1_700_000_000, "owned_by": "system"} for m in MODELS
@@ -327,20 +327,15 @@ class ProviderRoutes:
     # ------------------------------------------------------------------ auth
 
     def _key_ok(self, given: str) -> bool:
-        if not given:
-            return False
-        return self._api_key is None or hmac.compare_digest(given.encode(), self._api_key.encode())
+        return self._auth.key_ok(given)
 
     def _check_auth(self, request: web.Request, family: Family) -> None:
+        if family == "openai":
+            self._check_host_auth(request)
+            return
         auth = request.headers.get("Authorization", "")
         scheme, _, token = auth.partition(" ")
         bearer = token.strip() if scheme.lower() == "bearer" else ""
-        if family == "openai":
-            if not bearer:
-                raise Rejection(401, error_envelope(_MISSING_KEY))
-            if not self._key_ok(bearer):
-                raise Rejection(401, status_error_body(401))
-            return
         api_key = request.headers.get("api-key")
         if api_key is not None:
             if not self._key_ok(api_key.strip()):
@@ -351,6 +346,17 @@ class ProviderRoutes:
                 raise Rejection(401, azure_error("401", _AZURE_BAD_TOKEN))
             return
         raise Rejection(401, azure_error("401", _AZURE_BAD_KEY))
+
+    def _check_host_auth(self, request: web.Request) -> None:
+        auth = self._auth
+        if auth.header is None:
+            return  # a keyless server: whatever the request carries
+        given = auth.key_from({k.lower(): v for k, v in request.headers.items()})
+        if not given:
+            message = _MISSING_KEY if auth.bearer else _MISSING_HEADER.format(header=auth.header)
+            raise Rejection(401, error_envelope(message))
+        if not auth.key_ok(given):
+            raise Rejection(401, status_error_body(401))
 
 
 def _request_id(n: int) -> str:

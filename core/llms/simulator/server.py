@@ -1,11 +1,15 @@
-"""The :class:`Simulator`: an in-process aiohttp server speaking the OpenAI and Azure OpenAI wire.
+"""The :class:`Simulator`: an in-process aiohttp server speaking the OpenAI, OpenAI-compatible
+hosts' and Azure OpenAI wire.
 
 Routes::
 
-    POST /v1/chat/completions                                   OpenAI (Authorization: Bearer)
+    POST /v1/chat/completions                                   OpenAI (host auth: Bearer by default)
     GET  /v1/models, /v1/models/{model}
+    POST /chat/completions, /{prefix}/chat/completions          OpenAI-compatible hosts (host auth)
+    GET  /models, /{prefix}/models
     POST /openai/deployments/{deployment}/chat/completions      Azure (api-key or Bearer; ?api-version=)
-    POST /openai/v1/chat/completions, GET /openai/v1/models     Azure v1 API
+    POST /openai/v1/chat/completions, GET /openai/v1/models     Azure v1 API (a host's route when
+                                                                the simulator plays a host)
 
 Control routes (out-of-process use; never recorded, never faulted)::
 
@@ -29,8 +33,10 @@ from typing import Any
 from aiohttp import web
 
 from .faults import DEFAULT_FAULT_MIX, Fault, FaultGenerator, RandomFaults
+from .hosts import HostAuth, HostFlavor, resolve_flavor
+from .records import RecordedRequest
 from .responder import send_json
-from .routes import ProviderRoutes, RecordedRequest
+from .routes import ProviderRoutes
 
 __all__ = ["Simulator"]
 
@@ -41,14 +47,24 @@ _SHUTDOWN_TIMEOUT = 0.25
 
 
 class Simulator:
-    """A fake OpenAI / Azure OpenAI server on a local port, with scripted faults.
+    """A fake OpenAI / OpenAI-compatible host / Azure OpenAI server on a local port, with scripted
+    faults.
 
     >>> async with Simulator() as sim:                       # doctest: +SKIP
     ...     sim.enqueue(Fault(status=503))
     ...     base_url = f"{sim.url}/v1"
 
     ``api_key``: when set, requests must carry exactly this key (else 401); when None any
-    non-empty key is accepted; a missing key is always 401. ``context_chars``: prompts with more
+    non-empty key is accepted; a missing key is 401 (except on a keyless server).
+    ``auth_header``: where the non-Azure routes (``/v1``, any ``/<prefix>/chat/completions``) look
+    for the key: ``"Authorization"`` (default) wants ``Bearer <key>``; any other name (e.g.
+    ``"x-api-key"``) carries the bare key; None makes a keyless server (like a local vLLM, llama.cpp
+    or LM Studio) that accepts every request. The Azure routes keep Azure's auth.
+    ``flavor``: the OpenAI-compatible host whose quirks the non-Azure routes play, a name from
+    :data:`~.hosts.FLAVORS` (``"openai"`` (default, no quirk), ``"deepseek"``, ``"xai"``,
+    ``"groq"``, ``"openrouter"``, ``"mistral"``) or a :class:`~.hosts.HostFlavor`. With a flavor
+    or an auth header other than the defaults, ``/openai/v1/...`` (Groq's base path) is served as
+    the host, not as Azure's v1 API. ``context_chars``: prompts with more
     characters of text get 400 ``context_length_exceeded``. ``echo_words``: at most this many words
     of the user's message are echoed in the answer. ``chunk_delay``: seconds between stream events.
     ``max_recorded``: recorded requests kept (oldest dropped first; None keeps all).
@@ -70,6 +86,8 @@ class Simulator:
         fault_rate: float = 0.0,
         fault_mix: Sequence[Fault] | None = None,
         seed: int | None = None,
+        auth_header: str | None = "Authorization",
+        flavor: str | HostFlavor = "openai",
     ) -> None:
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an int between 0 and 65535, got {port!r}")
@@ -79,8 +97,10 @@ class Simulator:
             raise ValueError("context_chars and echo_words must be >= 1 and chunk_delay >= 0")
         self._host = host
         self._port = port
+        self._flavor = resolve_flavor(flavor)
         self._routes = ProviderRoutes(
-            api_key=api_key,
+            auth=HostAuth(auth_header, api_key),
+            flavor=self._flavor,
             context_chars=context_chars,
             echo_words=echo_words,
             chunk_delay=chunk_delay,
@@ -147,6 +167,11 @@ class Simulator:
                 "the simulator is not started; use 'async with Simulator()' or 'await start()'"
             )
         return self._bound_port
+
+    @property
+    def flavor(self) -> HostFlavor:
+        """The host quirks the non-Azure routes play (``FLAVORS["openai"]``: none)."""
+        return self._flavor
 
     @property
     def url(self) -> str:

@@ -9,7 +9,7 @@
 
 from .adapter import DEFAULT_ENDPOINT, OllamaAdapter, error_from_message
 from .base import OllamaBaseLLM
-from .models import CATALOGUE, Gemma3, Llama31_8B, Llama32, Mistral, OllamaModel, Qwen25
+from .models import CATALOGUE, GENERIC
 from .parsing import OllamaStreamParser
 from .payload import build_payload
 
@@ -17,15 +17,10 @@ __version__ = "0.1.0"
 __all__ = [
     "CATALOGUE",
     "DEFAULT_ENDPOINT",
-    "Gemma3",
-    "Llama31_8B",
-    "Llama32",
-    "Mistral",
+    "GENERIC",
     "OllamaAdapter",
     "OllamaBaseLLM",
-    "OllamaModel",
     "OllamaStreamParser",
-    "Qwen25",
     "__version__",
     "build_payload",
     "error_from_message",

@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
+from core.llms.interfaces.endpoint import EndpointConfig, join_url
 from core.llms.interfaces.errors import LLMError, NotFoundError, UnsupportedOperationError
 from core.llms.interfaces.llm_interfaces import StreamDecoder
-from core.llms.providers.base.endpoint import EndpointConfig
+from core.llms.providers.base.auth import resolve_bearer_token
 from core.llms.providers.base.http_errors import error_for_status, parse_retry_after
 from core.llms.providers.base.ndjson import NDJSONDecoder
 
@@ -66,25 +66,18 @@ class OllamaAdapter:
 
     provider = PROVIDER
 
-    def url(self, endpoint: EndpointConfig, operation: str) -> str:
+    def url(self, endpoint: EndpointConfig, operation: str, model: str) -> str:
         path = _PATHS.get(operation)
         if path is None:
             raise UnsupportedOperationError(
                 f"{PROVIDER} has no {operation!r} operation", hint=f"known: {', '.join(_PATHS)}"
             )
-        base = endpoint.endpoint
-        if base.endswith("/api"):
-            base = base[: -len("/api")]
-        return base + path
+        root, sep, query = endpoint.endpoint.partition("?")
+        base = root.rstrip("/").removesuffix("/api") + sep + query
+        return join_url(base, path)
 
     async def auth_headers(self, endpoint: EndpointConfig) -> dict[str, str]:
-        token: Any = None
-        if endpoint.token_provider is not None:
-            token = endpoint.token_provider()
-            if inspect.isawaitable(token):
-                token = await token
-        elif endpoint.api_key is not None:
-            token = endpoint.api_key.get_secret_value()
+        token = await resolve_bearer_token(endpoint)
         return {"Authorization": f"Bearer {token}"} if token else {}
 
     def decoder(self, operation: str) -> StreamDecoder:

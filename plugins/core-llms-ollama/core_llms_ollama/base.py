@@ -26,7 +26,8 @@ _TRANSPORT_PARAMETERS = frozenset({"timeout", "read_timeout"})
 
 
 class OllamaBaseLLM(BaseLLM):
-    """Base of every Ollama model class: builds the ``/api/chat`` body and reads the answer.
+    """The ``ollama`` dialect's model class (every Ollama model is made from it by the registry):
+    builds the ``/api/chat`` body and reads the answer.
 
     Parameters: ``max_tokens`` (sent as ``options.num_predict``), the sampling options
     (``temperature``, ``top_p``, ``top_k``, ``seed``, ``stop`` …, or any Modelfile option through
@@ -43,6 +44,7 @@ class OllamaBaseLLM(BaseLLM):
     #: limits of the image downloads this model makes (see ``core.llms.providers.base.download``).
     image_downloads: DownloadPolicy = DownloadPolicy()
 
+    dialect: ClassVar[str] = "ollama"
     provider_parameters: ClassVar[frozenset[str]] = (
         OPTION_PARAMETERS | TOP_LEVEL_PARAMETERS | {RAW_OPTIONS} | _TRANSPORT_PARAMETERS
     )
@@ -72,6 +74,7 @@ class OllamaBaseLLM(BaseLLM):
             "chat",
             payload,
             stream=stream,
+            model=self.metadata.model_id,
             read_timeout=merged.get("read_timeout"),
             total_timeout=merged.get("timeout"),
         )

@@ -8,12 +8,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from plugins.support import SECRET, ZureMini, make_registry
+from plugins.support import SECRET, ZureMini, ZureSettings, make_registry
 
 from core.llms.config import FactoryConfig, load_config
 from core.llms.factory import LLMFactory
+from core.llms.interfaces.endpoint import ENDPOINT_FIELDS, EndpointConfig, Timeouts
 from core.llms.interfaces.errors import ConfigurationError, UnknownModelError
-from core.llms.providers.base.endpoint import EndpointConfig, Timeouts
 from core.llms.providers.base.failover import FailoverConnector
 from core.llms.providers.base.implementation import BaseLLM
 from core.llms.providers.base.retry import RetryPolicy
@@ -94,10 +94,12 @@ def test_full_config(tmp_path: Path, name: str, text: str) -> None:
     primary, west, east2 = endpoints(fast)
     assert primary.api_key is not None and primary.api_key.get_secret_value() == SECRET
     assert primary.timeouts == Timeouts(connect=3, read=10)
+    assert primary.settings == ZureSettings(deployment_name="mini-east", api_version="2024-10-21")
     assert west.endpoint == "https://west.example"
     assert west.api_key is not None and west.api_key.get_secret_value() == "west-" + SECRET
-    assert west.deployment_name == "mini-east" and west.timeouts == primary.timeouts
-    assert east2.endpoint == primary.endpoint and east2.deployment_name == "mini-east-2"
+    assert west.settings == primary.settings and west.timeouts == primary.timeouts
+    assert east2.endpoint == primary.endpoint
+    assert east2.settings == ZureSettings(deployment_name="mini-east-2", api_version="2024-10-21")
     connector = fast.connector
     assert isinstance(connector, FailoverConnector)
     assert connector.policy == RetryPolicy(max_retries=1, backoff_initial=0.1, rate_limit="failover")
@@ -115,12 +117,12 @@ def test_mapping_source() -> None:
 @pytest.mark.parametrize(
     ("patch", "path"),
     [
-        ({"endpointt": "https://x.example"}, "models.t.endpointt"),
         ({"retry": {"max_retry": 1}}, "models.t.retry.max_retry"),
         ({"timeouts": {"reed": 1}}, "models.t.timeouts.reed"),
-        ({"backups": [{"endpoint": "https://b.example", "deploymnt": "x"}]}, "models.t.backups.0.deploymnt"),
         ({"retry": {"rate_limit": "sometimes"}}, "models.t.retry.rate_limit"),
         ({"max_connections": 0}, "models.t.max_connections"),
+        ({"backups": [{"max_connections": 0}]}, "models.t.backups.0.max_connections"),
+        ({"defaults": []}, "models.t.defaults"),
     ],
 )
 def test_typo_fails_at_load_with_path(patch: dict[str, object], path: str) -> None:
@@ -129,15 +131,109 @@ def test_typo_fails_at_load_with_path(patch: dict[str, object], path: str) -> No
     assert path in str(info.value)
 
 
+# Endpoint keys a section does not declare may be a provider's own fields (deployment_name …):
+# they load, and the factory checks them against the model's provider, naming the entry.
+@pytest.mark.parametrize(
+    ("entry", "message", "meant"),
+    [
+        (
+            {
+                "model": "zure/zpt-mini",
+                "api_key": SECRET,
+                "endpoint": "https://z.example",
+                "deployment_name": "d",
+                "api_version": "v",
+                "backups": [{"endpoint": "https://b.example", "deploymnt": "x"}],
+            },
+            "config: models.t: unknown endpoint field(s) ['deploymnt'] in backups[0] of zure/zpt-mini",
+            "did you mean deployment_name (not deploymnt)?",
+        ),
+        (
+            {
+                "model": "zure/zpt-mini",
+                "api_key": SECRET,
+                "endpoint": "https://z.example",
+                "deployment_name": "d",
+                "api_verison": SECRET,
+            },
+            "config: models.t: unknown endpoint field(s) ['api_verison'] for zure/zpt-mini",
+            "did you mean api_version (not api_verison)?",
+        ),
+        (
+            {"model": "local/tiny", "deployment_name": "d"},  # a field of another provider
+            "config: models.t: unknown endpoint field(s) ['deployment_name'] for local/tiny",
+            "allowed: endpoint, api_key",
+        ),
+    ],
+)
+def test_endpoint_typo_fails_when_the_factory_is_made(
+    entry: dict[str, object], message: str, meant: str
+) -> None:
+    config = load_config({"models": {"t": entry}})  # loads: the key may be a provider's field
+    with pytest.raises(ConfigurationError) as info:
+        LLMFactory(config, registry=make_registry())
+    text = str(info.value)
+    assert message in text and meant in text
+    assert SECRET not in text and SECRET not in repr(info.value)
+
+
+@pytest.mark.parametrize(
+    ("patch", "path"),
+    [
+        ({"deployment_name": ["a", "b"]}, "models.t: Value error, deployment_name: a provider field holds"),
+        ({"api_version": {"v": 1}}, "models.t: Value error, api_version: a provider field holds"),
+        ({"backups": [{"deployment_name": None}]}, "models.t.backups.0: Value error, deployment_name"),
+    ],
+)
+def test_provider_fields_in_a_file_must_be_plain_values(patch: dict[str, object], path: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        load_config({"models": {"t": {"model": "zure/zpt-mini", **patch}}})
+    assert path in str(info.value) and "a string, number or boolean" in str(info.value)
+
+
 def test_top_level_typo() -> None:
     with pytest.raises(ConfigurationError, match="defaultz: Extra inputs"):
         load_config({"defaultz": {}, "models": {"t": {"model": "local/tiny"}}})
 
 
 @pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            {"model": "local/tiny", "base_url": SECRET},
+            "models.t: Value error, base_url: unknown key (did you mean endpoint?)",
+        ),
+        (
+            {"model": "local/tiny", "endpointt": SECRET},
+            "models.t: Value error, endpointt: unknown key (did you mean endpoint?)",
+        ),
+        (
+            {"model": "local/tiny", "cooldwn": 3},
+            "models.t: Value error, cooldwn: unknown key (did you mean cooldown?)",
+        ),
+    ],
+)
+def test_key_close_to_a_config_key_fails_at_load(entry: dict[str, object], message: str) -> None:
+    """An extra key may be a provider's field, but not one that is (close to) a key of the file's
+    own schema: that is a typo, refused when the file loads, with the key meant."""
+    with pytest.raises(ConfigurationError) as info:
+        LLMFactory.from_config({"models": {"t": entry}}, registry=make_registry())
+    text = str(info.value)
+    assert text.startswith("config: invalid configuration: ") and message in text
+    assert SECRET not in text and SECRET not in repr(info.value)
+
+
+@pytest.mark.parametrize(
+    "section", [{"model": "openai/gpt-4o"}, {"backups": [{"endpoint": "https://b.example"}]}]
+)
+def test_keys_of_a_model_entry_are_refused_in_defaults(section: dict[str, object]) -> None:
+    with pytest.raises(ConfigurationError, match=r"defaults: Value error, \w+: not allowed here"):
+        load_config({"defaults": section, "models": {"t": {"model": "local/tiny"}}})
+
+
+@pytest.mark.parametrize(
     ("patch", "hint"),
     [
-        ({"base_url": SECRET}, "models.t.base_url: Extra inputs are not permitted (did you mean endpoint?)"),
         (
             {"retry": {"max_retry": 1}},
             "models.t.retry.max_retry: Extra inputs are not permitted (did you mean max_retries?)",
@@ -227,12 +323,87 @@ def test_yaml_without_pyyaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_config_schema_covers_every_endpoint_field() -> None:
-    """Every EndpointConfig field but the token provider (a callable) can be set in a file."""
+    """Every EndpointConfig field but the token provider (a callable) and the settings object
+    (built by the factory from the provider's own fields, which a file gives as plain keys) can
+    be set in a file."""
     from core.llms.config import EndpointSettings, RetrySettings
 
     file_fields = set(EndpointSettings.model_fields) - {"api_key_env"}
-    assert file_fields == {f.name for f in dataclasses.fields(EndpointConfig)} - {"token_provider"}
+    assert file_fields == {f.name for f in dataclasses.fields(EndpointConfig)} - {
+        "token_provider",
+        "settings",
+    }
+    assert file_fields == set(ENDPOINT_FIELDS) - {"token_provider", "settings"}
     assert set(RetrySettings.model_fields) == {f.name for f in dataclasses.fields(RetryPolicy)}
+
+
+def test_provider_fields_reach_create_llm() -> None:
+    config = load_config(
+        {
+            "defaults": {"api_version": "2024-10-21"},
+            "models": {
+                "t": {
+                    "model": "zure/zpt-mini",
+                    "deployment_name": "d",
+                    "model_id": "zpt-ft",
+                    "backups": [{"deployment_name": "d2", "api_version": "v1"}],
+                }
+            },
+        }
+    )
+    kwargs = config.models["t"].llm_kwargs(config.defaults, "models.t")
+    assert (kwargs["deployment_name"], kwargs["api_version"], kwargs["model_id"]) == (
+        "d",
+        "2024-10-21",
+        "zpt-ft",
+    )
+    assert kwargs["backups"] == [{"deployment_name": "d2", "api_version": "v1"}]
+
+
+def test_shared_provider_field_applies_only_to_providers_that_have_it() -> None:
+    source = {
+        "defaults": {"api_version": "2024-10-21", "api_key": SECRET},
+        "models": {
+            "z": {"model": "zure/zpt-mini", "endpoint": "https://z.example", "deployment_name": "d"},
+            "a": {"model": "acme-1", "endpoint": "https://a.example"},
+            "l": {"model": "local/tiny"},
+        },
+    }
+    factory = LLMFactory.from_config(source, registry=make_registry())
+    [zure] = endpoints(factory["z"])
+    assert zure.settings == ZureSettings(deployment_name="d", api_version="2024-10-21")
+    [acme] = endpoints(factory["a"])
+    assert acme.settings is None and acme.endpoint == "https://a.example"
+    assert acme.api_key is not None and acme.api_key.get_secret_value() == SECRET  # common fields still apply
+    assert endpoints(factory["l"])[0].settings is None
+
+
+def test_model_entry_overrides_a_shared_provider_field() -> None:
+    source = {
+        "defaults": {"api_version": "2024-10-21"},
+        "models": {
+            "z": {
+                "model": "zure/zpt-mini",
+                "api_key": "k",
+                "endpoint": "https://z.example",
+                "deployment_name": "d",
+                "api_version": "v1",
+            }
+        },
+    }
+    [zure] = endpoints(LLMFactory.from_config(source, registry=make_registry())["z"])
+    assert zure.settings == ZureSettings(deployment_name="d", api_version="v1")
+
+
+def test_misspelt_shared_key_still_fails() -> None:
+    source = {
+        "defaults": {"api_verison": "2024-10-21"},
+        "models": {"l": {"model": "local/tiny"}, "a": {"model": "acme-1", "api_key": "k"}},
+    }
+    config = load_config(source)  # a provider might have it: loads
+    with pytest.raises(ConfigurationError) as info:
+        LLMFactory(config, registry=make_registry())
+    assert "unknown endpoint field(s) ['api_verison'] for local/tiny" in str(info.value)
 
 
 def test_factory_config_is_reusable() -> None:

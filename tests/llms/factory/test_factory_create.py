@@ -7,16 +7,17 @@ from plugins.support import (
     SECRET,
     AcmeOne,
     AcmePlugin,
-    LocalGeneric,
+    EchoLLM,
     ZureMini,
+    ZureSettings,
     make_registry,
 )
 from plugins.test_plugins_observer import Recorder
 
 from core.llms.factory import create_llm
+from core.llms.interfaces.endpoint import EndpointConfig, Timeouts
 from core.llms.interfaces.errors import ConfigurationError, UnknownModelError
 from core.llms.plugins import PluginObserver
-from core.llms.providers.base.endpoint import EndpointConfig, Timeouts
 from core.llms.providers.base.failover import FailoverConnector
 from core.llms.providers.base.implementation import BaseLLM
 from core.llms.providers.base.retry import RetryPolicy
@@ -44,7 +45,7 @@ def test_explicit_settings(registry: ModelRegistry) -> None:
         "acme/acme-1",
         api_key=SECRET,
         endpoint="https://acme.example/v1/",
-        organization="org-1",
+        model_id="acme-1-custom",
         headers={"X-Team": "a"},
         timeouts={"read": 5},
         defaults={"temperature": 0.1},
@@ -54,7 +55,8 @@ def test_explicit_settings(registry: ModelRegistry) -> None:
     [primary] = endpoints(llm)
     assert primary.endpoint == "https://acme.example/v1"
     assert primary.api_key is not None and primary.api_key.get_secret_value() == SECRET
-    assert primary.organization == "org-1" and primary.headers == {"X-Team": "a"}
+    assert primary.model_id == "acme-1-custom" and primary.headers == {"X-Team": "a"}
+    assert primary.settings is None  # acme has no settings class
     assert primary.timeouts == Timeouts(read=5)
     assert llm._defaults == {"temperature": 0.1}
     assert SECRET not in repr(llm)
@@ -75,7 +77,7 @@ def test_env_fallbacks(registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch)
     [primary] = endpoints(llm)
     assert primary.endpoint == "https://zure.example"
     assert primary.api_key is not None and primary.api_key.get_secret_value() == SECRET
-    assert (primary.deployment_name, primary.api_version) == ("dep-env", "2024-10-21")
+    assert primary.settings == ZureSettings(deployment_name="dep-env", api_version="2024-10-21")
 
 
 def test_explicit_values_beat_env(registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -86,6 +88,76 @@ def test_explicit_values_beat_env(registry: ModelRegistry, monkeypatch: pytest.M
     )
     assert primary.endpoint == "https://given.example"
     assert primary.api_key is not None and primary.api_key.get_secret_value() == "given"
+
+
+def test_explicit_settings_fields_beat_env(registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZURE_DEPLOYMENT", "dep-env")
+    monkeypatch.setenv("ZURE_API_VERSION", "version-env")
+    [primary] = endpoints(
+        create_llm(
+            "zure/zpt-mini",
+            api_key="k",
+            endpoint="https://z.example",
+            deployment_name="dep-given",
+            registry=registry,
+        )
+    )
+    assert primary.settings == ZureSettings(deployment_name="dep-given", api_version="version-env")
+    # "" counts as not given, as for the common fields
+    [primary] = endpoints(
+        create_llm(
+            "zure/zpt-mini", api_key="k", endpoint="https://z.example", deployment_name="", registry=registry
+        )
+    )
+    assert primary.settings == ZureSettings(deployment_name="dep-env", api_version="version-env")
+
+
+def test_settings_fields_of_another_provider_are_unknown(registry: ModelRegistry) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        create_llm(
+            "acme-1", api_key=SECRET, endpoint="https://a.example", deployment_name=SECRET, registry=registry
+        )
+    text = str(info.value)
+    assert "unknown endpoint field(s) ['deployment_name'] for acme/acme-1" in text
+    assert "api_version" not in text  # acme has no settings: only the common fields are offered
+    no_secret(info.value)
+
+
+def test_api_key_surrounding_whitespace_is_removed(registry: ModelRegistry) -> None:
+    [primary] = endpoints(
+        create_llm("acme-1", api_key="key\n", endpoint="https://a.example", registry=registry)
+    )
+    assert primary.api_key is not None and primary.api_key.get_secret_value() == "key"
+    [primary] = endpoints(
+        create_llm("acme-1", api_key=f"\t{SECRET}\r\n", endpoint="https://a.example", registry=registry)
+    )
+    assert primary.api_key is not None and primary.api_key.get_secret_value() == SECRET
+
+
+def test_api_key_from_env_is_stripped(registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACME_API_KEY", f"{SECRET}\n")  # e.g. export ACME_API_KEY=$(cat key.txt)
+    [primary] = endpoints(create_llm("acme-1", endpoint="https://a.example", registry=registry))
+    assert primary.api_key is not None and primary.api_key.get_secret_value() == SECRET
+
+
+@pytest.mark.parametrize("key", ["a\nb", f"{SECRET}\n{SECRET}", f"{SECRET}\x00", "a\rb"])
+def test_api_key_with_a_line_break_inside_is_refused_without_its_value(
+    registry: ModelRegistry, key: str
+) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        create_llm("acme-1", api_key=key, endpoint="https://a.example", registry=registry)
+    text = str(info.value)
+    assert (
+        "invalid endpoint settings of acme/acme-1: EndpointConfig.api_key contains a control character"
+        in text
+    )
+    no_secret(info.value)
+    assert key not in text and key not in repr(info.value) and key not in str(info.value.hint)
+
+
+def test_api_key_of_only_whitespace_is_refused(registry: ModelRegistry) -> None:
+    with pytest.raises(ConfigurationError, match=r"EndpointConfig.api_key is empty \(or only whitespace\)"):
+        create_llm("acme-1", api_key=" \n", endpoint="https://a.example", registry=registry)
 
 
 def test_empty_env_var_does_not_count(registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -112,7 +184,7 @@ def test_default_endpoint_and_keyless_provider(registry: ModelRegistry) -> None:
 
 def test_generic_model(registry: ModelRegistry) -> None:
     llm = create_llm("local/phi-9:q4", endpoint="http://127.0.0.1:1", registry=registry)
-    assert isinstance(llm, LocalGeneric)
+    assert isinstance(llm, EchoLLM)
     assert llm.metadata.qualified_name == "local/phi-9:q4"
 
 
@@ -152,10 +224,13 @@ def test_missing_required_field_names_field_model_and_env(
 
 def test_unknown_endpoint_field_lists_allowed(registry: ModelRegistry) -> None:
     with pytest.raises(ConfigurationError) as info:
-        create_llm("acme-1", api_key=SECRET, endpoint="https://a.example", deployment="x", registry=registry)
+        create_llm(
+            "zure/zpt-mini", api_key=SECRET, endpoint="https://a.example", deployment="x", registry=registry
+        )
     text = str(info.value)
     assert "unknown endpoint field(s) ['deployment']" in text
-    assert "deployment_name" in text and "organization" in text and "proxy" in text
+    # the common fields and the provider's own (its settings class)
+    assert "deployment_name" in text and "api_version" in text and "proxy" in text and "model_id" in text
     no_secret(info.value)
 
 
@@ -167,7 +242,7 @@ def test_unknown_endpoint_field_lists_allowed(registry: ModelRegistry) -> None:
         ("azure_deployment", "deployment_name"),
         ("timeout", "timeouts"),
         ("default_headers", "headers"),
-        ("organisation", "organization"),  # a close spelling
+        ("api_verison", "api_version"),  # a close spelling of a provider field
         ("proxi", "proxy"),
         ("max_retries", "retry"),  # create_llm's own keyword, not an endpoint field
     ],
@@ -177,7 +252,11 @@ def test_unknown_endpoint_field_suggests_the_field_meant(
 ) -> None:
     with pytest.raises(ConfigurationError) as info:
         create_llm(
-            "acme-1", api_key=SECRET, endpoint="https://a.example", registry=registry, **{given: SECRET}
+            "zure/zpt-mini",
+            api_key=SECRET,
+            endpoint="https://a.example",
+            registry=registry,
+            **{given: SECRET},
         )
     text = str(info.value)
     assert f"unknown endpoint field(s) ['{given}'] for " in text
@@ -236,8 +315,19 @@ def test_retry_errors(registry: ModelRegistry) -> None:
 def test_breaker_settings_are_checked(registry: ModelRegistry) -> None:
     with pytest.raises(ConfigurationError, match="failure_threshold"):
         create_llm("local/tiny", failure_threshold=0, registry=registry)
-    with pytest.raises(ConfigurationError, match="cooldown"):
-        create_llm("local/tiny", cooldown=-1, registry=registry)
+    with pytest.raises(ConfigurationError, match="failure_threshold must be an integer >= 1"):
+        create_llm("local/tiny", failure_threshold=True, registry=registry)
+    for cooldown in (-1, -0.5, float("nan"), "5", True, None):
+        with pytest.raises(ConfigurationError, match="cooldown must be a number of seconds >= 0"):
+            create_llm("local/tiny", cooldown=cooldown, registry=registry)  # type: ignore[arg-type]
+    for n, cooldown in enumerate((0, 0.0, 2.5)):
+        url = f"https://cooldown-{n}.example"  # one endpoint each: a shared one keeps its first breaker
+        llm = create_llm(
+            "local/tiny", endpoint=url, cooldown=cooldown, failure_threshold=2, registry=registry
+        )
+        assert isinstance(llm.connector, FailoverConnector)
+        breaker = llm.connector.breaker(url)
+        assert (breaker.cooldown, breaker.failure_threshold) == (cooldown, 2)
 
 
 def test_unknown_model(registry: ModelRegistry) -> None:

@@ -12,15 +12,15 @@ import json
 from typing import Any
 
 from core_llms_ollama.adapter import OllamaAdapter
-from core_llms_ollama.models import Llama32
 from core_llms_ollama.parsing import OllamaStreamParser, finish_reason, parse_message, usage_of
 from hypothesis import given
 from hypothesis import strategies as st
+from model_classes import model_class
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from core.llms.interfaces.errors import LLMError
 from core.llms.providers.base.ndjson import NDJSONDecoder
-from core.llms.providers.openai.connector import OpenAIAdapter
+from core.llms.providers.openai.adapter import OpenAIAdapter
 
 from .support import (
     FakeConnector,
@@ -40,6 +40,8 @@ from .support import (
     split,
     typed,
 )
+
+Llama32 = model_class("ollama/llama3.2")
 
 MODEL = Llama32(FakeConnector())
 
@@ -119,6 +121,7 @@ _headers = st.dictionaries(
     body=st.sampled_from(error_bodies()).flatmap(mutated_bytes) | st.binary(max_size=100)
     | hostile_json.map(str.encode) | json_values.map(lambda v: json.dumps({"error": v}).encode()),
 )  # fmt: skip
+
 def test_map_error(status: int, headers: Any, body: bytes) -> None:
     ran("ollama: map_error")
     error = OllamaAdapter().map_error(status, headers, body, "http://fuzz.invalid:11434")

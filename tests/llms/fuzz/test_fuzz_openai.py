@@ -15,21 +15,21 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
+from model_classes import model_class
 from multidict import CIMultiDict, CIMultiDictProxy
 from pydantic import BaseModel
 
 from core.llms.interfaces.errors import LLMError
 from core.llms.interfaces.llm_interfaces import WireEvent
 from core.llms.interfaces.types import LLMResponse
-from core.llms.providers.azure.connector import AzureAdapter
-from core.llms.providers.azure.models.gpt4 import AzureGPT41
+from core.llms.providers.azure.adapter import AzureAdapter
 from core.llms.providers.base.connector import decode_json
 from core.llms.providers.base.http_errors import parse_retry_after
 from core.llms.providers.base.sse import SSEDecoder
-from core.llms.providers.openai.connector import OpenAIAdapter, error_from_body
-from core.llms.providers.openai.models.gpt4 import GPT4o
-from core.llms.providers.openai.parsing import parse_chat_completion
-from core.llms.providers.openai.streaming import ChatStreamParser
+from core.llms.providers.dialects.openai_chat.errors import error_from_body
+from core.llms.providers.dialects.openai_chat.parsing import parse_chat_completion
+from core.llms.providers.dialects.openai_chat.streaming import ChatStreamParser
+from core.llms.providers.openai.adapter import OpenAIAdapter
 
 from .support import (
     FakeConnector,
@@ -50,6 +50,9 @@ from .support import (
     split,
     typed,
 )
+
+AzureGPT41 = model_class("azure/gpt-4.1")
+GPT4o = model_class("openai/gpt-4o")
 
 COST = GPT4o(FakeConnector()).cost
 
@@ -100,6 +103,7 @@ def test_chat_completion_retyped_recorded_bodies(
 def test_chat_completion_bytes_and_structured_output(
     data: st.DataObject, which: int, response_format: Any, text: str
 ) -> None:
+
     ran("openai: decode_json + parse_chat_completion, mutated bytes")
     body = chat_completion_bodies()[which]
     raw = data.draw(mutated_bytes(json.dumps(body).encode()))

@@ -3,14 +3,16 @@
 Three fake providers, registered through the real hooks on a fresh plugin manager:
 
 * ``acme`` — needs an API key (``ACME_API_KEY``), endpoint from ``ACME_ENDPOINT``;
-* ``zure`` — Azure-like: needs ``deployment_name`` and ``api_version`` (``ZURE_DEPLOYMENT`` /
-  ``ZURE_API_VERSION``), key from ``ZURE_API_KEY``, endpoint from ``ZURE_ENDPOINT``;
-* ``local`` — keyless, default endpoint, serves any model name through a generic class.
+* ``zure`` — Azure-like: its settings need ``deployment_name`` and ``api_version``
+  (``ZURE_DEPLOYMENT`` / ``ZURE_API_VERSION``), key from ``ZURE_API_KEY``, endpoint from
+  ``ZURE_ENDPOINT``;
+* ``local`` — keyless, default endpoint, serves any model name (a ``generic`` template).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import pluggy
@@ -19,17 +21,18 @@ import pytest
 from core.llms import hookspecs
 from core.llms.hookspecs import hookimpl
 from core.llms.interfaces.context import RequestContext
+from core.llms.interfaces.endpoint import EndpointConfig
 from core.llms.interfaces.errors import LLMError
 from core.llms.interfaces.llm_interfaces import StreamDecoder, WireRequest
 from core.llms.interfaces.messages import MessagesInput
 from core.llms.interfaces.metadata import ModelMetadata
+from core.llms.interfaces.provider import ProviderProfile
 from core.llms.interfaces.types import LLMResponse, LLMStreamChunk
 from core.llms.plugins import reset_plugin_manager
-from core.llms.providers.base.endpoint import EndpointConfig
 from core.llms.providers.base.http_errors import error_for_status
 from core.llms.providers.base.implementation import BaseLLM
 from core.llms.providers.base.ndjson import NDJSONDecoder
-from core.llms.registry import ModelRegistry, ProviderSpec
+from core.llms.registry import ModelRegistry
 
 SECRET = "sk-test-SECRET-0123456789abcdef"
 PROVIDER_ENV = (
@@ -44,6 +47,7 @@ PROVIDER_ENV = (
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",
     "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
     "OPENAI_API_VERSION",
     "AZURE_OPENAI_API_KEY",
     "AZURE_OPENAI_ENDPOINT",
@@ -71,7 +75,7 @@ class FakeAdapter:
     def __init__(self, provider: str) -> None:
         self.provider = provider
 
-    def url(self, endpoint: EndpointConfig, operation: str) -> str:
+    def url(self, endpoint: EndpointConfig, operation: str, model: str) -> str:
         return f"{endpoint.endpoint}/{operation}"
 
     async def auth_headers(self, endpoint: EndpointConfig) -> dict[str, str]:
@@ -122,36 +126,47 @@ AcmeTwo = model_class("acme", "acme-2", cls_name="AcmeTwo")
 AcmeShared = model_class("acme", "shared-model", cls_name="AcmeShared")
 ZureMini = model_class("zure", "zpt-mini", "zpt-mini-2025", cls_name="ZureMini")
 ZureShared = model_class("zure", "shared-model", cls_name="ZureShared")
-LocalGeneric = model_class("local", "*", cls_name="LocalGeneric")
 LocalTiny = model_class("local", "tiny", cls_name="LocalTiny")
 
-ACME = ProviderSpec(
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ZureSettings:
+    """The ``zure`` provider's own endpoint fields (both required)."""
+
+    deployment_name: str
+    api_version: str
+
+
+ACME = ProviderProfile(
     name="acme",
-    adapter_factory=lambda: FakeAdapter("acme"),
+    adapter=lambda: FakeAdapter("acme"),
+    model_class=EchoLLM,
     api_key_env=("ACME_API_KEY",),
     endpoint_env=("ACME_ENDPOINT",),
     description="test provider needing a key",
 )
-ZURE = ProviderSpec(
+ZURE = ProviderProfile(
     name="zure",
-    adapter_factory=lambda: FakeAdapter("zure"),
+    adapter=lambda: FakeAdapter("zure"),
+    model_class=EchoLLM,
+    settings=ZureSettings,
     api_key_env=("ZURE_API_KEY",),
     endpoint_env=("ZURE_ENDPOINT",),
-    required_fields=("deployment_name", "api_version"),
-    field_env={"deployment_name": ("ZURE_DEPLOYMENT",), "api_version": ("ZURE_API_VERSION",)},
+    settings_env={"deployment_name": ("ZURE_DEPLOYMENT",), "api_version": ("ZURE_API_VERSION",)},
 )
-LOCAL = ProviderSpec(
+LOCAL = ProviderProfile(
     name="local",
-    adapter_factory=lambda: FakeAdapter("local"),
+    adapter=lambda: FakeAdapter("local"),
+    model_class=EchoLLM,
     default_endpoint="http://127.0.0.1:9",
-    generic_model=LocalGeneric,
+    generic=ModelMetadata(name="*", provider="local"),
     requires_api_key=False,
 )
 
 
 class AcmePlugin:
     @hookimpl
-    def llms_register_providers(self) -> list[ProviderSpec]:
+    def llms_register_providers(self) -> list[ProviderProfile]:
         return [ACME]
 
     @hookimpl
@@ -161,7 +176,7 @@ class AcmePlugin:
 
 class ZurePlugin:
     @hookimpl
-    def llms_register_providers(self) -> list[ProviderSpec]:
+    def llms_register_providers(self) -> list[ProviderProfile]:
         return [ZURE]
 
     @hookimpl
@@ -171,7 +186,7 @@ class ZurePlugin:
 
 class LocalPlugin:
     @hookimpl
-    def llms_register_providers(self) -> list[ProviderSpec]:
+    def llms_register_providers(self) -> list[ProviderProfile]:
         return [LOCAL]
 
     @hookimpl

@@ -31,7 +31,8 @@ pytestmark = pytest.mark.skipif(
 async def test_create_llm_resolves_through_the_entry_point(ollama: FakeOllama) -> None:
     reset_plugin_manager()
     async with create_llm("ollama/llama3.2", endpoint=ollama.url) as llm:
-        assert type(llm).__module__ == "core_llms_ollama.models"
+        # a catalogue row of the plugin, made from its dialect class
+        assert type(llm).__module__ == "core_llms_ollama.base" and type(llm).metadata.name == "llama3.2"
         ollama.enqueue(Reply(json=whole_answer("hello from ollama")))
         assert (await llm.get_answer("hi")).text == "hello from ollama"
     plugin = get_plugin_manager().get_plugin("ollama")

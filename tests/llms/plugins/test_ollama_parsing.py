@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.llms.interfaces.endpoint import EndpointConfig, Secret
 from core.llms.interfaces.errors import (
     AuthenticationError,
     BadRequestError,
@@ -21,7 +22,6 @@ from core.llms.interfaces.errors import (
 )
 from core.llms.interfaces.llm_interfaces import WireEvent
 from core.llms.interfaces.types import LLMStreamChunk, StreamAccumulator, Usage
-from core.llms.providers.base.endpoint import EndpointConfig, Secret
 from core.llms.providers.base.ndjson import NDJSONDecoder
 
 from .ollama_support import delta_line, done_line, ollama_plugin  # noqa: F401
@@ -180,10 +180,12 @@ def endpoint(url: str = ENDPOINT, **kw: Any) -> EndpointConfig:
 
 def test_url() -> None:
     adapter = OllamaAdapter()
-    assert adapter.url(endpoint(), "chat") == f"{ENDPOINT}/api/chat"
-    assert adapter.url(endpoint(ENDPOINT + "/api/"), "chat") == f"{ENDPOINT}/api/chat"
+    assert adapter.url(endpoint(), "chat", "llama3.2") == f"{ENDPOINT}/api/chat"
+    assert adapter.url(endpoint(ENDPOINT + "/api/"), "chat", "llama3.2") == f"{ENDPOINT}/api/chat"
+    # a query string on the endpoint (a proxy's routing key) stays last
+    assert adapter.url(endpoint(ENDPOINT + "/api?team=a"), "chat", "x") == f"{ENDPOINT}/api/chat?team=a"
     with pytest.raises(UnsupportedOperationError, match="'images'"):
-        adapter.url(endpoint(), "images")
+        adapter.url(endpoint(), "images", "llama3.2")
 
 
 async def test_auth_headers() -> None:

@@ -28,7 +28,13 @@ from core.llms.registry import ModelRegistry
 from .ollama_support import FakeOllama, Reply, delta_line, done_line, ollama_registry, whole_answer
 from .test_plugins_observer import Recorder
 
-from core_llms_ollama.models import Gemma3, Llama32, OllamaModel  # isort: skip
+from core_llms_ollama.base import OllamaBaseLLM  # isort: skip
+
+from model_classes import model_class
+
+Gemma3 = model_class("ollama/gemma3")
+Llama32 = model_class("ollama/llama3.2")
+
 
 NO_RETRY = {"max_retries": 0}
 MakeLLM = Callable[..., BaseLLM]
@@ -198,7 +204,8 @@ async def test_text_only_model_refuses_images(ollama: FakeOllama, make_llm: Make
 
 async def test_generic_model_sends_its_name(ollama: FakeOllama, make_llm: MakeLLM) -> None:
     llm = make_llm("ollama/hf.co/org/phi-4-GGUF:Q4_K_M")
-    assert isinstance(llm, OllamaModel)
+    assert isinstance(llm, OllamaBaseLLM) and llm.metadata.name == "hf.co/org/phi-4-GGUF:Q4_K_M"
+    assert llm.cost(None) is None and not llm.metadata.pricing.known
     await llm.get_answer("hi")
     assert ollama.last["model"] == "hf.co/org/phi-4-GGUF:Q4_K_M"
 

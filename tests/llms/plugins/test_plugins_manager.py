@@ -13,34 +13,32 @@ from pathlib import Path
 
 import pytest
 
-from core.llms.plugins import BUILTIN_PLUGINS, build_plugin_manager, get_plugin_manager, reset_plugin_manager
+from core.llms.plugins import build_plugin_manager, builtin_plugins, get_plugin_manager, reset_plugin_manager
 from core.llms.registry import ModelRegistry, default_registry
 
 PLUGIN_SOURCE = """
 from core.llms.hookspecs import hookimpl
 from core.llms.interfaces.metadata import ModelMetadata
-from core.llms.registry import ProviderSpec
+from core.llms.interfaces.provider import ProviderProfile
 
 from plugins.support import EchoLLM, FakeAdapter
 
 
-class {cls}(EchoLLM):
-    metadata = ModelMetadata(name="{model}", provider="{provider}")
-
-
 @hookimpl
 def llms_register_providers():
-    return [ProviderSpec(name="{provider}", adapter_factory=lambda: FakeAdapter("{provider}"))]
-
-
-@hookimpl
-def llms_register_models():
-    return [{cls}]
+    return [
+        ProviderProfile(
+            name="{provider}",
+            adapter=lambda: FakeAdapter("{provider}"),
+            model_class=EchoLLM,
+            models=(ModelMetadata(name="{model}", provider="{provider}"),),
+        )
+    ]
 """
 
 
 def write_plugin_module(root: Path, module: str, provider: str, model: str) -> None:
-    (root / f"{module}.py").write_text(PLUGIN_SOURCE.format(cls="M", provider=provider, model=model))
+    (root / f"{module}.py").write_text(PLUGIN_SOURCE.format(provider=provider, model=model))
 
 
 @pytest.fixture(autouse=True)
@@ -67,8 +65,37 @@ def fake_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return "fakeplug"
 
 
-def test_builtins_are_the_openai_and_azure_plugins() -> None:
-    assert BUILTIN_PLUGINS == ("core.llms.providers.openai.plugin", "core.llms.providers.azure.plugin")
+def test_builtins_are_found_not_listed() -> None:
+    """Every provider folder with a plugin module is a built-in; nothing lists them."""
+    import core.llms.providers as providers
+
+    root = Path(providers.__file__).parent
+    folders = sorted(p.parent.name for p in root.glob("*/plugin.py"))
+    assert builtin_plugins() == tuple(f"core.llms.providers.{name}.plugin" for name in folders)
+    assert {"openai", "azure", "openai_compatible"} <= set(folders)
+    assert "dialects" not in folders and "base" not in folders
+
+
+def test_a_new_provider_folder_is_a_builtin_with_no_edit_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder ``providers/<name>/`` with ``plugin.py`` is found and registered as it is."""
+    import core.llms.providers as providers
+
+    extra = tmp_path / "core" / "llms" / "providers"
+    (extra / "acmeco").mkdir(parents=True)
+    (extra / "acmeco" / "__init__.py").write_text("")
+    (extra / "acmeco" / "plugin.py").write_text(PLUGIN_SOURCE.format(provider="acmeco", model="acme-x"))
+    monkeypatch.setattr(providers, "__path__", [*providers.__path__, str(extra)])
+    builtin_plugins.cache_clear()
+    try:
+        assert "core.llms.providers.acmeco.plugin" in builtin_plugins()
+        registry = ModelRegistry.from_plugins(build_plugin_manager(autoload=False, blocked=()))
+        assert registry.resolve("acmeco/acme-x")[0].name == "acmeco"
+    finally:
+        builtin_plugins.cache_clear()
+        sys.modules.pop("core.llms.providers.acmeco.plugin", None)
+        sys.modules.pop("core.llms.providers.acmeco", None)
 
 
 def test_entry_points_are_loaded(fake_dist: str) -> None:

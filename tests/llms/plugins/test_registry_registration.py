@@ -6,9 +6,11 @@ import pytest
 
 from core.llms.hookspecs import hookimpl
 from core.llms.interfaces.errors import ConfigurationError
-from core.llms.registry import ModelRegistry, ProviderSpec
+from core.llms.interfaces.metadata import ModelMetadata
+from core.llms.interfaces.provider import ProviderProfile
+from core.llms.registry import ModelRegistry
 
-from .support import ACME, AcmeOne, FakeAdapter, LocalGeneric, make_pm, make_registry, model_class
+from .support import ACME, AcmeOne, EchoLLM, FakeAdapter, make_pm, make_registry, model_class
 
 
 class _Provides:
@@ -30,7 +32,7 @@ class _Models:
 
 
 def test_duplicate_provider_names_both_plugins() -> None:
-    again = ProviderSpec(name="acme", adapter_factory=lambda: FakeAdapter("acme"))
+    again = ProviderProfile(name="acme", adapter=lambda: FakeAdapter("acme"), model_class=EchoLLM)
     with pytest.raises(ConfigurationError) as info:
         make_registry(("evil-plugin", _Provides([again])))
     text = str(info.value)
@@ -65,7 +67,7 @@ def test_model_for_unknown_provider() -> None:
 def test_model_provider_may_come_from_a_later_plugin() -> None:
     """All providers are registered before any model, whatever the plugin order."""
     Early = model_class("late", "l-1", cls_name="Early")
-    late = ProviderSpec(name="late", adapter_factory=lambda: FakeAdapter("late"))
+    late = ProviderProfile(name="late", adapter=lambda: FakeAdapter("late"), model_class=EchoLLM)
     registry = ModelRegistry.from_plugins(
         make_pm(("models-first", _Models([Early])), ("provider", _Provides([late])))
     )
@@ -79,22 +81,24 @@ def test_model_without_metadata_is_rejected(bad: object) -> None:
 
 
 def test_provider_that_is_not_a_spec() -> None:
-    with pytest.raises(ConfigurationError, match="expected a ProviderSpec"):
+    with pytest.raises(ConfigurationError, match="expected a ProviderProfile"):
         ModelRegistry.from_plugins(make_pm(("bad", _Provides([{"name": "x"}]))))
 
 
 @pytest.mark.parametrize("name", ["", "a/b"])
 def test_bad_provider_name(name: str) -> None:
-    with pytest.raises(ConfigurationError, match="no '/'"):
-        ModelRegistry().register_provider(ProviderSpec(name=name, adapter_factory=lambda: FakeAdapter(name)))
+    with pytest.raises(ConfigurationError, match="without '/'"):
+        ProviderProfile(name=name, adapter=lambda: FakeAdapter(name), model_class=EchoLLM)
 
 
 def test_generic_model_must_belong_to_its_provider() -> None:
-    spec = ProviderSpec(
-        name="other", adapter_factory=lambda: FakeAdapter("other"), generic_model=LocalGeneric
-    )
-    with pytest.raises(ConfigurationError, match=r"metadata.provider 'local'"):
-        ModelRegistry().register_provider(spec, source="p")
+    with pytest.raises(ConfigurationError, match=r"generic metadata names provider 'local'"):
+        ProviderProfile(
+            name="other",
+            adapter=lambda: FakeAdapter("other"),
+            model_class=EchoLLM,
+            generic=ModelMetadata(name="*", provider="local"),
+        )
 
 
 def test_hook_returning_a_non_list() -> None:

@@ -14,7 +14,7 @@ from .support import (
     AcmeOne,
     AcmeShared,
     AcmeTwo,
-    LocalGeneric,
+    EchoLLM,
     LocalTiny,
     ZureMini,
     make_registry,
@@ -88,7 +88,7 @@ def test_empty_name(registry: ModelRegistry, bad: str) -> None:
 def test_generic_model_serves_any_name_of_its_provider(registry: ModelRegistry) -> None:
     spec, cls = registry.resolve("local/some-model:7b")
     assert spec is LOCAL
-    assert issubclass(cls, LocalGeneric) and cls is not LocalGeneric
+    assert issubclass(cls, EchoLLM) and cls is not EchoLLM
     meta = cls.metadata  # type: ignore[attr-defined]
     assert meta.name == "some-model:7b" and meta.qualified_name == "local/some-model:7b"
     assert meta.aliases == () and meta.wire_name is None
@@ -111,7 +111,7 @@ def test_generic_model_not_reachable_by_bare_name(registry: ModelRegistry) -> No
 
 def test_generic_template_does_not_change(registry: ModelRegistry) -> None:
     registry.resolve("local/x")
-    assert LocalGeneric.metadata.name == "*"
+    assert LOCAL.generic is not None and LOCAL.generic.name == "*"
 
 
 def test_models_and_metadata(registry: ModelRegistry) -> None:

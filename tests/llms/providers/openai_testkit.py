@@ -23,10 +23,9 @@ from core.llms.interfaces import (
     WireResponse,
 )
 from core.llms.providers.base.sse import SSEDecoder
-from core.llms.providers.openai.streaming import ChatStreamParser
+from core.llms.providers.dialects.openai_chat.streaming import ChatStreamParser
 
 T = TypeVar("T")
-
 
 
 def wire_bytes(name: str) -> bytes:
@@ -106,7 +105,7 @@ def wire_response(data: Any, *, endpoint: str = "fake", request_id: str | None =
 
 
 def completion(
-    content: str | None = "Hello!",
+    content: str | list[dict[str, Any]] | None = "Hello!",
     *,
     finish_reason: str = "stop",
     tool_calls: list[dict[str, Any]] | None = None,
@@ -114,7 +113,7 @@ def completion(
     usage: dict[str, Any] | None = None,
     model: str = "gpt-4.1-mini-2025-04-14",
 ) -> dict[str, Any]:
-    """A ``chat.completion`` body."""
+    """A ``chat.completion`` body (``content`` may be a list of typed parts, as Mistral sends)."""
     message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": refusal}
     if tool_calls is not None:
         message["tool_calls"] = tool_calls

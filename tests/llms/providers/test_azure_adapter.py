@@ -1,66 +1,133 @@
-"""AzureAdapter: deployment / api-version URLs (per endpoint), v1 API, api-key and Entra ID auth,
-request ids, and the recorded content-filter 400."""
+"""AzureAdapter: deployment / api-version URLs (per endpoint, from AzureSettings), v1 API,
+api-key and Entra ID auth, request ids, the endpoint's model, and the recorded content-filter
+400."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from model_classes import model_class
 from multidict import CIMultiDict
 from openai_testkit import ScriptedConnector, sidecar, wire_bytes
 
 from core.llms.interfaces import ConfigurationError, ContentFilterError
-from core.llms.providers.azure import AzureAdapter, AzureGPT41Mini
-from core.llms.providers.base.endpoint import EndpointConfig
+from core.llms.interfaces.endpoint import EndpointConfig
+from core.llms.interfaces.provider import EndpointModel
+from core.llms.providers.azure import V1_API_VERSION, AzureAdapter, AzureSettings
+from core.llms.providers.base.connector import Connector, encode_json
 from core.llms.providers.base.failover import FailoverConnector
+from core.llms.providers.openai import OpenAISettings
+
+AzureGPT41Mini = model_class("azure/gpt-4.1-mini")
 
 ADAPTER = AzureAdapter()
 EP = EndpointConfig(
     endpoint="https://myres.openai.azure.com",
     api_key="azure-SECRET-key",
-    deployment_name="gpt-4o-mini",
-    api_version="2024-10-21",
+    settings=AzureSettings(deployment_name="gpt-4o-mini", api_version="2024-10-21"),
 )
 
 
+def url(endpoint: EndpointConfig, operation: str = "chat") -> str:
+    """The URL the connector builds: the adapter's, for the model the endpoint serves."""
+    model = ADAPTER.endpoint_model(endpoint)
+    assert model is not None
+    return ADAPTER.url(endpoint, operation, model)
+
+
 def test_classic_url() -> None:
-    assert ADAPTER.url(EP, "chat") == (
+    assert url(EP) == (
         "https://myres.openai.azure.com/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21"
     )
     # an endpoint given with its /openai suffix, and a deployment needing escaping
-    odd = EP.replace(**{"endpoint": "https://myres.openai.azure.com/openai", "deployment_name": "my dep/1"})
-    assert ADAPTER.url(odd, "embeddings") == (
+    odd = EP.derive({"endpoint": "https://myres.openai.azure.com/openai", "deployment_name": "my dep/1"})
+    assert url(odd, "embeddings") == (
         "https://myres.openai.azure.com/openai/deployments/my%20dep%2F1/embeddings?api-version=2024-10-21"
     )
 
 
+def test_classic_url_names_the_model_it_is_given() -> None:
+    # the connector passes the model id it sends: a per-call model= becomes the deployment
+    assert ADAPTER.url(EP, "chat", "other-dep") == (
+        "https://myres.openai.azure.com/openai/deployments/other-dep/chat/completions?api-version=2024-10-21"
+    )
+
+
 def test_v1_url() -> None:
-    v1 = EP.replace(**{"api_version": "v1"})
-    assert ADAPTER.url(v1, "chat") == "https://myres.openai.azure.com/openai/v1/chat/completions"
+    v1 = EP.derive({"api_version": "v1"})
+    assert V1_API_VERSION == "v1"
+    assert url(v1) == "https://myres.openai.azure.com/openai/v1/chat/completions"
+    # on the v1 API the deployment travels in the body, never in the URL
+    assert ADAPTER.url(v1, "chat", "other-dep") == "https://myres.openai.azure.com/openai/v1/chat/completions"
 
 
 def test_backups_get_their_own_deployment_and_version() -> None:
     backup = EP.derive({"endpoint": "https://other.openai.azure.com", "deployment_name": "mini-eu"})
-    assert ADAPTER.url(backup, "chat") == (
+    assert backup.settings == AzureSettings(deployment_name="mini-eu", api_version="2024-10-21")
+    assert url(backup) == (
         "https://other.openai.azure.com/openai/deployments/mini-eu/chat/completions?api-version=2024-10-21"
+    )
+    assert url(EP.derive({"api_version": "2025-01-01-preview"})) == (
+        "https://myres.openai.azure.com/openai/deployments/gpt-4o-mini/chat/completions"
+        "?api-version=2025-01-01-preview"
     )
 
 
+def test_endpoint_model_is_the_model_id_or_the_deployment() -> None:
+    assert isinstance(ADAPTER, EndpointModel)
+    assert ADAPTER.endpoint_model(EP) == "gpt-4o-mini"
+    assert ADAPTER.endpoint_model(EP.replace(model_id="pinned-dep")) == "pinned-dep"
+    # what the connector sends the endpoint as
+    assert Connector(EP, ADAPTER).served_model == "gpt-4o-mini"
+    assert Connector(EP.replace(model_id="pinned-dep"), ADAPTER).served_model == "pinned-dep"
+
+
 @pytest.mark.parametrize(
-    ("update", "missing"),
+    ("settings", "message"),
     [
-        ({"deployment_name": None}, "deployment_name"),
-        ({"api_version": None}, "api_version"),
-        ({"deployment_name": None, "api_version": None}, "deployment_name or api_version"),
+        ({"deployment_name": None}, "AzureSettings.deployment_name must be a string, not NoneType"),
+        ({"api_version": None}, "AzureSettings.api_version must be a string, not NoneType"),
+        ({"deployment_name": "  "}, "AzureSettings.deployment_name must not be empty"),
+        ({"api_version": ""}, "AzureSettings.api_version must not be empty"),
     ],
 )
-def test_missing_fields_are_a_configuration_error(update: dict[str, None], missing: str) -> None:
-    endpoint = EP.replace(**update)
+def test_bad_settings_are_a_configuration_error(settings: dict[str, str | None], message: str) -> None:
+    fields: dict[str, str | None] = {"deployment_name": "d", "api_version": "2024-10-21", **settings}
     with pytest.raises(ConfigurationError) as info:
-        ADAPTER.url(endpoint, "chat")
-    assert info.value.message == f"Azure OpenAI endpoint https://myres.openai.azure.com has no {missing}"
-    assert info.value.endpoint == "https://myres.openai.azure.com"
-    with pytest.raises(ConfigurationError):
-        AzureAdapter.validate(endpoint)
-    AzureAdapter.validate(EP)
+        AzureSettings(**fields)  # type: ignore[arg-type]
+    assert info.value.message == message
+    # a backup setting it is refused the same way, naming the backup
+    with pytest.raises(ConfigurationError) as info:
+        EP.derive(settings)
+    assert info.value.message == f"invalid backup endpoint: {message}"
+
+
+def test_both_settings_are_required() -> None:
+    with pytest.raises(TypeError):
+        AzureSettings(deployment_name="d")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        AzureSettings(api_version="v1")  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    "settings", [None, OpenAISettings(organization="org")], ids=["no-settings", "other-provider"]
+)
+def test_missing_settings_are_a_configuration_error(settings: object) -> None:
+    endpoint = EP.replace(settings=settings)
+    expected = "Azure OpenAI endpoint https://myres.openai.azure.com has no deployment_name or api_version"
+    for call in (
+        lambda: ADAPTER.url(endpoint, "chat", "gpt-4o-mini"),
+        lambda: ADAPTER.endpoint_model(endpoint),
+        lambda: AzureAdapter.settings_of(endpoint),
+        lambda: FailoverConnector.from_endpoints(ADAPTER, endpoint),
+    ):
+        with pytest.raises(ConfigurationError) as info:
+            call()
+        assert info.value.message == expected
+        assert info.value.endpoint == "https://myres.openai.azure.com"
+        assert info.value.hint is not None and "deployment_name=" in info.value.hint
+    assert AzureAdapter.settings_of(EP) is EP.settings
 
 
 async def test_auth_api_key_or_entra_token() -> None:
@@ -100,10 +167,19 @@ def test_recorded_content_filter_400() -> None:
 
 
 async def test_model_sends_the_primary_deployment_as_model() -> None:
-    connector = FailoverConnector.from_endpoints(ADAPTER, EP.replace(**{"api_version": "v1"}))
+    connector = FailoverConnector.from_endpoints(ADAPTER, EP.derive({"api_version": "v1"}))
     async with connector:
         request, _ = AzureGPT41Mini(connector)._prepare("hi", {}, False)
-    assert request.payload["model"] == "gpt-4o-mini"
+        # the request names the catalogue model; the endpoint's connector sends its deployment
+        assert (request.model, request.model_fixed) == ("gpt-4.1-mini", False)
+        assert request.payload["model"] == "gpt-4.1-mini"
+        (conn,) = connector.connectors
+        assert conn.served_model == "gpt-4o-mini"
+        sent = json.loads(conn.body_for(request, encode_json(request.payload)))
+        assert sent["model"] == "gpt-4o-mini"
+        assert {k: v for k, v in sent.items() if k != "model"} == {
+            k: v for k, v in request.payload.items() if k != "model"
+        }
     # without endpoint information the catalogue name is used
     request, _ = AzureGPT41Mini(ScriptedConnector())._prepare("hi", {}, False)
     assert request.payload["model"] == "gpt-4.1-mini"
@@ -114,6 +190,7 @@ def test_repr_never_shows_keys() -> None:
     model = AzureGPT41Mini(connector)
     assert (
         repr(model)
-        == "AzureGPT41Mini(model='azure/gpt-4.1-mini', endpoints=['https://myres.openai.azure.com'])"
+        == "OpenAIChatModel(model='azure/gpt-4.1-mini', endpoints=['https://myres.openai.azure.com'])"
     )
     assert "SECRET" not in repr(model) and "SECRET" not in repr(connector)
+    assert "SECRET" not in repr(EP)

@@ -7,28 +7,34 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from model_classes import model_class
 from openai_testkit import accumulate
 
 from core.llms.interfaces import ILLM, ConfigurationError, ContentFilterError
-from core.llms.providers.azure import AzureAdapter, AzureGPT4oMini, AzureGPT41Mini, AzureO4Mini
-from core.llms.providers.base.endpoint import EndpointConfig
+from core.llms.interfaces.endpoint import EndpointConfig
+from core.llms.providers.azure import AzureAdapter, AzureSettings
 from core.llms.providers.base.failover import FailoverConnector
 from core.llms.providers.base.retry import RetryPolicy
 from core.llms.simulator import Fault, Simulator
+
+AzureGPT4oMini = model_class("azure/gpt-4o-mini")
+AzureGPT41Mini = model_class("azure/gpt-4.1-mini")
+AzureO4Mini = model_class("azure/o4-mini")
 
 KEY = "azure-sim-key"
 FAST = RetryPolicy(max_retries=1, backoff_initial=0.001, backoff_max=0.002)
 
 
 def azure(url: str, *backups: dict[str, Any], **fields: Any) -> FailoverConnector:
-    settings: dict[str, Any] = {
-        "endpoint": url,
-        "api_key": KEY,
-        "deployment_name": "mini-prod",
-        "api_version": "2024-10-21",
-        **fields,
-    }
-    return FailoverConnector.from_endpoints(AzureAdapter(), EndpointConfig(**settings), list(backups), FAST)
+    """A connector for the primary endpoint ``url`` (deployment ``mini-prod``, api-version
+    2024-10-21 unless ``fields`` say otherwise) and ``backups`` (partial endpoint settings,
+    which may name their own deployment and api-version)."""
+    settings = {"deployment_name": "mini-prod", "api_version": "2024-10-21"}
+    settings.update({k: fields.pop(k) for k in list(fields) if k in settings})
+    config = EndpointConfig(
+        **{"endpoint": url, "api_key": KEY, "settings": AzureSettings(**settings), **fields}
+    )
+    return FailoverConnector.from_endpoints(AzureAdapter(), config, list(backups), FAST)
 
 
 @pytest.fixture
@@ -103,9 +109,12 @@ async def test_content_filter_400(sim: Simulator) -> None:
 
 
 async def test_missing_deployment_is_a_configuration_error(sim: Simulator) -> None:
-    async with AzureGPT4oMini(azure(sim.url, deployment_name=None)) as model:
-        with pytest.raises(ConfigurationError, match="has no deployment_name"):
-            await model.get_answer("hi")
+    # an Azure endpoint without its settings is refused when the connector is built: no request
+    config = EndpointConfig(endpoint=sim.url, api_key=KEY)
+    with pytest.raises(ConfigurationError, match="has no deployment_name or api_version"):
+        FailoverConnector.from_endpoints(AzureAdapter(), config, [], FAST)
+    with pytest.raises(ConfigurationError, match="deployment_name must be a string"):
+        azure(sim.url, deployment_name=None)
     assert sim.request_count == 0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from model_classes import model_class
 from openai_testkit import (
     ReplayServer,
     ScriptedConnector,
@@ -20,9 +21,13 @@ from openai_testkit import (
 )
 
 from core.llms.interfaces import ContentFilterError, Usage
-from core.llms.providers.azure import AzureAdapter, AzureGPT4o, AzureGPT4oMini, AzureGPT5Mini
-from core.llms.providers.base.endpoint import EndpointConfig
+from core.llms.interfaces.endpoint import EndpointConfig
+from core.llms.providers.azure import AzureAdapter, AzureSettings
 from core.llms.providers.base.failover import FailoverConnector
+
+AzureGPT4o = model_class("azure/gpt-4o")
+AzureGPT4oMini = model_class("azure/gpt-4o-mini")
+AzureGPT5Mini = model_class("azure/gpt-5-mini")
 
 STREAM = "azure/azure-chat-stream-content-filter-annotations.sse"
 NONSTREAM = "azure/azure-chat-nonstream-content-filter-results.json"
@@ -31,7 +36,9 @@ FILTER_400 = "azure/azure-chat-400-content-filter.json"
 
 def azure_connector(url: str, deployment: str, api_version: str) -> FailoverConnector:
     endpoint = EndpointConfig(
-        endpoint=url, api_key="azure-replay-key", deployment_name=deployment, api_version=api_version
+        endpoint=url,
+        api_key="azure-replay-key",
+        settings=AzureSettings(deployment_name=deployment, api_version=api_version),
     )
     return FailoverConnector.from_endpoints(AzureAdapter(), endpoint)
 

@@ -21,9 +21,10 @@ from core.llms.interfaces import (
     ServiceUnavailableError,
     UnsupportedOperationError,
 )
-from core.llms.providers.base.endpoint import EndpointConfig
+from core.llms.interfaces.endpoint import EndpointConfig, join_url
+from core.llms.providers.azure import AzureAdapter, AzureSettings
 from core.llms.providers.base.sse import SSEDecoder
-from core.llms.providers.openai import DEFAULT_BASE_URL, OpenAIAdapter
+from core.llms.providers.openai import DEFAULT_BASE_URL, OpenAIAdapter, OpenAISettings
 
 ADAPTER = OpenAIAdapter()
 EP = EndpointConfig(endpoint=DEFAULT_BASE_URL, api_key="sk-test-SECRET-123456")
@@ -35,18 +36,70 @@ def err(status: int, body: object, headers: dict[str, str] | None = None) -> LLM
 
 
 def test_urls() -> None:
-    assert ADAPTER.url(EP, "chat") == "https://api.openai.com/v1/chat/completions"
-    assert ADAPTER.url(EP, "embeddings") == "https://api.openai.com/v1/embeddings"
+    assert ADAPTER.url(EP, "chat", "gpt-4.1-mini") == "https://api.openai.com/v1/chat/completions"
+    assert ADAPTER.url(EP, "embeddings", "text-embedding-3-small") == "https://api.openai.com/v1/embeddings"
+    # the model id travels in the body, never in OpenAI's URL
+    assert ADAPTER.url(EP, "chat", "ft:gpt-4o-mini:org::abc") == "https://api.openai.com/v1/chat/completions"
     local = EndpointConfig(endpoint="http://127.0.0.1:8000/v1/")
-    assert ADAPTER.url(local, "chat") == "http://127.0.0.1:8000/v1/chat/completions"
+    assert ADAPTER.url(local, "chat", "m") == "http://127.0.0.1:8000/v1/chat/completions"
     with pytest.raises(UnsupportedOperationError, match="no 'rerank' operation"):
-        ADAPTER.url(EP, "rerank")
+        ADAPTER.url(EP, "rerank", "m")
+
+
+def test_endpoint_query_string_stays_last() -> None:
+    gateway = EndpointConfig(endpoint="https://h/v1?team=alpha")
+    assert ADAPTER.url(gateway, "chat", "gpt-4o") == "https://h/v1/chat/completions?team=alpha"
+    assert ADAPTER.url(gateway, "embeddings", "e") == "https://h/v1/embeddings?team=alpha"
+    two = EndpointConfig(endpoint="https://h/v1/?team=alpha&env=prod")
+    assert ADAPTER.url(two, "chat", "gpt-4o") == "https://h/v1/chat/completions?team=alpha&env=prod"
+    # Azure keeps it too, joined with its api-version (classic) or alone (v1)
+    azure = AzureAdapter()
+    classic = EndpointConfig(
+        endpoint="https://h/v1?team=alpha",
+        settings=AzureSettings(deployment_name="dep", api_version="2024-10-21"),
+    )
+    assert azure.url(classic, "chat", "dep") == (
+        "https://h/v1/openai/deployments/dep/chat/completions?team=alpha&api-version=2024-10-21"
+    )
+    res = EndpointConfig(
+        endpoint="https://res.openai.azure.com/openai?team=alpha",
+        settings=AzureSettings(deployment_name="dep", api_version="2024-10-21"),
+    )
+    assert azure.url(res, "chat", "dep") == (
+        "https://res.openai.azure.com/openai/deployments/dep/chat/completions?team=alpha&api-version=2024-10-21"
+    )
+    v1 = res.derive({"api_version": "v1"})
+    assert (
+        azure.url(v1, "chat", "dep") == "https://res.openai.azure.com/openai/v1/chat/completions?team=alpha"
+    )
+
+
+@pytest.mark.parametrize(
+    ("base", "path", "joined"),
+    [
+        ("https://h/v1", "/chat/completions", "https://h/v1/chat/completions"),
+        ("https://h/v1/", "/chat/completions", "https://h/v1/chat/completions"),
+        ("https://h/v1?team=alpha", "/chat/completions", "https://h/v1/chat/completions?team=alpha"),
+        ("https://h/v1/?team=alpha", "/embeddings", "https://h/v1/embeddings?team=alpha"),
+        ("https://h", "/x?api-version=1", "https://h/x?api-version=1"),
+        ("https://h?team=alpha", "/x?api-version=1", "https://h/x?team=alpha&api-version=1"),
+    ],
+)
+def test_join_url_keeps_the_query_last(base: str, path: str, joined: str) -> None:
+    assert join_url(base, path) == joined
 
 
 async def test_auth_headers() -> None:
     assert await ADAPTER.auth_headers(EP) == {"Authorization": "Bearer sk-test-SECRET-123456"}
-    org = EP.replace(**{"organization": "org-42"})
-    assert (await ADAPTER.auth_headers(org))["OpenAI-Organization"] == "org-42"
+    org = EP.replace(settings=OpenAISettings(organization="org-42"))
+    assert await ADAPTER.auth_headers(org) == {
+        "Authorization": "Bearer sk-test-SECRET-123456",
+        "OpenAI-Organization": "org-42",
+    }
+    both = EP.replace(settings=OpenAISettings(organization="org-42", project="proj-7"))
+    headers = await ADAPTER.auth_headers(both)
+    assert (headers["OpenAI-Organization"], headers["OpenAI-Project"]) == ("org-42", "proj-7")
+    assert "OpenAI-Organization" not in await ADAPTER.auth_headers(EP.replace(settings=OpenAISettings()))
     assert await ADAPTER.auth_headers(EndpointConfig(endpoint="http://127.0.0.1:1/v1")) == {}
 
 

@@ -1,28 +1,35 @@
-"""The OpenAI and Azure catalogues, model classes and plugin hooks."""
+"""The OpenAI and Azure catalogues, the model classes the registry makes from them, and the
+plugin hooks (provider profiles)."""
 
 from __future__ import annotations
 
 import pluggy
 import pytest
+from model_classes import model_class
 from openai_testkit import ScriptedConnector
 
 from core.llms import hookspecs
 from core.llms.interfaces import ILLM
-from core.llms.interfaces.metadata import ModelMetadata
-from core.llms.providers.azure import AZURE_MODELS, AzureAdapter, AzureChatModel, AzureO4Mini
+from core.llms.interfaces.metadata import ModelMetadata, Pricing
+from core.llms.interfaces.provider import ModelRow, ProviderProfile
+from core.llms.providers.azure import AzureAdapter, AzureSettings
 from core.llms.providers.azure import plugin as azure_plugin
 from core.llms.providers.base.implementation import BaseLLM
+from core.llms.providers.dialects.openai_chat import OpenAIChatModel
 from core.llms.providers.openai import (
     OPENAI_CATALOGUE,
     OPENAI_MODELS,
-    GPT4o,
-    GPT41Mini,
     OpenAIAdapter,
-    OpenAIChatModel,
-    azure_metadata,
+    OpenAISettings,
+    openai_metadata,
 )
 from core.llms.providers.openai import plugin as openai_plugin
-from core.llms.registry import ModelRegistry, ProviderSpec
+from core.llms.providers.openai.catalogue import AZURE_MODELS, OPENAI_GENERIC, azure_metadata
+from core.llms.registry import ModelRegistry
+
+AzureO4Mini = model_class("azure/o4-mini")
+GPT4o = model_class("openai/gpt-4o")
+GPT41Mini = model_class("openai/gpt-4.1-mini")
 
 # name: context window, max output, (input, cached input, output) USD per 1M tokens, reasoning
 PUBLISHED = {
@@ -57,18 +64,38 @@ def test_catalogue_figures(name: str) -> None:
         assert rules.max_tokens_param == "max_tokens" and not rules.unsupported
 
 
-def test_model_classes_are_data() -> None:
-    assert sorted(cls.metadata.name for cls in OPENAI_MODELS) == sorted(PUBLISHED)
-    assert sorted(cls.metadata.name for cls in AZURE_MODELS) == sorted(PUBLISHED)
-    for cls in OPENAI_MODELS:
+def test_catalogue_rows_are_data() -> None:
+    assert all(isinstance(meta, ModelMetadata) for meta in (*OPENAI_MODELS, *AZURE_MODELS))
+    assert sorted(meta.name for meta in OPENAI_MODELS) == sorted(PUBLISHED)
+    assert sorted(meta.name for meta in AZURE_MODELS) == sorted(PUBLISHED)
+    assert tuple(OPENAI_CATALOGUE.values()) == OPENAI_MODELS
+    for meta in OPENAI_MODELS:
+        assert meta.provider == "openai" and openai_metadata(meta.name) is meta
+    for meta in AZURE_MODELS:
+        assert meta == OPENAI_CATALOGUE[meta.name].replace(**{"provider": "azure"})
+
+
+def own_public_attributes(cls: type) -> set[str]:
+    return {k for k in vars(cls) if not k.startswith("_")}
+
+
+@pytest.mark.parametrize("provider", ["openai", "azure"])
+def test_model_classes_are_made_from_the_rows(provider: str) -> None:
+    rows = OPENAI_MODELS if provider == "openai" else AZURE_MODELS
+    for meta in rows:
+        cls = model_class(f"{provider}/{meta.name}")
         assert issubclass(cls, OpenAIChatModel) and issubclass(cls, BaseLLM)
-        assert cls.metadata.provider == "openai"
-        assert {k for k in vars(cls) if not k.startswith("_")} == {"metadata"}
-        assert isinstance(cls(ScriptedConnector()), ILLM)
-    for cls in AZURE_MODELS:
-        assert issubclass(cls, AzureChatModel) and issubclass(cls, OpenAIChatModel)
-        assert cls.metadata == OPENAI_CATALOGUE[cls.metadata.name].replace(**{"provider": "azure"})
-        assert isinstance(cls(ScriptedConnector()), ILLM)
+        assert cls is not OpenAIChatModel and cls.__bases__ == (OpenAIChatModel,)
+        assert own_public_attributes(cls) == {"metadata"}
+        assert cls.metadata == meta and cls.metadata.provider == provider
+        # the dated snapshot (alias) names the same class
+        (alias,) = meta.aliases
+        assert model_class(f"{provider}/{alias}") is cls
+        model = cls(ScriptedConnector())
+        assert isinstance(model, ILLM)
+        assert (model.provider, model.name) == (provider, meta.name)
+    # the dialect's model class itself carries no model
+    assert "metadata" not in own_public_attributes(OpenAIChatModel)
 
 
 def test_azure_metadata_reuses_the_catalogue() -> None:
@@ -77,6 +104,7 @@ def test_azure_metadata_reuses_the_catalogue() -> None:
     assert (meta.provider, meta.qualified_name) == ("azure", "azure/o4-mini")
     assert meta.pricing == OPENAI_CATALOGUE["o4-mini"].pricing
     assert OPENAI_CATALOGUE["o4-mini"].provider == "openai"
+    assert AzureO4Mini.metadata == meta
 
 
 def plugin_manager() -> pluggy.PluginManager:
@@ -87,27 +115,60 @@ def plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
-def test_plugin_hooks_register_providers_and_models() -> None:
+def test_plugin_hooks_register_provider_profiles() -> None:
     pm = plugin_manager()
-    specs = {spec.name: spec for batch in pm.hook.llms_register_providers() for spec in batch}
-    assert set(specs) == {"openai", "azure"}
-    openai, azure = specs["openai"], specs["azure"]
-    assert isinstance(openai, ProviderSpec)
-    assert isinstance(openai.adapter_factory(), OpenAIAdapter)
+    profiles = {p.name: p for batch in pm.hook.llms_register_providers() for p in batch}
+    assert set(profiles) == {"openai", "azure"}
+    openai, azure = profiles["openai"], profiles["azure"]
+    assert openai is openai_plugin.PROFILE and azure is azure_plugin.PROFILE
+    for profile in (openai, azure):
+        assert isinstance(profile, ProviderProfile)
+        assert profile.model_class is OpenAIChatModel and profile.dialect == "openai_chat"
+        assert profile.requires_api_key is True
+        assert all(row.model_class is None for row in profile.rows())
+    assert isinstance(openai.adapter(), OpenAIAdapter)
     assert (openai.default_endpoint, openai.api_key_env) == ("https://api.openai.com/v1", ("OPENAI_API_KEY",))
-    assert isinstance(azure.adapter_factory(), AzureAdapter)
+    assert openai.endpoint_env == ("OPENAI_BASE_URL",)
+    assert openai.settings is OpenAISettings
+    assert openai.setting_names == ("organization", "project") and openai.required_settings == ()
+    assert dict(openai.settings_env) == {
+        "organization": ("OPENAI_ORG_ID",),
+        "project": ("OPENAI_PROJECT_ID",),
+    }
+    assert openai.model_setting is None
+    assert openai.models == OPENAI_MODELS and openai.generic is OPENAI_GENERIC
+    assert isinstance(azure.adapter(), AzureAdapter)
+    assert not isinstance(azure.adapter(), OpenAIAdapter)
     assert azure.default_endpoint is None
-    assert azure.required_fields == ("deployment_name", "api_version")
-    assert azure.field_env["deployment_name"] == ("AZURE_OPENAI_DEPLOYMENT",)
-    assert azure.field_env["api_version"][0] == "OPENAI_API_VERSION"
-    models = [cls for batch in pm.hook.llms_register_models() for cls in batch]
-    assert len(models) == len(OPENAI_MODELS) + len(AZURE_MODELS)
+    assert (azure.api_key_env, azure.endpoint_env) == (("AZURE_OPENAI_API_KEY",), ("AZURE_OPENAI_ENDPOINT",))
+    assert azure.settings is AzureSettings
+    assert azure.required_settings == ("deployment_name", "api_version")
+    assert azure.settings_env["deployment_name"] == ("AZURE_OPENAI_DEPLOYMENT",)
+    assert azure.settings_env["api_version"][0] == "OPENAI_API_VERSION"
+    assert azure.model_setting == "deployment_name"
+    assert azure.models == AZURE_MODELS
+    assert [row.metadata for row in azure.rows()] == list(AZURE_MODELS)
+    assert all(isinstance(row, ModelRow) for row in azure.rows())
+    # an unlisted deployment or model name is served, without a price
+    for profile in (openai, azure):
+        assert profile.generic is not None and profile.generic.provider == profile.name
+        assert profile.generic.pricing == Pricing()
+    # the catalogue travels in the profiles: neither plugin adds models through the models hook
+    assert [m for batch in pm.hook.llms_register_models() for m in batch] == []
+    assert len(openai.rows()) + len(azure.rows()) == len(OPENAI_MODELS) + len(AZURE_MODELS)
 
 
 def test_registry_resolves_both_providers() -> None:
     registry = ModelRegistry.from_plugins(plugin_manager())
+    assert [p.name for p in registry.providers()] == ["azure", "openai"]
+    assert len(registry.models()) == len(OPENAI_MODELS) + len(AZURE_MODELS)
     spec, cls = registry.resolve("openai/gpt-4.1-mini")
-    assert spec.name == "openai" and cls is GPT41Mini
+    assert spec.name == "openai" and cls.metadata is OPENAI_CATALOGUE["gpt-4.1-mini"]
+    assert own_public_attributes(cls) == own_public_attributes(GPT41Mini) == {"metadata"}
+    assert registry.resolve("openai/gpt-4.1-mini")[1] is cls  # one class per row
     spec, cls = registry.resolve("azure/o4-mini")
-    assert spec.name == "azure" and cls is AzureO4Mini
-    assert registry.resolve("openai/gpt-4o-2024-08-06")[1] is GPT4o
+    assert spec.name == "azure" and cls.metadata == AzureO4Mini.metadata
+    assert issubclass(cls, OpenAIChatModel)
+    gpt4o = registry.resolve("openai/gpt-4o")[1]
+    assert registry.resolve("openai/gpt-4o-2024-08-06")[1] is gpt4o
+    assert gpt4o.metadata == GPT4o.metadata

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from model_classes import model_class
 from openai_testkit import ScriptedConnector, completion, wire_response
 from pydantic import BaseModel
 
@@ -16,13 +17,17 @@ from core.llms.interfaces import (
     ResponseParsingError,
     Usage,
 )
-from core.llms.providers.openai import GPT4o, GPT41Mini, O4Mini
-from core.llms.providers.openai.parsing import (
+from core.llms.providers.dialects.openai_chat.parsing import (
+    content_and_thinking,
     map_finish_reason,
     parse_chat_completion,
     parse_structured,
     usage_from_wire,
 )
+
+GPT4o = model_class("openai/gpt-4o")
+GPT41Mini = model_class("openai/gpt-4.1-mini")
+O4Mini = model_class("openai/o4-mini")
 
 
 class City(BaseModel):
@@ -149,6 +154,55 @@ def test_content_filter_annotations_are_kept() -> None:
     }
     filtered = completion("partial", finish_reason="content_filter")
     assert parse(filtered).finish_reason == "content_filter"
+
+
+def test_typed_content_parts_give_text_and_reasoning() -> None:
+    # Mistral's magistral models: content is a list of typed parts
+    parts = [
+        {"type": "thinking", "thinking": [{"type": "text", "text": "The user greets. "}]},
+        {"type": "thinking", "thinking": [{"type": "text", "text": "Answer briefly."}]},
+        {"type": "text", "text": "Hello"},
+        {"type": "text", "text": " there!"},
+    ]
+    response = parse(completion(parts))
+    assert response.text == "Hello there!"
+    assert response.reasoning == "The user greets. Answer briefly."
+    assert response.finish_reason == "stop"
+    # only thinking: no text; a reasoning_content field still wins over thinking parts
+    only = parse(completion([{"type": "thinking", "thinking": [{"type": "text", "text": "hm"}]}]))
+    assert (only.text, only.reasoning) == ("", "hm")
+    both = completion(parts)
+    both["choices"][0]["message"]["reasoning_content"] = "from the field"
+    assert parse(both).reasoning == "from the field"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("plain", ("plain", None)),
+        (None, (None, None)),
+        ([], (None, None)),
+        ([{"type": "text", "text": "a"}, {"type": "image_url", "image_url": {"url": "x"}}], ("a", None)),
+        ([{"type": "thinking", "thinking": "flat string"}], (None, "flat string")),
+        (
+            [{"type": "thinking", "thinking": [{"type": "text", "text": "t"}, {"type": "other"}]}],
+            (None, "t"),
+        ),
+    ],
+)
+def test_content_and_thinking(value: Any, expected: tuple[str | None, str | None]) -> None:
+    assert content_and_thinking(value, "content") == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [["not a part"], [{"type": "text", "text": 5}], 42],
+)
+def test_content_and_thinking_refuses_malformed_parts(value: Any) -> None:
+    with pytest.raises(ResponseParsingError):
+        content_and_thinking(value, "choices[0].message.content")
+    with pytest.raises(ResponseParsingError):
+        parse(completion(value))
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import base64
 from typing import Annotated, Any, ClassVar, Literal
 
 import pytest
+from model_classes import model_class
 from openai_testkit import ScriptedConnector
 from pydantic import BaseModel, Field
 
@@ -21,14 +22,21 @@ from core.llms.interfaces import (
     UnsupportedOperationError,
 )
 from core.llms.interfaces.metadata import Capabilities, ModelMetadata
-from core.llms.providers.openai import GPT5, O3, GPT4o, GPT41Mini, O4Mini, OpenAIChatModel
-from core.llms.providers.openai.payload import build_chat_payload, response_format_to_wire
-from core.llms.providers.openai.schema import strict_json_schema
+from core.llms.providers.dialects.openai_chat import OpenAIChatModel
+from core.llms.providers.dialects.openai_chat.payload import build_chat_payload, response_format_to_wire
+from core.llms.providers.dialects.openai_chat.schema import strict_json_schema
+
+GPT5 = model_class("openai/gpt-5")
+O3 = model_class("openai/o3")
+GPT4o = model_class("openai/gpt-4o")
+GPT41Mini = model_class("openai/gpt-4.1-mini")
+O4Mini = model_class("openai/o4-mini")
 
 
 def prepare(
     model_cls: type[OpenAIChatModel], messages: Any = "hi", *, streaming: bool = False, **params: Any
 ) -> Any:
+
     request, _ = model_cls(ScriptedConnector())._prepare(messages, params, streaming)
     return request
 
@@ -260,6 +268,26 @@ def test_transport_options_are_not_in_the_body() -> None:
     request = prepare(GPT41Mini, timeout=12.5, read_timeout=3.0)
     assert (request.operation, request.total_timeout, request.read_timeout) == ("chat", 12.5, 3.0)
     assert "timeout" not in request.payload and "read_timeout" not in request.payload
+
+
+def test_request_names_the_catalogue_model_unless_the_call_fixes_one() -> None:
+    request = prepare(GPT41Mini)
+    assert (request.model, request.model_fixed) == ("gpt-4.1-mini", False)
+    pinned = prepare(GPT41Mini, model="ft:gpt-4.1-mini:org::x", timeout=5.0)
+    assert (pinned.model, pinned.model_fixed) == ("ft:gpt-4.1-mini:org::x", True)
+    assert pinned.total_timeout == 5.0 and "timeout" not in pinned.payload
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_per_call_model_is_the_body_model(streaming: bool) -> None:
+    request = prepare(GPT41Mini, streaming=streaming, model="ft:gpt-4.1-mini:org::x")
+    assert request.payload["model"] == "ft:gpt-4.1-mini:org::x"
+
+
+@pytest.mark.parametrize("bad", ["", "   ", 7, ["gpt-4o"]])
+def test_per_call_model_must_be_a_model_id(bad: object) -> None:
+    with pytest.raises(InvalidInputError, match="model= must be a non-empty model id string"):
+        prepare(GPT41Mini, model=bad)
 
 
 def test_prompt_too_big_for_the_window_is_refused_before_sending() -> None:

@@ -9,12 +9,16 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from model_classes import model_class
 from openai_testkit import ScriptedConnector
 
 from core.llms.interfaces import ContextWindowExceededError, InvalidInputError, Message
 from core.llms.interfaces.messages import normalize_messages, plain_text_messages
-from core.llms.providers.openai import O3, GPT41Mini, OpenAIChatModel
-from core.llms.providers.openai.payload import build_chat_payload
+from core.llms.providers.dialects.openai_chat import OpenAIChatModel
+from core.llms.providers.dialects.openai_chat.payload import build_chat_payload
+
+O3 = model_class("openai/o3")
+GPT41Mini = model_class("openai/gpt-4.1-mini")
 
 ROLES = ["system", "developer", "user", "assistant"]
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Literal
 
 import pytest
+from model_classes import model_class
 from openai_testkit import accumulate
 from pydantic import BaseModel
 
@@ -19,11 +20,16 @@ from core.llms.interfaces import (
     StreamInterruptedError,
     UnsupportedOperationError,
 )
-from core.llms.providers.base.endpoint import EndpointConfig
+from core.llms.interfaces.endpoint import EndpointConfig
 from core.llms.providers.base.failover import FailoverConnector
 from core.llms.providers.base.retry import RetryPolicy
-from core.llms.providers.openai import GPT4o, GPT41Mini, O4Mini, OpenAIAdapter, OpenAIChatModel
+from core.llms.providers.dialects.openai_chat import OpenAIChatModel
+from core.llms.providers.openai import OpenAIAdapter
 from core.llms.simulator import Fault, Simulator
+
+GPT4o = model_class("openai/gpt-4o")
+GPT41Mini = model_class("openai/gpt-4.1-mini")
+O4Mini = model_class("openai/o4-mini")
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 FAST = RetryPolicy(max_retries=1, backoff_initial=0.001, backoff_max=0.002)

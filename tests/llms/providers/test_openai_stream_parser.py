@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 import pytest
+from model_classes import model_class
 from openai_testkit import (
     ScriptedConnector,
     accumulate,
@@ -31,8 +32,9 @@ from core.llms.interfaces import (
     Usage,
     WireEvent,
 )
-from core.llms.providers.openai import GPT41Mini
-from core.llms.providers.openai.streaming import ChatStreamParser
+from core.llms.providers.dialects.openai_chat.streaming import ChatStreamParser
+
+GPT41Mini = model_class("openai/gpt-4.1-mini")
 
 
 def parse(raw: bytes) -> list[LLMStreamChunk]:
@@ -177,13 +179,95 @@ def test_malformed_events(data: str) -> None:
     assert info.value.endpoint == "https://e/v1"
 
 
-def test_stream_without_done_is_interrupted() -> None:
+def test_stream_without_done_or_usage_is_interrupted() -> None:
+    # a finish reason but no usage (asked for by default) and no [DONE]: cut before the usage chunk
     raw = sse_of(delta_chunk({"content": "half"}), delta_chunk({}, finish_reason="stop"), done=False)
     parser = ChatStreamParser("https://e/v1")
     for event in decode_events(raw):
         parser.feed(event)
-    with pytest.raises(StreamInterruptedError, match=r"\[DONE\]") as info:
+    with pytest.raises(StreamInterruptedError, match=r"\[DONE\] marker \(and usage\)") as info:
         parser.close()
+    assert info.value.endpoint == "https://e/v1"
+
+
+@pytest.mark.parametrize("expect_usage", [True, False])
+def test_stream_without_a_finish_reason_is_interrupted(expect_usage: bool) -> None:
+    raw = sse_of(delta_chunk({"content": "half"}), usage_chunk(3, 1), done=False)
+    parser = ChatStreamParser("https://e/v1", request_id="req-9", expect_usage=expect_usage)
+    chunks = [c for event in decode_events(raw) for c in parser.feed(event)]
+    assert [c.text for c in chunks] == ["half"]
+    with pytest.raises(StreamInterruptedError) as info:
+        parser.close()
+    assert info.value.message == "the stream ended before its [DONE] marker"
+    assert (info.value.endpoint, info.value.request_id) == ("https://e/v1", "req-9")
+
+
+def test_stream_ending_after_finish_and_usage_without_done_is_complete() -> None:
+    # Groq and other OpenAI-compatible hosts close after the usage chunk without [DONE]
+    raw = sse_of(
+        delta_chunk({"content": "whole"}),
+        delta_chunk({}, finish_reason="length"),
+        usage_chunk(1_000_000, 1_000_000),
+        done=False,
+    )
+    parser = ChatStreamParser("https://e/v1", cost=GPT41Mini(ScriptedConnector()).cost)
+    chunks = run_parser(parser, decode_events(raw))
+    assert [c.text for c in chunks] == ["whole", ""]
+    final = chunks[-1]
+    assert (final.finish_reason, final.usage) == ("length", Usage(1_000_000, 1_000_000))
+    assert final.cost == pytest.approx(0.40 + 1.60)
+    assert parser.close() == []  # closed once: nothing more
+    assert parser.feed(WireEvent(data="[DONE]")) == []
+
+
+def test_stream_without_done_is_complete_when_usage_was_not_asked_for() -> None:
+    raw = sse_of(delta_chunk({"content": "ok"}), delta_chunk({}, finish_reason="stop"), done=False)
+    chunks = run_parser(ChatStreamParser("https://e/v1", expect_usage=False), decode_events(raw))
+    assert [c.text for c in chunks] == ["ok", ""]
+    assert (chunks[-1].finish_reason, chunks[-1].usage, chunks[-1].cost) == ("stop", None, None)
+
+
+async def test_a_model_that_does_not_ask_for_usage_accepts_a_stream_without_done() -> None:
+    no_usage = type("OpenAIChatModel", (GPT41Mini,), {"stream_usage": False})
+    raw = sse_of(delta_chunk({"content": "Hi"}), delta_chunk({}, finish_reason="stop"), done=False)
+    connector = ScriptedConnector(sse=raw)
+    chunks = [c async for c in no_usage(connector).stream_answer("hello")]
+    assert accumulate(chunks).text == "Hi" and chunks[-1].finish_reason == "stop"
+    (request,) = connector.requests
+    assert request.payload["stream"] is True and "stream_options" not in request.payload
+    # the same stream is cut short for a model that asked for usage
+    with pytest.raises(StreamInterruptedError):
+        async for _ in GPT41Mini(ScriptedConnector(sse=raw)).stream_answer("hello"):
+            pass
+
+
+def test_typed_content_parts_in_deltas() -> None:
+    # Mistral's magistral stream: thinking parts, then text parts (or plain strings)
+    raw = sse_of(
+        delta_chunk({"role": "assistant", "content": ""}),
+        delta_chunk({"content": [{"type": "thinking", "thinking": [{"type": "text", "text": "Let me"}]}]}),
+        delta_chunk({"content": [{"type": "thinking", "thinking": [{"type": "text", "text": " think."}]}]}),
+        delta_chunk({"content": [{"type": "text", "text": "Answer"}]}),
+        delta_chunk({"content": ": 42"}),
+        delta_chunk({}, finish_reason="stop"),
+        usage_chunk(4, 6),
+    )
+    chunks = parse(raw)
+    assert [(c.text, c.reasoning) for c in chunks[:-1]] == [
+        ("", "Let me"),
+        ("", " think."),
+        ("Answer", None),
+        (": 42", None),
+    ]
+    acc = accumulate(chunks)
+    response = acc.to_response(model="magistral", provider="mistral")
+    assert (response.text, response.reasoning) == ("Answer: 42", "Let me think.")
+    assert (acc.finish_reason, acc.usage) == ("stop", Usage(4, 6))
+
+
+def test_malformed_typed_content_parts_in_a_delta() -> None:
+    with pytest.raises(ResponseParsingError) as info:
+        parse(sse_of(delta_chunk({"content": ["not a part"]})))
     assert info.value.endpoint == "https://e/v1"
 
 

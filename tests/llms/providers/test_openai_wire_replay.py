@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 import pytest
+from model_classes import model_class
 from openai_testkit import (
     ReplayServer,
     accumulate,
@@ -27,9 +28,13 @@ from openai_testkit import (
 )
 
 from core.llms.interfaces import BadRequestError, LLMResponse, StreamAccumulator, Usage
-from core.llms.providers.base.endpoint import EndpointConfig
+from core.llms.interfaces.endpoint import EndpointConfig
 from core.llms.providers.base.failover import FailoverConnector
-from core.llms.providers.openai import GPT4o, GPT41Nano, OpenAIAdapter, OpenAIChatModel
+from core.llms.providers.dialects.openai_chat import OpenAIChatModel
+from core.llms.providers.openai import OpenAIAdapter
+
+GPT4o = model_class("openai/gpt-4o")
+GPT41Nano = model_class("openai/gpt-4.1-nano")
 
 SEEDS = (0, 1, 2, 3)
 SSE_FILES = (
@@ -41,6 +46,7 @@ SSE_FILES = (
     "openai/chat-stream-logprobs.sse",
     "openai/chat-stream-n3-choices.sse",
 )
+
 NANO = "openai/chat-stream-text-gpt41-nano.txt"
 
 

@@ -1,10 +1,15 @@
-"""A stream that ends without its terminal marker is an error, never a success — per provider.
+"""A stream that ends before it is complete is an error, never a success — per provider.
 
 Real recorded streams (``tests/llms/wire``: OpenAI, Azure) and an Ollama NDJSON answer written from
 Ollama's documented format are replayed whole (the control: a success), without their terminal
-marker (``data: [DONE]`` / the ``"done": true`` line) although every content, finish and usage
-event arrived, cut in the middle of an event, and empty. Through real models made by
-``create_llm``, with and without a healthy backup.
+marker (``data: [DONE]`` / the ``"done": true`` line), cut before the finish reason, cut in the
+middle of an event, and empty. Through real models made by ``create_llm``, with and without a
+healthy backup.
+
+The Chat Completions wire is complete once its finish reason and usage arrived: several
+OpenAI-compatible hosts (Groq) close without ``[DONE]``, so a stream missing only the marker is a
+success there. Ollama's ``"done": true`` line carries the finish reason and usage itself, so
+without it the stream is cut.
 """
 
 from __future__ import annotations
@@ -72,6 +77,14 @@ def without_marker(body: bytes, provider: str) -> bytes:
     return body[:cut]
 
 
+def before_finish(body: bytes, provider: str) -> bytes:
+    """``body`` cut just before the event that carries the finish reason (the content arrived)."""
+    if provider == "ollama":
+        return without_marker(body, provider)
+    cut = body.index(b'"finish_reason":"stop"')
+    return body[: body.rindex(b"data: ", 0, cut)]
+
+
 def mid_event(body: bytes, provider: str) -> bytes:
     """``body`` cut in the middle of the event before its terminal marker."""
     head = without_marker(body, provider).rstrip(b"\n")
@@ -101,10 +114,31 @@ async def test_whole_transcript_is_a_success(provider: str, providers_registry: 
 
 
 @pytest.mark.parametrize("backup", [False, True], ids=["alone", "backup"])
-@pytest.mark.parametrize("cut", [without_marker, mid_event], ids=["no-marker", "mid-event"])
+async def test_chat_completions_stream_without_done_is_complete(
+    provider: str, providers_registry: ModelRegistry, backup: bool
+) -> None:
+    if provider == "ollama":
+        pytest.skip("Ollama's done line carries the finish reason: see the next test")
+    body, kind = transcript(provider)
+    whole, _, _ = await replay(provider, body, kind, providers_registry, backup=False)
+    out, hits, spare_hits = await replay(
+        provider, without_marker(body, provider), kind, providers_registry, backup=backup
+    )
+    assert out.error is None and (hits, spare_hits) == (1, 0)
+    assert out.text == whole.text
+    final = out.chunks[-1]
+    assert final.finish_reason == "stop" and final.usage == whole.chunks[-1].usage and final.usage is not None
+
+
+@pytest.mark.parametrize("backup", [False, True], ids=["alone", "backup"])
+@pytest.mark.parametrize(
+    "cut", [without_marker, before_finish, mid_event], ids=["no-marker", "before-finish", "mid-event"]
+)
 async def test_stream_without_terminal_marker_is_an_error(
     provider: str, providers_registry: ModelRegistry, cut: Callable[[bytes, str], bytes], backup: bool
 ) -> None:
+    if cut is without_marker and provider != "ollama":
+        pytest.skip("complete without [DONE] on the Chat Completions wire: see the test above")
     body, kind = transcript(provider)
     whole, _, _ = await replay(provider, body, kind, providers_registry, backup=False)
     assert whole.text
@@ -115,8 +149,8 @@ async def test_stream_without_terminal_marker_is_an_error(
     assert (hits, spare_hits) == (1, 0)  # chunks had reached the caller: never retried or failed over
     assert error.provider == provider and error.endpoint == out.endpoints[0] and error.status == 200
     assert error.partial_text and whole.text.startswith(error.partial_text)
-    if cut is without_marker:
-        assert error.partial_text == whole.text  # everything but the marker arrived, still an error
+    if cut is without_marker or cut is before_finish:
+        assert error.partial_text == whole.text  # all the content arrived, still an error
         assert all(c.finish_reason is None for c in out.chunks)  # no final chunk was emitted
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from core_llms_ollama.models import Gemma3
+from model_classes import model_class
 
 from core.llms.interfaces.context import RequestContext
 from core.llms.interfaces.errors import InvalidInputError, UnsafeURLError
@@ -20,6 +20,8 @@ from core.llms.interfaces.messages import ImagePart, Message
 from core.llms.providers.base.download import DownloadPolicy
 
 from .support import LocalServer
+
+Gemma3 = model_class("ollama/gemma3")
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 40
 ANSWER = {

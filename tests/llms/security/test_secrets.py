@@ -24,6 +24,7 @@ from core_llms_ollama import plugin as ollama_plugin
 
 from core.llms.config import load_config
 from core.llms.factory import LLMFactory, create_llm
+from core.llms.interfaces.endpoint import EndpointConfig
 from core.llms.interfaces.errors import (
     AllEndpointsFailedError,
     APIConnectionError,
@@ -35,9 +36,8 @@ from core.llms.interfaces.errors import (
 from core.llms.interfaces.llm_interfaces import WireRequest
 from core.llms.plugins import build_plugin_manager
 from core.llms.providers.base.connector import Connector
-from core.llms.providers.base.endpoint import EndpointConfig
 from core.llms.providers.base.failover import FailoverConnector
-from core.llms.providers.openai.connector import OpenAIAdapter
+from core.llms.providers.openai.adapter import OpenAIAdapter
 from core.llms.registry import ModelRegistry
 from core.llms.simulator import Fault, Simulator
 

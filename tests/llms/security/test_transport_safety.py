@@ -16,6 +16,11 @@ import pytest
 from aiohttp import web
 
 from core.llms.factory import create_llm
+from core.llms.interfaces.endpoint import (
+    DEFAULT_MAX_EVENT_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    EndpointConfig,
+)
 from core.llms.interfaces.errors import (
     APIConnectionError,
     AuthenticationError,
@@ -25,12 +30,7 @@ from core.llms.interfaces.errors import (
 )
 from core.llms.interfaces.llm_interfaces import WireRequest
 from core.llms.providers.base.connector import Connector
-from core.llms.providers.base.endpoint import (
-    DEFAULT_MAX_EVENT_BYTES,
-    DEFAULT_MAX_RESPONSE_BYTES,
-    EndpointConfig,
-)
-from core.llms.providers.openai.connector import OpenAIAdapter
+from core.llms.providers.openai.adapter import OpenAIAdapter
 from core.llms.simulator import Simulator
 
 from .support import OPENAI_KEY, PROXY_PASSWORD, ForwardProxy, LocalServer, assert_clean, error_texts

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 from core.llms import LLMFactory
+from core.llms.interfaces.endpoint import EndpointConfig
 from core.llms.interfaces.llm_interfaces import WireRequest
 from core.llms.providers.base.connector import Connector
-from core.llms.providers.base.endpoint import EndpointConfig
 from core.llms.providers.base.failover import FailoverConnector
-from core.llms.providers.openai.connector import OpenAIAdapter
+from core.llms.providers.openai.adapter import OpenAIAdapter
 from core.llms.simulator import Fault, Simulator
 
-from .support import KEY, client_sockets, eventually, model
+from .support import KEY, client_sockets, connectors, eventually, model
 
 CHAT = WireRequest("chat", {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "hi"}]})
 
@@ -144,8 +144,9 @@ async def test_an_unclosed_factory_whose_model_was_dropped_warns_once(sim: Simul
 
 
 async def test_never_used_and_closed_objects_do_not_warn(sim: Simulator) -> None:
-    unused = model(sim)
-    closed = model(sim)
+    # (each on an endpoint of its own: models on the same endpoint share one session, below)
+    unused = model(sim, name="unused")
+    closed = model(sim, name="closed")
     await closed.get_answer("hello")
     await closed.aclose()
     factory = LLMFactory.from_config(
@@ -155,3 +156,29 @@ async def test_never_used_and_closed_objects_do_not_warn(sim: Simulator) -> None
     with resource_warnings() as found:
         del unused, closed, factory
     assert found == []
+
+
+async def test_shared_session_closes_with_its_last_holder(sim: Simulator) -> None:
+    """Two models on one endpoint share one session: closing one leaves it open for the other,
+    closing both closes it, and neither warns."""
+    first, second = model(sim), model(sim)
+    [shared] = connectors(first)
+    assert connectors(second) == [shared]
+    await first.get_answer("hello")
+    await first.aclose()
+    assert not shared.closed and (await second.get_answer("still here")).text
+    await second.aclose()
+    assert shared.closed
+    with resource_warnings() as found:
+        del first, second
+    assert found == []
+    await _no_client_sockets(sim)
+
+
+async def test_shared_session_left_open_warns_once(sim: Simulator) -> None:
+    """The session is left open when no holder closed it: the last one collected warns, once."""
+    first, second = model(sim), model(sim)
+    await first.get_answer("hello")
+    with resource_warnings() as found:
+        del first, second
+    assert len(found) == 1 and "unclosed" in found[0] and KEY not in found[0]

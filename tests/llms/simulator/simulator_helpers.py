@@ -7,6 +7,7 @@ core-llms client code, so they check the wire itself.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -25,6 +26,37 @@ def sse_payloads(raw: bytes) -> list[str]:
         assert block.startswith("data: "), f"unexpected SSE block {block[:60]!r}"
         assert "\n" not in block, "one data line per event"
         out.append(block[len("data: ") :])
+    return out
+
+
+@dataclass(frozen=True)
+class SseBlock:
+    """One blank-line-separated SSE block: its comment lines (text after ``": "``), its ``event:``
+    name and its ``data:`` payload (None for a comment-only block)."""
+
+    comments: tuple[str, ...]
+    event: str | None
+    data: str | None
+
+
+def sse_blocks(raw: bytes) -> list[SseBlock]:
+    """Every block of an SSE body, comments and named events included (checks the framing)."""
+    assert raw.endswith(b"\n\n"), "an SSE body ends with a blank line"
+    out = []
+    for block in raw.decode().split("\n\n")[:-1]:
+        comments: list[str] = []
+        event = data = None
+        for line in block.split("\n"):
+            if line.startswith(": "):
+                comments.append(line[2:])
+            elif line.startswith("event: "):
+                assert event is None and data is None, f"unexpected event line in {block!r}"
+                event = line[len("event: ") :]
+            else:
+                assert line.startswith("data: ") and data is None, f"unexpected SSE line {line[:60]!r}"
+                data = line[len("data: ") :]
+        assert comments or data is not None, "an empty SSE block"
+        out.append(SseBlock(tuple(comments), event, data))
     return out
 
 

@@ -15,9 +15,9 @@ from typing import Any
 from aiohttp import web
 from local_http import serve_locally
 
+from core.llms.interfaces.endpoint import EndpointConfig, Timeouts
 from core.llms.interfaces.errors import LLMError, StreamInterruptedError
 from core.llms.interfaces.llm_interfaces import StreamDecoder, WireEvent
-from core.llms.providers.base.endpoint import EndpointConfig, Timeouts
 from core.llms.providers.base.failover import FailoverConnector
 from core.llms.providers.base.http_errors import error_for_status, parse_retry_after
 from core.llms.providers.base.ndjson import NDJSONDecoder
@@ -141,7 +141,7 @@ class FakeAdapter:
 
     provider = "fake"
 
-    def url(self, endpoint: EndpointConfig, operation: str) -> str:
+    def url(self, endpoint: EndpointConfig, operation: str, model: str = "") -> str:
         return f"{endpoint.endpoint}/{operation}"
 
     async def auth_headers(self, endpoint: EndpointConfig) -> dict[str, str]:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import pytest
 
 from core.llms.interfaces.context import RequestContext
+from core.llms.interfaces.endpoint import EndpointConfig, Timeouts
 from core.llms.interfaces.errors import (
     APIConnectionError,
     AuthenticationError,
@@ -24,7 +25,6 @@ from core.llms.interfaces.errors import (
 )
 from core.llms.interfaces.llm_interfaces import WireRequest
 from core.llms.providers.base.connector import MAX_ERROR_BODY, Connector, encode_json
-from core.llms.providers.base.endpoint import EndpointConfig, Timeouts
 
 from .support import SECRET, FakeAdapter, Reply, ScriptServer, endpoint, error_json, sse
 
@@ -167,7 +167,7 @@ async def test_per_call_timeout_caps_the_total(server: ScriptServer, adapter: Fa
 
 async def test_unknown_operation_error_from_adapter_propagates(server: ScriptServer) -> None:
     class Picky(FakeAdapter):
-        def url(self, endpoint: EndpointConfig, operation: str) -> str:
+        def url(self, endpoint: EndpointConfig, operation: str, model: str = "") -> str:
             raise UnsupportedOperationError(f"no {operation!r} here")
 
     async with Connector(endpoint(server.url), Picky()) as conn:

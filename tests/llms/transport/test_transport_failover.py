@@ -8,6 +8,7 @@ import time
 import pytest
 
 from core.llms.interfaces.context import RequestContext
+from core.llms.interfaces.endpoint import EndpointConfig, Timeouts
 from core.llms.interfaces.errors import (
     AllEndpointsFailedError,
     APIConnectionError,
@@ -23,8 +24,8 @@ from core.llms.interfaces.errors import (
     ServiceUnavailableError,
 )
 from core.llms.interfaces.llm_interfaces import IConnector, WireRequest
+from core.llms.providers.azure import AzureAdapter, AzureSettings
 from core.llms.providers.base.connector import Connector
-from core.llms.providers.base.endpoint import EndpointConfig, Timeouts
 from core.llms.providers.base.failover import FailoverConnector
 from core.llms.providers.base.retry import RetryPolicy
 
@@ -386,16 +387,18 @@ async def test_stalled_response_times_out_and_fails_over(
 
 async def test_from_endpoints_inheritance_and_names(adapter: FakeAdapter) -> None:
     primary = EndpointConfig(
-        endpoint="https://res.example.test", api_key=SECRET, deployment_name="gpt-a", api_version="2024-10-21"
+        endpoint="https://res.example.test",
+        api_key=SECRET,
+        settings=AzureSettings(deployment_name="gpt-a", api_version="2024-10-21"),
     )
     fc = FailoverConnector.from_endpoints(
-        adapter,
+        AzureAdapter(),
         primary,
         [
             {"deployment_name": "gpt-b"},
             {"endpoint": "https://backup.example.test", "name": "west"},
             {"deployment_name": "gpt-b"},
-            EndpointConfig(endpoint="https://other.example.test"),
+            EndpointConfig(endpoint="https://other.example.test", model_id="m-2"),
         ],
     )
     assert fc.endpoints == [
@@ -407,8 +410,11 @@ async def test_from_endpoints_inheritance_and_names(adapter: FakeAdapter) -> Non
     ]
     configs = [c.endpoint for c in fc.connectors]
     assert configs[1].api_key is not None and configs[1].api_key.get_secret_value() == SECRET
-    assert configs[2].api_version == "2024-10-21" and configs[2].deployment_name == "gpt-a"
+    assert configs[2].settings == AzureSettings(deployment_name="gpt-a", api_version="2024-10-21")
+    assert configs[3].settings == AzureSettings(deployment_name="gpt-b", api_version="2024-10-21")
     assert configs[4].api_key is None  # a full EndpointConfig is taken as is
+    # the model id each endpoint is sent: its deployment, or its own model_id
+    assert [c.served_model for c in fc.connectors] == ["gpt-a", "gpt-b", "gpt-a", "gpt-b", "m-2"]
     await fc.aclose()
 
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from core.llms.interfaces.context import RequestContext
+from core.llms.interfaces.endpoint import EndpointConfig, Timeouts
 from core.llms.interfaces.errors import RequestTimeoutError
 from core.llms.interfaces.llm_interfaces import WireRequest
 from core.llms.providers.base.attempt_clock import AttemptClock
 from core.llms.providers.base.connector import Connector, decode_json, encode_json
-from core.llms.providers.base.endpoint import EndpointConfig, Timeouts
 
 from .support import SECRET, FakeAdapter, Reply, ScriptServer, endpoint
 

@@ -10,6 +10,7 @@ from contextlib import aclosing
 import pytest
 
 from core.llms.interfaces.context import RequestContext
+from core.llms.interfaces.endpoint import Timeouts
 from core.llms.interfaces.errors import (
     AllEndpointsFailedError,
     APIConnectionError,
@@ -19,7 +20,6 @@ from core.llms.interfaces.errors import (
     StreamInterruptedError,
 )
 from core.llms.interfaces.llm_interfaces import WireRequest
-from core.llms.providers.base.endpoint import Timeouts
 from core.llms.providers.base.failover import FailoverConnector
 
 from .support import (

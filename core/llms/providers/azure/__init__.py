@@ -1,52 +1,14 @@
-"""Azure OpenAI provider: the OpenAI chat models served from Azure deployments.
+"""Azure OpenAI provider: a profile (data) on the ``openai_chat`` dialect, serving OpenAI's
+models from Azure deployments.
 
-::
-
-    from core.llms.providers.azure import AzureAdapter, AzureGPT41Mini
-    from core.llms.providers.base.endpoint import EndpointConfig
-    from core.llms.providers.base.failover import FailoverConnector
-
-    primary = EndpointConfig(
-        endpoint="https://myres.openai.azure.com", api_key="...",
-        deployment_name="gpt-4.1-mini", api_version="2024-10-21",
-    )
-    connector = FailoverConnector.from_endpoints(
-        AzureAdapter(), primary, backups=[{"endpoint": "https://other.openai.azure.com"}]
-    )
-    async with AzureGPT41Mini(connector) as model:
-        answer = await model.get_answer("Hello")
+* :mod:`.adapter` — :class:`AzureAdapter` (deployment URLs or the v1 API, ``api-key`` or Entra ID);
+* :mod:`.settings` — :class:`AzureSettings` (``deployment_name``, ``api_version``);
+* :mod:`.plugin` — the profile; the rows are OpenAI's catalogue with ``provider="azure"``.
 """
 
 from __future__ import annotations
 
-from .base_implementation import AzureBaseLLM, AzureChatModel
-from .connector import V1_API_VERSION, AzureAdapter
-from .models import (
-    AZURE_MODELS,
-    AzureGPT4o,
-    AzureGPT4oMini,
-    AzureGPT5,
-    AzureGPT5Mini,
-    AzureGPT41,
-    AzureGPT41Mini,
-    AzureGPT41Nano,
-    AzureO3,
-    AzureO4Mini,
-)
+from .adapter import AzureAdapter
+from .settings import V1_API_VERSION, AzureSettings
 
-__all__ = [
-    "AZURE_MODELS",
-    "V1_API_VERSION",
-    "AzureAdapter",
-    "AzureBaseLLM",
-    "AzureChatModel",
-    "AzureGPT4o",
-    "AzureGPT4oMini",
-    "AzureGPT5",
-    "AzureGPT5Mini",
-    "AzureGPT41",
-    "AzureGPT41Mini",
-    "AzureGPT41Nano",
-    "AzureO3",
-    "AzureO4Mini",
-]
+__all__ = ["V1_API_VERSION", "AzureAdapter", "AzureSettings"]

@@ -1,45 +1,39 @@
-"""The built-in Azure OpenAI plugin: registers the ``azure`` provider and its chat models."""
+"""The built-in Azure OpenAI plugin: the ``azure`` provider profile and its catalogue rows."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from ...hookspecs import hookimpl
+from ...interfaces.provider import ProviderProfile
+from ..dialects.openai_chat.model import OpenAIChatModel
+from ..openai.catalogue import AZURE_MODELS, OPENAI_GENERIC
+from .adapter import AzureAdapter
+from .settings import AzureSettings
 
-import pluggy
+__all__ = ["PROFILE", "llms_register_providers"]
 
-from ..base.implementation import BaseLLM
-from .connector import AzureAdapter
-from .models import AZURE_MODELS
-
-if TYPE_CHECKING:
-    from ...registry import ProviderSpec
-
-hookimpl = pluggy.HookimplMarker("core_llms")
-
-
-@hookimpl
-def llms_register_providers() -> list[ProviderSpec]:
-    """The ``azure`` provider: ``AZURE_OPENAI_ENDPOINT``, ``AZURE_OPENAI_API_KEY``,
-    ``AZURE_OPENAI_DEPLOYMENT`` and ``OPENAI_API_VERSION`` (or ``AZURE_OPENAI_API_VERSION``)."""
-    from ...registry import ProviderSpec
-
-    return [
-        ProviderSpec(
-            name="azure",
-            adapter_factory=AzureAdapter,
-            default_endpoint=None,
-            api_key_env=("AZURE_OPENAI_API_KEY",),
-            endpoint_env=("AZURE_OPENAI_ENDPOINT",),
-            required_fields=("deployment_name", "api_version"),
-            field_env={
-                "deployment_name": ("AZURE_OPENAI_DEPLOYMENT",),
-                "api_version": ("OPENAI_API_VERSION", "AZURE_OPENAI_API_VERSION"),
-            },
-            description="Azure OpenAI (Chat Completions on Azure deployments; api-key or Entra ID)",
-        )
-    ]
+#: ``AZURE_OPENAI_ENDPOINT``, ``AZURE_OPENAI_API_KEY``, ``AZURE_OPENAI_DEPLOYMENT`` (else the model
+#: name) and ``OPENAI_API_VERSION`` (or ``AZURE_OPENAI_API_VERSION``).
+PROFILE = ProviderProfile(
+    name="azure",
+    adapter=AzureAdapter,
+    model_class=OpenAIChatModel,
+    settings=AzureSettings,
+    api_key_env=("AZURE_OPENAI_API_KEY",),
+    endpoint_env=("AZURE_OPENAI_ENDPOINT",),
+    settings_env={
+        "deployment_name": ("AZURE_OPENAI_DEPLOYMENT",),
+        "api_version": ("OPENAI_API_VERSION", "AZURE_OPENAI_API_VERSION"),
+    },
+    model_setting="deployment_name",
+    models=AZURE_MODELS,
+    generic=OPENAI_GENERIC.replace(
+        provider="azure", description="an Azure OpenAI deployment outside the catalogue"
+    ),
+    description="Azure OpenAI (Chat Completions on Azure deployments; api-key or Entra ID)",
+)
 
 
 @hookimpl
-def llms_register_models() -> list[type[BaseLLM]]:
-    """Every built-in Azure OpenAI chat model class."""
-    return list(AZURE_MODELS)
+def llms_register_providers() -> list[ProviderProfile]:
+    """The ``azure`` provider."""
+    return [PROFILE]

@@ -40,7 +40,7 @@ from ...interfaces.errors import LLMError
 from .transport_errors import map_transport_error
 
 if TYPE_CHECKING:
-    from .endpoint import Timeouts
+    from ...interfaces.endpoint import Timeouts
 
 __all__ = ["AttemptClock"]
 

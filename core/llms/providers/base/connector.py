@@ -11,10 +11,16 @@ Request headers, later ones overriding earlier ones: ``Content-Type: application
 ``endpoint.headers``, ``request.headers``, then ``Idempotency-Key`` from the context (with fixed
 credentials, i.e. no ``token_provider``, the first four are made once and reused). An adapter
 that must sign the final request (AWS SigV4 needs the URL and body) may also define
-``sign_request`` (see :class:`RequestSigner`); its headers are added last. An adapter whose
-servers (or the gateways in front of them) may report an error inside a 2xx JSON body may define
-``error_in_body`` (see :class:`BodyErrorDetector`): such an attempt then fails like an HTTP error
-status, so the retry and failover rules apply to it.
+``sign_request`` (see :class:`~core.llms.interfaces.provider.RequestSigner`); its headers are
+added last. An adapter whose servers (or the gateways in front of them) may report an error
+inside a 2xx JSON body may define ``error_in_body`` (see
+:class:`~core.llms.interfaces.provider.BodyErrorDetector`): such an attempt then fails like an
+HTTP error status, so the retry and failover rules apply to it.
+
+The model id an endpoint is sent (:attr:`Connector.served_model`): the endpoint's own
+(``EndpointConfig.model_id``, or the adapter's ``endpoint_model``: an Azure deployment) unless
+the request fixed it; it goes into the URL (adapters whose URL names the model) and, when it
+differs from the request's, into the body's ``"model"`` field (:meth:`Connector.body_for`).
 """
 
 from __future__ import annotations
@@ -28,9 +34,10 @@ import time
 import warnings
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import ModuleType, TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from ...interfaces.context import RequestContext
+from ...interfaces.endpoint import DEFAULT_MAX_EVENT_BYTES, EndpointConfig
 from ...interfaces.errors import (
     ConfigurationError,
     InvalidInputError,
@@ -39,8 +46,9 @@ from ...interfaces.errors import (
     ResponseTooLargeError,
 )
 from ...interfaces.llm_interfaces import StreamDecoder, WireEvent, WireRequest, WireResponse
+from ...interfaces.provider import BodyErrorDetector, EndpointModel, ProviderAdapter, RequestSigner
 from .attempt_clock import AttemptClock
-from .endpoint import DEFAULT_MAX_EVENT_BYTES, EndpointConfig, ProviderAdapter
+from .breaker import CircuitBreaker
 from .redact import SecretRedactor
 from .transport_errors import map_transport_error
 
@@ -54,10 +62,8 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 __all__ = [
     "MAX_ERROR_BODY",
-    "BodyErrorDetector",
     "Connector",
     "OpenStream",
-    "RequestSigner",
     "decode_json",
     "encode_json",
 ]
@@ -82,29 +88,6 @@ def _import_aiohttp() -> ModuleType:
 
     _TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
     return aiohttp
-
-
-@runtime_checkable
-class RequestSigner(Protocol):
-    """Optional adapter extension for auth that signs the whole request (AWS SigV4).
-
-    Called on every attempt with the final method, URL, headers and body; returns headers to add.
-    """
-
-    async def sign_request(
-        self, endpoint: EndpointConfig, method: str, url: str, headers: Mapping[str, str], body: bytes
-    ) -> Mapping[str, str]: ...
-
-
-@runtime_checkable
-class BodyErrorDetector(Protocol):
-    """Optional adapter extension: the error a 2xx JSON body reports instead of an answer.
-
-    Some servers and gateways answer ``200 {"error": ...}``. Called with the decoded body of every
-    successful non-streamed response; returns the typed error, or None for a normal answer.
-    """
-
-    def error_in_body(self, data: Any, headers: Mapping[str, str], endpoint: str) -> LLMError | None: ...
 
 
 #: compact, UTF-8, no NaN: made once (``json.dumps`` with options builds an encoder per call).
@@ -148,20 +131,29 @@ class Connector:
     connector warns (``ResourceWarning``) when garbage-collected.
     """
 
-    def __init__(self, endpoint: EndpointConfig, adapter: ProviderAdapter) -> None:
+    def __init__(
+        self, endpoint: EndpointConfig, adapter: ProviderAdapter, *, breaker: CircuitBreaker | None = None
+    ) -> None:
         self.endpoint = endpoint
         self.adapter = adapter
         self.name: str = endpoint.display_name
+        #: the endpoint's shared circuit breaker, when the connector comes from an EndpointPool.
+        self.breaker = breaker
+        self._holders = 0
         self._session: aiohttp.ClientSession | None = None
+        self._session_loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         #: responses whose body is being read; aclose() closes them so that their readers wake up.
         self._live: set[aiohttp.ClientResponse] = set()
-        self._urls: dict[str, str] = {}
+        self._urls: dict[tuple[str, str], str] = {}
         self._fixed_timeouts: dict[bool, aiohttp.ClientTimeout] = {}  # see _timeout
         self._fixed_headers: dict[bool, Mapping[str, str]] = {}  # see _endpoint_headers
         self._signer = adapter if isinstance(adapter, RequestSigner) else None
         self._body_errors = adapter if isinstance(adapter, BodyErrorDetector) else None
         self._redactor = SecretRedactor(endpoint)
+        picker = adapter.endpoint_model if isinstance(adapter, EndpointModel) else None
+        #: the model id this endpoint serves the model as, when it has its own (else None).
+        self.served_model: str | None = picker(endpoint) if picker is not None else endpoint.model_id
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -172,6 +164,26 @@ class Connector:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+    def hold(self) -> None:
+        """One more owner shares this connector (see :class:`~.pool.EndpointPool`)."""
+        self._holders += 1
+
+    async def release(self) -> None:
+        """One owner lets go; the session closes when no owner is left (or none ever held it)."""
+        self._holders = max(self._holders - 1, 0)
+        if self._holders == 0:
+            await self.aclose()
+
+    def _release_now(self) -> bool:
+        """:meth:`release` for finalizers (no await); True when it closed an open session."""
+        self._holders = max(self._holders - 1, 0)
+        return self._holders == 0 and self._close_now()
+
+    @property
+    def closed(self) -> bool:
+        """True once the connector was closed."""
+        return self._closed
 
     async def aclose(self) -> None:
         """Close the session and its pooled connections. Idempotent.
@@ -222,11 +234,17 @@ class Connector:
         if self._closed:
             raise self._closed_error()
         session = self._session
+        if session is not None and self._session_loop is not None and self._session_loop.is_closed():
+            # A session is bound to the event loop it was made in: a shared connector used again
+            # after that loop ended (as test suites do) drops the dead session for a new one.
+            _close_session_now(session)
+            session = None
         if session is None:
             aiohttp = _import_aiohttp()
             conn = aiohttp.TCPConnector(limit=self.endpoint.max_connections, ssl=self._ssl())
             session = aiohttp.ClientSession(connector=conn, auto_decompress=True)
             self._session = session
+            self._session_loop = asyncio.get_running_loop()
         return session
 
     def _ssl(self) -> ssl.SSLContext | bool:
@@ -246,11 +264,26 @@ class Connector:
 
     # -- one attempt -----------------------------------------------------------------------
 
-    def _url(self, operation: str) -> str:
-        url = self._urls.get(operation)
+    def _model_for(self, request: WireRequest) -> str:
+        """The model id this endpoint is sent for ``request`` (see the module docstring)."""
+        served = self.served_model
+        return request.model if served is None or request.model_fixed else served
+
+    def _url(self, request: WireRequest) -> str:
+        key = (request.operation, self._model_for(request))
+        url = self._urls.get(key)
         if url is None:
-            url = self._urls[operation] = self.adapter.url(self.endpoint, operation)
+            url = self._urls[key] = self.adapter.url(self.endpoint, key[0], key[1])
         return url
+
+    def body_for(self, request: WireRequest, body: bytes) -> bytes:
+        """``body`` (the request's payload, serialised once per call), or the payload with this
+        endpoint's own model id when the payload names a model and the endpoint serves it under
+        another id (re-serialised: only such endpoints pay for it)."""
+        served = self.served_model
+        if served is None or request.model_fixed or served == request.payload.get("model", served):
+            return body
+        return encode_json({**request.payload, "model": served})
 
     def _kept_headers(self, request: WireRequest, ctx: RequestContext | None) -> Mapping[str, str] | None:
         """The kept endpoint headers (see :meth:`_endpoint_headers`) when ``request`` adds none
@@ -339,7 +372,9 @@ class Connector:
     ) -> tuple[aiohttp.ClientResponse, float]:
         """Send the request, wait for the status line and headers; map non-2xx to an error."""
         session = self._get_session()
-        url = self._url(request.operation)
+        url = self._url(request)
+        if self.served_model is not None:
+            body = self.body_for(request, body)
         headers = self._kept_headers(request, ctx)
         if headers is None:
             headers = await self._headers(request, url, body, ctx)

@@ -36,9 +36,9 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
+from ...interfaces.endpoint import endpoint_name
 from ...interfaces.errors import InvalidInputError, UnsafeURLError
 from .download_policy import DEFAULT_DOWNLOAD_MAX_BYTES, DEFAULT_DOWNLOAD_TIMEOUT, DownloadPolicy
-from .endpoint import endpoint_name
 
 __all__ = [
     "DEFAULT_DOWNLOAD_MAX_BYTES",

@@ -76,6 +76,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from ...interfaces.context import RequestContext
+from ...interfaces.endpoint import EndpointConfig
 from ...interfaces.errors import (
     AllEndpointsFailedError,
     APIConnectionError,
@@ -86,9 +87,10 @@ from ...interfaces.errors import (
     StreamInterruptedError,
 )
 from ...interfaces.llm_interfaces import StreamParser, WireRequest, WireResponse
+from ...interfaces.provider import EndpointModel, ProviderAdapter
 from .breaker import CircuitBreaker
 from .connector import Connector, OpenStream, encode_json
-from .endpoint import EndpointConfig, ProviderAdapter
+from .pool import EndpointPool
 from .retry import RetryPolicy, decide
 
 __all__ = ["FailoverConnector"]
@@ -121,7 +123,8 @@ class FailoverConnector:
                 f"endpoint names must be unique, repeated: {dupes}", hint="set name= on the backup endpoint"
             )
         self._connectors = list(connectors)
-        self._breakers = [CircuitBreaker(failure_threshold, cooldown) for _ in connectors]
+        # a pooled connector brings its endpoint's shared breaker
+        self._breakers = [c.breaker or CircuitBreaker(failure_threshold, cooldown) for c in connectors]
         self.policy = policy if policy is not None else RetryPolicy()
         self.endpoints: list[str] = names
         self._closed = False
@@ -133,12 +136,18 @@ class FailoverConnector:
         primary: EndpointConfig,
         backups: Sequence[Mapping[str, Any] | EndpointConfig] = (),
         policy: RetryPolicy | None = None,
-        **kw: Any,
+        *,
+        pool: EndpointPool | None = None,
+        failure_threshold: int = 3,
+        cooldown: float = 30.0,
     ) -> FailoverConnector:
         """Build from a primary endpoint and backups; a backup mapping inherits every field it
-        does not set (``primary.derive(mapping)``). ``kw``: ``failure_threshold``, ``cooldown``.
+        does not set (``primary.derive(mapping)``). With a ``pool``, each endpoint's connector
+        (session) and breaker are shared with every other holder of the same endpoint (see
+        :mod:`.pool`); without one, they are this connector's own.
         A backup whose display name repeats an
-        earlier one (same URL, other deployment) is named after its deployment, or numbered."""
+        earlier one (same URL, other deployment or model id) is named after the model id it
+        serves, or numbered."""
         configs = [primary]
         for number, backup in enumerate(backups, 1):
             match backup:
@@ -151,8 +160,13 @@ class FailoverConnector:
                         f"backup endpoint #{number} must be a mapping or EndpointConfig, "
                         f"got {type(backup).__name__}"
                     )
-            configs.append(_unique_name(config, {c.display_name for c in configs}, number))
-        return cls([Connector(c, adapter) for c in configs], policy, **kw)
+            served = adapter.endpoint_model(config) if isinstance(adapter, EndpointModel) else config.model_id
+            configs.append(_unique_name(config, {c.display_name for c in configs}, number, served))
+        if pool is None:
+            connectors = [Connector(c, adapter) for c in configs]
+        else:
+            connectors = [pool.connector(c, adapter, failure_threshold, cooldown) for c in configs]
+        return cls(connectors, policy, failure_threshold, cooldown)
 
     def breaker(self, name: str) -> CircuitBreaker:
         """The circuit breaker of the endpoint with this display name."""
@@ -258,10 +272,13 @@ class FailoverConnector:
             await call.failed(i, error)
 
     async def aclose(self) -> None:
-        """Close every connector's session. Idempotent; later calls raise ``ConfigurationError``."""
+        """Close every connector's session (a shared one: release this hold on it; it closes
+        when its last holder does). Idempotent; later calls raise ``ConfigurationError``."""
+        if self._closed:
+            return
         self._closed = True
         for conn in self._connectors:
-            await conn.aclose()
+            await conn.release()
 
     @property
     def closed(self) -> bool:
@@ -281,9 +298,12 @@ class FailoverConnector:
         return any(conn._unclosed() for conn in self._connectors)
 
     def _close_now(self) -> bool:
-        """Close every session without awaiting (for finalizers); True when one was open."""
+        """Release every connector without awaiting (for finalizers); True when that closed an
+        open session (a shared one still held by another model stays open)."""
+        if self._closed:
+            return False
         self._closed = True
-        return any([conn._close_now() for conn in self._connectors])  # a list: close them all
+        return any([conn._release_now() for conn in self._connectors])  # a list: release them all
 
     def __del__(self, _warn: Any = warnings.warn) -> None:
         if getattr(self, "_connectors", None) and self._close_now():
@@ -301,15 +321,12 @@ class FailoverConnector:
         return f"FailoverConnector({self.endpoints!r})"
 
 
-def _unique_name(config: EndpointConfig, taken: set[str], number: int) -> EndpointConfig:
+def _unique_name(config: EndpointConfig, taken: set[str], number: int, served: str | None) -> EndpointConfig:
     name = config.display_name
     if name not in taken:
         return config
-    if config.deployment_name and f"{name} ({config.deployment_name})" not in taken:
-        name = f"{name} ({config.deployment_name})"
-    else:
-        name = f"{name} #{number + 1}"
-    return config.replace(name=name)
+    labelled = f"{name} ({served})"
+    return config.replace(name=labelled if served and labelled not in taken else f"{name} #{number + 1}")
 
 
 def _call_deadline(request: WireRequest, ctx: RequestContext | None) -> float | None:

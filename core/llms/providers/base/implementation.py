@@ -520,7 +520,7 @@ class BaseLLM(ABC):
     def cost(self, usage: Usage | None) -> float | None:
         """USD cost of ``usage`` from the metadata prices; None when usage or prices are unknown."""
         pricing = self.metadata.pricing
-        if usage is None or (pricing.input_per_1m == 0.0 and pricing.output_per_1m == 0.0):
+        if usage is None or not pricing.known:
             return None
         return pricing.cost(usage)
 

@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from ...interfaces.endpoint import EndpointConfig
 from ...interfaces.errors import LLMError
-from .endpoint import EndpointConfig
 
 __all__ = ["MASK", "MIN_SECRET_LENGTH", "SecretRedactor", "is_secret_header", "mask_text"]
 

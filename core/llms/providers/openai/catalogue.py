@@ -5,50 +5,22 @@ so :func:`azure_metadata` reuses these entries with ``provider="azure"``.
 
 from __future__ import annotations
 
+from datetime import date
+
 from ...interfaces.metadata import Capabilities, MediaType, ModelMetadata, ParameterRules, Pricing
 
 __all__ = [
-    "DEVELOPER_ROLE_FAMILIES",
+    "AZURE_MODELS",
     "OPENAI_CATALOGUE",
-    "OPENAI_CHAT_PARAMETERS",
+    "OPENAI_GENERIC",
+    "OPENAI_MODELS",
+    "PRICES_AS_OF",
     "azure_metadata",
     "openai_metadata",
 ]
 
-#: Parameters the Chat Completions API understands (beyond ``max_tokens``, which every model
-#: accepts and sends under its ``max_tokens_param``). Per-model rules narrow or extend this.
-OPENAI_CHAT_PARAMETERS: frozenset[str] = frozenset(
-    {
-        "temperature",
-        "top_p",
-        "stop",
-        "presence_penalty",
-        "frequency_penalty",
-        "seed",
-        "logit_bias",
-        "logprobs",
-        "top_logprobs",
-        "user",
-        "tools",
-        "tool_choice",
-        "parallel_tool_calls",
-        "response_format",
-        "n",
-        "stream",
-        "service_tier",
-        "store",
-        "metadata",
-        "prediction",
-        "safety_identifier",
-        "prompt_cache_key",
-        # transport options, not sent in the body
-        "timeout",
-        "read_timeout",
-    }
-)
-
-#: Families that take the system prompt as a ``developer`` message.
-DEVELOPER_ROLE_FAMILIES: frozenset[str] = frozenset({"o-series"})
+#: the day the prices below were entered from OpenAI's published price list (the catalogue's first commit).
+PRICES_AS_OF = date(2026, 11, 22)
 
 _MEDIA_IN: frozenset[MediaType] = frozenset({"text", "image", "pdf"})
 _CHAT = Capabilities(tools=True, parallel_tools=True, json_schema=True, json_mode=True, vision=True, pdf=True)
@@ -121,13 +93,29 @@ def _metadata(row: _Row) -> ModelMetadata:
         capabilities=_CHAT if rules is None else _REASONING,
         parameters=rules or ParameterRules(),
         pricing=Pricing(
-            input_per_1m=input_price, cached_input_per_1m=cached_price, output_per_1m=output_price
+            input_per_1m=input_price,
+            cached_input_per_1m=cached_price,
+            output_per_1m=output_price,
+            as_of=PRICES_AS_OF,
         ),
         description=f"OpenAI {name}" + ("" if rules is None else " (reasoning model)"),
     )
 
 
 OPENAI_CATALOGUE: dict[str, ModelMetadata] = {row[0]: _metadata(row) for row in _ROWS}
+#: the catalogue rows of the ``openai`` provider.
+OPENAI_MODELS: tuple[ModelMetadata, ...] = tuple(OPENAI_CATALOGUE.values())
+#: a model name OpenAI serves that is not in the catalogue (and matches no catalogue name's
+#: prefix): generous limits, the server enforcing the real ones; no price.
+OPENAI_GENERIC = ModelMetadata(
+    name="*",
+    provider="openai",
+    context_window=2_000_000,
+    max_output_tokens=200_000,
+    input_media=_MEDIA_IN,
+    capabilities=_CHAT,
+    description="an OpenAI model outside the built-in catalogue",
+)
 
 
 def openai_metadata(name: str) -> ModelMetadata:
@@ -138,3 +126,7 @@ def openai_metadata(name: str) -> ModelMetadata:
 def azure_metadata(name: str) -> ModelMetadata:
     """The same model as served by Azure OpenAI: the OpenAI entry with ``provider="azure"``."""
     return OPENAI_CATALOGUE[name].replace(provider="azure")
+
+
+#: the catalogue rows of the ``azure`` provider: OpenAI's models, as Azure serves them.
+AZURE_MODELS: tuple[ModelMetadata, ...] = tuple(m.replace(provider="azure") for m in OPENAI_MODELS)

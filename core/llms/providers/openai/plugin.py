@@ -1,41 +1,33 @@
-"""The built-in OpenAI plugin: registers the ``openai`` provider and its chat models."""
+"""The built-in OpenAI plugin: the ``openai`` provider profile and its catalogue rows."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from ...hookspecs import hookimpl
+from ...interfaces.provider import ProviderProfile
+from ..dialects.openai_chat.model import OpenAIChatModel
+from .adapter import DEFAULT_BASE_URL, OpenAIAdapter
+from .catalogue import OPENAI_GENERIC, OPENAI_MODELS
+from .settings import OpenAISettings
 
-import pluggy
+__all__ = ["PROFILE", "llms_register_providers"]
 
-from ..base.implementation import BaseLLM
-from .connector import DEFAULT_BASE_URL, OpenAIAdapter
-from .models import OPENAI_MODELS
-
-if TYPE_CHECKING:
-    from ...registry import ProviderSpec
-
-hookimpl = pluggy.HookimplMarker("core_llms")
-
-
-@hookimpl
-def llms_register_providers() -> list[ProviderSpec]:
-    """The ``openai`` provider: ``OPENAI_API_KEY``, optional ``OPENAI_BASE_URL`` / ``OPENAI_ORG_ID``."""
-    from ...registry import ProviderSpec
-
-    return [
-        ProviderSpec(
-            name="openai",
-            adapter_factory=OpenAIAdapter,
-            default_endpoint=DEFAULT_BASE_URL,
-            api_key_env=("OPENAI_API_KEY",),
-            endpoint_env=("OPENAI_BASE_URL",),
-            required_fields=(),
-            field_env={"organization": ("OPENAI_ORG_ID",)},
-            description="OpenAI API (Chat Completions)",
-        )
-    ]
+#: ``OPENAI_API_KEY``; optional ``OPENAI_BASE_URL``, ``OPENAI_ORG_ID``, ``OPENAI_PROJECT_ID``.
+PROFILE = ProviderProfile(
+    name="openai",
+    adapter=OpenAIAdapter,
+    model_class=OpenAIChatModel,
+    settings=OpenAISettings,
+    default_endpoint=DEFAULT_BASE_URL,
+    api_key_env=("OPENAI_API_KEY",),
+    endpoint_env=("OPENAI_BASE_URL",),
+    settings_env={"organization": ("OPENAI_ORG_ID",), "project": ("OPENAI_PROJECT_ID",)},
+    models=OPENAI_MODELS,
+    generic=OPENAI_GENERIC,
+    description="OpenAI API (Chat Completions)",
+)
 
 
 @hookimpl
-def llms_register_models() -> list[type[BaseLLM]]:
-    """Every built-in OpenAI chat model class."""
-    return list(OPENAI_MODELS)
+def llms_register_providers() -> list[ProviderProfile]:
+    """The ``openai`` provider."""
+    return [PROFILE]

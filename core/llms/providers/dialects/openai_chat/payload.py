@@ -11,9 +11,9 @@ import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any, assert_never
 
-from ...interfaces.errors import InvalidInputError
-from ...interfaces.messages import AudioPart, ContentPart, FilePart, ImagePart, Message, TextPart
-from ..base.pydantic_compat import is_pydantic_model_class
+from ....interfaces.errors import InvalidInputError
+from ....interfaces.messages import AudioPart, ContentPart, FilePart, ImagePart, Message, TextPart
+from ...base.pydantic_compat import is_pydantic_model_class
 from .schema import pydantic_strict_schema, schema_name
 
 __all__ = [
@@ -28,8 +28,8 @@ __all__ = [
 
 _TOOL_CHOICE_MODES = frozenset({"auto", "none", "required"})
 _FORMAT_TYPES = frozenset({"json_schema", "json_object", "text"})
-#: parameters handled here rather than copied verbatim.
-_SPECIAL = frozenset({"tools", "tool_choice", "response_format", "n", "stream"})
+#: parameters handled here rather than copied verbatim (``model`` is the first argument).
+_SPECIAL = frozenset({"tools", "tool_choice", "response_format", "n", "stream", "model"})
 
 
 def build_chat_payload(
@@ -47,14 +47,20 @@ def build_chat_payload(
 
 
 def chat_payload(
-    model: str, messages: list[dict[str, Any]], params: Mapping[str, Any], *, stream: bool
+    model: str,
+    messages: list[dict[str, Any]],
+    params: Mapping[str, Any],
+    *,
+    stream: bool,
+    stream_usage: bool = True,
 ) -> dict[str, Any]:
     """The request body for ``POST /chat/completions`` from messages already in the wire shape.
 
     ``params`` are wire-named (already merged and checked). ``tools`` may hold OpenAI tool dicts
     or pydantic model classes; ``response_format`` a pydantic model class, an OpenAI
     ``response_format`` dict or a bare JSON schema. ``n`` other than 1 is refused: one request
-    yields one answer here (:class:`InvalidInputError`). Streams always ask for usage.
+    yields one answer here (:class:`InvalidInputError`). Streams ask for usage unless
+    ``stream_usage`` is False (a host that refuses ``stream_options``).
     """
     if "stream" in params:
         raise InvalidInputError(
@@ -82,7 +88,8 @@ def chat_payload(
         payload["response_format"] = response_format_to_wire(params["response_format"])
     if stream:
         payload["stream"] = True
-        payload["stream_options"] = {"include_usage": True}
+        if stream_usage:
+            payload["stream_options"] = {"include_usage": True}
     return payload
 
 

@@ -1,37 +1,23 @@
-"""OpenAI's auth, URL and error rules: :class:`OpenAIAdapter`, and the one place OpenAI error
-bodies (HTTP errors and error events inside a 200 stream) are mapped into the error tree."""
+"""The one place OpenAI-shaped error bodies (HTTP errors, and error events inside a 200 stream)
+are mapped into the error tree: OpenAI, Azure OpenAI and every OpenAI-compatible host."""
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from ...interfaces.errors import (
+from ....interfaces.errors import (
     ContentFilterError,
     ContextWindowExceededError,
     LLMError,
     RateLimitError,
-    UnsupportedOperationError,
 )
-from ...interfaces.llm_interfaces import StreamDecoder
-from ..base.endpoint import EndpointConfig
-from ..base.http_errors import error_for_status, parse_retry_after
+from ...base.http_errors import error_for_status, parse_retry_after
 
-__all__ = ["DEFAULT_BASE_URL", "OpenAIAdapter", "error_from_body", "resolve_bearer_token"]
-
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-
-#: operation -> path under the base URL.
-_PATHS: dict[str, str] = {
-    "chat": "/chat/completions",
-    "embeddings": "/embeddings",
-    "images": "/images/generations",
-    "speech": "/audio/speech",
-}
+__all__ = ["error_from_body", "map_error_response"]
 
 #: Status to assume for an error event inside a 200 stream, by the error's ``code`` or ``type``.
 _STATUS_BY_TYPE: dict[str, int] = {
@@ -61,19 +47,6 @@ def _scrub(text: str) -> str:
     if len(text) > _MAX_MESSAGE:
         text = text[: _MAX_MESSAGE - 3] + "..."
     return _KEY_PATTERN.sub("sk-***", text)
-
-
-async def resolve_bearer_token(endpoint: EndpointConfig) -> str | None:
-    """The bearer credential of ``endpoint``: its ``token_provider`` (sync or async) if set, else
-    its ``api_key``, else None."""
-    if endpoint.token_provider is not None:
-        token = endpoint.token_provider()
-        if inspect.isawaitable(token):
-            token = await token
-        return str(token)
-    if endpoint.api_key is not None:
-        return endpoint.api_key.get_secret_value()
-    return None
 
 
 def error_from_body(
@@ -158,61 +131,14 @@ def _event_status(err: Mapping[str, Any], code: str | None, kind: str | None) ->
     return 500
 
 
-class OpenAIAdapter:
-    """OpenAI API rules (implements ``ProviderAdapter``).
 
-    * URL: ``{endpoint}/chat/completions`` for ``"chat"`` (endpoint default
-      ``https://api.openai.com/v1``); also ``embeddings``, ``images``, ``speech``.
-    * Auth: ``Authorization: Bearer <api_key or token_provider()>``; ``OpenAI-Organization``
-      when ``organization`` is set (the connector adds the endpoint's fixed ``headers``).
-    * Streams are SSE; the request id comes from ``x-request-id``.
-    """
 
-    provider = "openai"
-
-    def url(self, endpoint: EndpointConfig, operation: str) -> str:
-        return endpoint.endpoint + self.operation_path(operation)
-
-    def operation_path(self, operation: str) -> str:
-        """The path of ``operation`` under the API root (``"chat"`` → ``/chat/completions``)."""
-        path = _PATHS.get(operation)
-        if path is None:
-            raise UnsupportedOperationError(
-                f"{self.provider} has no {operation!r} operation", hint=f"known: {', '.join(_PATHS)}"
-            )
-        return path
-
-    async def auth_headers(self, endpoint: EndpointConfig) -> dict[str, str]:
-        headers: dict[str, str] = {}
-        token = await resolve_bearer_token(endpoint)
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        if endpoint.organization:
-            headers["OpenAI-Organization"] = endpoint.organization
-        return headers
-
-    def decoder(self, operation: str) -> StreamDecoder:
-        from ..base.sse import SSEDecoder
-
-        return SSEDecoder()
-
-    def request_id(self, headers: Mapping[str, str]) -> str | None:
-        return headers.get("x-request-id")
-
-    def error_in_body(self, data: Any, headers: Mapping[str, str], endpoint: str) -> LLMError | None:
-        """The error of a 2xx body that carries ``{"error": {...}}`` instead of an answer (some
-        gateways and OpenAI-compatible servers do this); mapped like an in-stream error event."""
-        if isinstance(data, dict) and data.get("error") and "choices" not in data:
-            return error_from_body(
-                None, data, headers=headers, endpoint=endpoint, request_id=self.request_id(headers)
-            )
-        return None
-
-    def map_error(self, status: int, headers: Mapping[str, str], body: bytes, endpoint: str) -> LLMError:
-        try:
-            data: Any = json.loads(body) if body else None
-        except (ValueError, RecursionError):  # not JSON, or nested too deeply to decode
-            data = body.decode("utf-8", "replace")
-        return error_from_body(
-            status, data, headers=headers, endpoint=endpoint, request_id=self.request_id(headers)
-        )
+def map_error_response(
+    status: int, headers: Mapping[str, str], body: bytes, endpoint: str, request_id: str | None
+) -> LLMError:
+    """An HTTP error response (status, headers, raw body) → the error tree."""
+    try:
+        data: Any = json.loads(body) if body else None
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to decode
+        data = body.decode("utf-8", "replace")
+    return error_from_body(status, data, headers=headers, endpoint=endpoint, request_id=request_id)

@@ -1,26 +1,28 @@
-"""``OpenAIBaseLLM`` (the Chat Completions wire helpers) and ``OpenAIChatModel`` (the model
-class every OpenAI chat model is an instance of; a per-model class only sets ``metadata``)."""
+"""The ``openai_chat`` dialect's model classes: ``OpenAIBaseLLM`` (the Chat Completions wire
+helpers) and ``OpenAIChatModel`` (the class OpenAI, Azure OpenAI and every OpenAI-compatible
+host's models are made from: the registry derives one subclass per catalogue row, setting only
+``metadata``)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
-from ...interfaces.context import RequestContext
-from ...interfaces.errors import LLMError, UnsupportedOperationError
-from ...interfaces.llm_interfaces import WireRequest, WireResponse
-from ...interfaces.messages import MessagesInput, plain_text_messages
-from ...interfaces.types import FinishReason, LLMResponse, LLMStreamChunk
-from ..base.implementation import BaseLLM
-from .catalogue import DEVELOPER_ROLE_FAMILIES, OPENAI_CHAT_PARAMETERS
+from ....interfaces.context import RequestContext
+from ....interfaces.errors import InvalidInputError, LLMError, UnsupportedOperationError
+from ....interfaces.llm_interfaces import WireRequest, WireResponse
+from ....interfaces.messages import MessagesInput, plain_text_messages
+from ....interfaces.types import FinishReason, LLMResponse, LLMStreamChunk
+from ...base.implementation import BaseLLM
+from .parameters import DEVELOPER_ROLE_FAMILIES, OPENAI_CHAT_PARAMETERS
 from .parsing import map_finish_reason, parse_chat_completion
 from .payload import chat_payload, message_to_wire, text_messages_to_wire
 from .streaming import ChatStreamParser
 
 __all__ = ["OpenAIBaseLLM", "OpenAIChatModel"]
 
-#: Call parameters that set transport options rather than body fields.
-_TRANSPORT_PARAMS = frozenset({"timeout", "read_timeout"})
+#: Call parameters that set transport options (or the request's model) rather than body fields.
+_TRANSPORT_PARAMS = frozenset({"timeout", "read_timeout", "model"})
 #: Call parameters that need a capability of the model (see _check_features).
 _FEATURE_PARAMS = frozenset({"tools", "parallel_tool_calls", "response_format"})
 
@@ -29,15 +31,20 @@ class OpenAIBaseLLM(BaseLLM):
     """Chat Completions wire helpers: payload building, response parsing, stream parsing.
 
     Abstract: :class:`OpenAIChatModel` implements ``get_answer`` / ``stream_answer`` with them.
-    The accepted parameters are :data:`~.catalogue.OPENAI_CHAT_PARAMETERS` plus the model's
+    The accepted parameters are :data:`~.parameters.OPENAI_CHAT_PARAMETERS` plus the model's
     ``extra_allowed`` (e.g. ``reasoning_effort``), minus its ``unsupported``; ``max_tokens`` (or
     ``max_completion_tokens``) is sent under the model's ``max_tokens_param``.
     """
 
+    #: the wire dialect's name (see ``ProviderProfile.dialect``).
+    dialect: ClassVar[str] = "openai_chat"
     provider_parameters: ClassVar[frozenset[str]] = OPENAI_CHAT_PARAMETERS
     parameter_aliases: ClassVar[Mapping[str, str]] = {"max_completion_tokens": "max_tokens"}
     #: the adapter operation of a chat call.
     operation: ClassVar[str] = "chat"
+    #: ask for usage on streams (``stream_options.include_usage``); a host that refuses the
+    #: field sets this to False in its row's quirks.
+    stream_usage: ClassVar[bool] = True
 
     @property
     def _system_role(self) -> str:
@@ -94,17 +101,29 @@ class OpenAIBaseLLM(BaseLLM):
         """The request body for wire-shaped ``messages`` and merged, checked ``params``
         (transport options left out)."""
         self._check_features(params)
+        model = params.get("model")  # (a per-call model id: read before it is left out below)
         if not _TRANSPORT_PARAMS.isdisjoint(params):
             params = {k: v for k, v in params.items() if k not in _TRANSPORT_PARAMS}
-        return chat_payload(self._wire_model(), messages, params, stream=stream)
+        return chat_payload(
+            model if model is not None else self._wire_model(),
+            messages,
+            params,
+            stream=stream,
+            stream_usage=self.stream_usage,
+        )
 
     def _wire_request(
         self, messages: list[dict[str, Any]], params: Mapping[str, Any], stream: bool
     ) -> WireRequest:
+        model = params.get("model")
+        if model is not None and (not isinstance(model, str) or not model.strip()):
+            raise InvalidInputError("model= must be a non-empty model id string")
         return WireRequest(
             self.operation,
             self._build_payload(messages, params, stream),
             stream=stream,
+            model=model if model is not None else self._wire_model(),
+            model_fixed=model is not None,
             read_timeout=params.get("read_timeout"),
             total_timeout=params.get("timeout"),
         )
@@ -140,7 +159,9 @@ class OpenAIBaseLLM(BaseLLM):
 
     def _stream_parser(self, endpoint: str, request_id: str | None = None) -> ChatStreamParser:
         """A fresh parser for one streamed attempt on ``endpoint``."""
-        return ChatStreamParser(endpoint, cost=self.cost, request_id=request_id)
+        return ChatStreamParser(
+            endpoint, cost=self.cost, request_id=request_id, expect_usage=self.stream_usage
+        )
 
     def _map_finish_reason(self, reason: str | None) -> FinishReason | None:
         return map_finish_reason(reason)
@@ -150,7 +171,8 @@ class OpenAIChatModel(OpenAIBaseLLM):
     """A Chat Completions model: ``get_answer`` / ``stream_answer`` with the model's rules.
 
     Parameters (keyword arguments of both methods): ``max_tokens``, ``temperature``, ``top_p``,
-    ``stop``, ``seed``, … (see :data:`~.catalogue.OPENAI_CHAT_PARAMETERS`), ``tools`` (OpenAI
+    ``stop``, ``seed``, … (see :data:`~.parameters.OPENAI_CHAT_PARAMETERS`), ``model`` (the model
+    id to send for this call, on every endpoint), ``tools`` (OpenAI
     tool dicts or pydantic model classes), ``tool_choice``, ``parallel_tool_calls``,
     ``response_format`` (a pydantic model class → ``response.parsed`` is an instance; a JSON
     schema or format dict → a dict), ``timeout`` (seconds for the whole call: every attempt,

@@ -1,9 +1,12 @@
 """Chat Completions SSE events → :class:`LLMStreamChunk`: :class:`ChatStreamParser`.
 
-Wire facts this parser relies on (see ``shared/wire/openai`` and ``shared/wire/azure``):
+Wire facts this parser relies on (see ``tests/llms/wire/openai``, ``azure`` and
+``openai-compatible``):
 
 * every event's data is one ``chat.completion.chunk`` JSON object, and the stream ends with
-  ``data: [DONE]``; a stream without it was cut short and is never a success;
+  ``data: [DONE]``; some OpenAI-compatible hosts (Groq) close after the finish reason and usage
+  without it, which is complete too; a stream that ends before its finish reason was cut short
+  and is never a success;
 * text arrives in ``choices[0].delta.content``, refusals in ``delta.refusal``, tool calls as
   ``delta.tool_calls[]`` fragments keyed by ``index`` (id and name on the first fragment only);
 * ``finish_reason`` arrives on its own chunk, and usage (``stream_options.include_usage``) on a
@@ -25,12 +28,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ...interfaces.errors import ResponseParsingError, StreamInterruptedError
-from ...interfaces.llm_interfaces import WireEvent
-from ...interfaces.types import FinishReason, LLMStreamChunk, ToolCallDelta, Usage
-from ..base.wire_values import optional_str
-from .connector import error_from_body
-from .parsing import CostFn, map_finish_reason, usage_from_wire
+from ....interfaces.errors import ResponseParsingError, StreamInterruptedError
+from ....interfaces.llm_interfaces import WireEvent
+from ....interfaces.types import FinishReason, LLMStreamChunk, ToolCallDelta, Usage
+from ...base.wire_values import optional_str
+from .errors import error_from_body
+from .parsing import CostFn, content_and_thinking, map_finish_reason, usage_from_wire
 
 __all__ = ["ChatStreamParser", "json_loads"]
 
@@ -64,6 +67,7 @@ class ChatStreamParser:
     __slots__ = (
         "_cost",
         "_done",
+        "_expect_usage",
         "_finish",
         "_ignored_choices",
         "_model",
@@ -81,8 +85,10 @@ class ChatStreamParser:
         *,
         cost: CostFn | None = None,
         request_id: str | None = None,
+        expect_usage: bool = True,
     ) -> None:
         self.endpoint = endpoint
+        self._expect_usage = expect_usage
         self.request_id = request_id
         self._cost = cost
         self._done = False
@@ -160,10 +166,18 @@ class ChatStreamParser:
             return None
         if not isinstance(delta, dict):
             raise self._malformed("delta is not an object")
-        text = self._text(delta.get("content"), "delta.content") or ""
+        content = delta.get("content")
+        thinking = None
+        if type(content) is list:  # Mistral's typed parts (text / thinking)
+            content, thinking = content_and_thinking(
+                content, "delta.content", endpoint=self.endpoint, request_id=self.request_id
+            )
+        text = self._text(content, "delta.content") or ""
         refusal = self._text(delta.get("refusal"), "delta.refusal")
-        reasoning = self._text(delta.get("reasoning_content"), "delta.reasoning_content") or self._text(
-            delta.get("reasoning"), "delta.reasoning"
+        reasoning = (
+            self._text(delta.get("reasoning_content"), "delta.reasoning_content")
+            or self._text(delta.get("reasoning"), "delta.reasoning")
+            or thinking
         )
         raw_calls = delta.get("tool_calls")
         filters = choice.get("content_filter_results")
@@ -236,12 +250,19 @@ class ChatStreamParser:
         return chunk
 
     def close(self) -> list[LLMStreamChunk]:
-        """End of input: raises :class:`StreamInterruptedError` unless ``[DONE]`` arrived."""
-        if not self._done:
-            raise StreamInterruptedError(
-                "the stream ended before its [DONE] marker",
-                endpoint=self.endpoint,
-                request_id=self.request_id,
-                hint="the connection was cut or the server stopped early; retry the call",
-            )
-        return []
+        """End of input. After ``[DONE]``: nothing more. Without it, the stream is still complete
+        when a finish reason arrived (and usage, when it was asked for): several
+        OpenAI-compatible hosts omit the marker; the final chunk is emitted now. Otherwise the
+        stream was cut: :class:`StreamInterruptedError`."""
+        if self._done:
+            return []
+        if self._finish is not None and (self._usage is not None or not self._expect_usage):
+            self._done = True
+            return [self._final_chunk()]
+        raise StreamInterruptedError(
+            "the stream ended before its [DONE] marker" + ("" if self._finish is None else " (and usage)"),
+            endpoint=self.endpoint,
+            request_id=self.request_id,
+            hint="the connection was cut or the server stopped early; retry the call",
+        )
+

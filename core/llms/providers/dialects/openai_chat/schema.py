@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ...interfaces.errors import InvalidInputError
+from ....interfaces.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel

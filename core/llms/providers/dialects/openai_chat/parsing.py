@@ -8,14 +8,15 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ...interfaces.errors import ResponseParsingError
-from ...interfaces.messages import FunctionCall, ToolCall
-from ...interfaces.types import FinishReason, LLMResponse, Usage
-from ..base.structured_output import parse_structured
-from ..base.wire_values import optional_str, optional_text, token_count
+from ....interfaces.errors import ResponseParsingError
+from ....interfaces.messages import FunctionCall, ToolCall
+from ....interfaces.types import FinishReason, LLMResponse, Usage
+from ...base.structured_output import parse_structured
+from ...base.wire_values import optional_str, optional_text, token_count
 
 __all__ = [
     "CostFn",
+    "content_and_thinking",
     "content_filter_of",
     "map_finish_reason",
     "parse_chat_completion",
@@ -68,16 +69,51 @@ def usage_from_wire(usage: Any) -> Usage | None:
         return None
     prompt_details = usage.get("prompt_tokens_details")
     completion_details = usage.get("completion_tokens_details")
+    prompt = token_count(usage.get("prompt_tokens"))
+    completion = token_count(usage.get("completion_tokens"))
+    reasoning = (
+        token_count(completion_details.get("reasoning_tokens")) if _is_object(completion_details) else 0
+    )
+    if reasoning > completion and token_count(usage.get("total_tokens")) == prompt + completion + reasoning:
+        # xAI counts reasoning outside completion_tokens (total = prompt + completion + reasoning,
+        # see tests/llms/wire/openai-compatible/xai-stream-tool-call.txt); OpenAI counts it inside.
+        completion += reasoning
     return Usage(
-        input_tokens=token_count(usage.get("prompt_tokens")),
-        output_tokens=token_count(usage.get("completion_tokens")),
+        input_tokens=prompt,
+        output_tokens=completion,
         cached_input_tokens=token_count(prompt_details.get("cached_tokens"))
         if _is_object(prompt_details)
         else 0,
-        reasoning_tokens=token_count(completion_details.get("reasoning_tokens"))
-        if _is_object(completion_details)
-        else 0,
+        reasoning_tokens=reasoning,
     )
+
+
+def content_and_thinking(value: Any, where: str, **error_fields: Any) -> tuple[str | None, str | None]:
+    """A ``content`` field → (text, thinking). Most servers send a string; Mistral's reasoning
+    models send a list of typed parts: ``{"type": "text", "text"}`` and ``{"type": "thinking",
+    "thinking": [{"type": "text", "text"}]}`` (see ``tests/llms/wire/openai-compatible``). Parts of
+    other types carry no text and are skipped; anything else that is not a string is malformed
+    (:class:`ResponseParsingError`)."""
+    if type(value) is not list:
+        return optional_text(value, where, **error_fields), None
+    texts: list[str] = []
+    thoughts: list[str] = []
+    for i, part in enumerate(value):
+        if not isinstance(part, Mapping):
+            raise ResponseParsingError(f"{where}[{i}] is not an object", **error_fields)
+        kind = part.get("type")
+        if kind == "text":
+            texts.append(optional_text(part.get("text"), f"{where}[{i}].text", **error_fields) or "")
+        elif kind == "thinking":
+            inner = part.get("thinking")
+            pieces = inner if type(inner) is list else [{"type": "text", "text": inner}]
+            for j, piece in enumerate(pieces):  # text parts only: no deeper nesting is read
+                if isinstance(piece, Mapping) and piece.get("type") == "text":
+                    thoughts.append(
+                        optional_text(piece.get("text"), f"{where}[{i}].thinking[{j}].text", **error_fields)
+                        or ""
+                    )
+    return "".join(texts) or None, "".join(thoughts) or None
 
 
 def content_filter_of(data: Mapping[str, Any], choice: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -111,7 +147,8 @@ def parse_chat_completion(
     message = choice.get("message")
     if not _is_object(message):
         raise ResponseParsingError("choices[0] has no message", body=_preview(data))
-    text = optional_text(message.get("content"), "choices[0].message.content") or ""
+    content, thinking = content_and_thinking(message.get("content"), "choices[0].message.content")
+    text = content or ""
     refusal = optional_text(message.get("refusal"), "choices[0].message.refusal")
     finish_reason = map_finish_reason(choice.get("finish_reason"))
     if refusal and finish_reason in (None, "stop"):
@@ -131,7 +168,8 @@ def parse_chat_completion(
         parsed=parsed,
         refusal=refusal,
         reasoning=optional_text(message.get("reasoning_content"), "choices[0].message.reasoning_content")
-        or optional_text(message.get("reasoning"), "choices[0].message.reasoning"),
+        or optional_text(message.get("reasoning"), "choices[0].message.reasoning")
+        or thinking,
         content_filter=content_filter_of(data, choice),
         raw=data,
     )

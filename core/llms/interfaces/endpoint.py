@@ -1,31 +1,36 @@
-"""Endpoint settings and the per-provider adapter protocol (auth + URL rules + error mapping).
+"""Endpoint settings: what every endpoint of every provider has.
 
 :class:`EndpointConfig` and :class:`Timeouts` are frozen, slotted, keyword-only dataclasses (not
 pydantic models, which would put pydantic's import on every ``create_llm``). They check their
 fields when built and raise :class:`ConfigurationError` naming the field, never quoting a value.
+
+A provider's own endpoint fields (Azure's deployment and API version, OpenAI's organization,
+Bedrock's region, Vertex's project …) are not here: they live in the provider's typed settings
+class (a frozen dataclass named by its :class:`~core.llms.interfaces.provider.ProviderProfile`),
+whose instance is :attr:`EndpointConfig.settings`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Self
+from typing import Any, Self
 from urllib.parse import urlsplit
 
-from ...interfaces import _fields as checks
-from ...interfaces.errors import ConfigurationError, LLMError
-from ...interfaces.llm_interfaces import StreamDecoder
+from . import _fields as checks
+from .errors import ConfigurationError
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "ENDPOINT_FIELDS",
     "EndpointConfig",
-    "ProviderAdapter",
     "Secret",
     "Timeouts",
     "TokenProvider",
     "endpoint_name",
+    "join_url",
 ]
 
 #: An async or sync callable returning a bearer token (e.g. Azure Entra ID).
@@ -95,14 +100,19 @@ class EndpointConfig:
     they do not set (see :meth:`derive`).
 
     ``endpoint`` is the base URL (e.g. ``https://myres.openai.azure.com`` or
-    ``https://api.openai.com/v1``). Provider-specific fields are optional here and checked by the
-    provider's adapter (e.g. Azure requires ``deployment_name`` and ``api_version``).
+    ``https://api.openai.com/v1``); a query string on it is kept and stays last when the adapter
+    appends a path. ``model_id`` names the model on this endpoint when it differs from the
+    catalogue's id (a fine-tune, a host's own spelling, another deployment). ``settings`` holds the
+    provider's own fields (an instance of its typed settings class, e.g. ``AzureSettings``); the
+    factory builds it from keywords such as ``deployment_name=``.
 
-    Secrets stay out of sight: ``api_key`` is a :class:`Secret` (a plain string given is wrapped),
-    ``headers`` and ``token_provider`` are left out of the repr, the repr shows ``endpoint`` and
-    ``proxy`` without user info or query string, and errors name the bad field, never its value.
-    ``timeouts`` may be given as a mapping of its fields. Copy with :meth:`replace` or
-    :meth:`derive`; build from loose data with :meth:`from_mapping`.
+    Secrets stay out of sight: ``api_key`` is a :class:`Secret` (a plain string given is wrapped,
+    surrounding whitespace removed: a key read from a file with its newline would otherwise be
+    refused by the HTTP layer at the first call), ``headers`` and ``token_provider`` are left out
+    of the repr, the repr shows ``endpoint`` and ``proxy`` without user info or query string, and
+    errors name the bad field, never its value. ``timeouts`` may be given as a mapping of its
+    fields. Copy with :meth:`replace` or :meth:`derive`; build from loose data with
+    :meth:`from_mapping`.
 
     Transport safety: ``verify_tls`` is on by default (``ca_bundle`` adds a private CA);
     ``proxy`` routes the endpoint's traffic through an HTTP(S) proxy (enterprise egress);
@@ -114,9 +124,10 @@ class EndpointConfig:
     api_key: Secret | None = None
     #: a callable producing a bearer token (Azure Entra ID, OAuth); used instead of ``api_key``.
     token_provider: TokenProvider | None = field(default=None, repr=False)
-    deployment_name: str | None = None
-    api_version: str | None = None
-    organization: str | None = None
+    #: the model id sent to this endpoint (overrides the catalogue's id on this endpoint only).
+    model_id: str | None = None
+    #: the provider's own endpoint fields (its typed settings class), or None.
+    settings: Any = None
     #: a human-readable name for logs and ``response.endpoint``; defaults to the URL sans query.
     name: str | None = None
     headers: dict[str, str] = field(default_factory=dict, repr=False)
@@ -139,9 +150,8 @@ class EndpointConfig:
         endpoint: str,
         api_key: Secret | str | None = None,
         token_provider: TokenProvider | None = None,
-        deployment_name: str | None = None,
-        api_version: str | None = None,
-        organization: str | None = None,
+        model_id: str | None = None,
+        settings: Any = None,
         name: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeouts: Timeouts | Mapping[str, float] | None = None,
@@ -151,24 +161,34 @@ class EndpointConfig:
         max_connections: int = 100,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        **unknown: Any,
     ) -> None:
         # Written out (not the dataclass's own __init__) because api_key, headers and timeouts
         # accept more than they store: a str becomes a Secret, a mapping a Timeouts.
         owner = "EndpointConfig"
+        if unknown:
+            error = checks.unknown_fields_error(owner, unknown, ENDPOINT_FIELDS)
+            error.hint = (
+                "a provider's own fields (deployment_name, api_version, organization, region …) go in "
+                "settings=<its settings object>, or pass them to create_llm(); " + (error.hint or "")
+            )
+            raise error
         put = object.__setattr__
         put(self, "endpoint", _check_url(endpoint))
         put(self, "api_key", _secret(api_key))
         if token_provider is not None and not callable(token_provider):
             raise ConfigurationError(f"{owner}.token_provider must be a callable returning a token")
         put(self, "token_provider", token_provider)
-        for key, value in (
-            ("deployment_name", deployment_name),
-            ("api_version", api_version),
-            ("organization", organization),
-            ("name", name),
-            ("ca_bundle", ca_bundle),
-        ):
+        for key, value in (("model_id", model_id), ("name", name), ("ca_bundle", ca_bundle)):
             put(self, key, None if value is None else checks.check_str(owner, key, value))
+        if model_id is not None and not model_id.strip():
+            raise ConfigurationError(f"{owner}.model_id must not be empty")
+        if settings is not None and not dataclasses.is_dataclass(settings):
+            raise ConfigurationError(
+                f"{owner}.settings must be a provider's settings object (a dataclass), "
+                f"not {type(settings).__name__}"
+            )
+        put(self, "settings", settings)
         put(
             self,
             "headers",
@@ -213,18 +233,33 @@ class EndpointConfig:
         """A copy with ``changes`` applied (checked like a new object)."""
         return checks.replace(self, changes, "EndpointConfig")
 
+    def setting_names(self) -> tuple[str, ...]:
+        """The provider's own field names this endpoint's :attr:`settings` has (may be empty)."""
+        return checks.field_names(type(self.settings)) if self.settings is not None else ()
+
     def derive(self, overrides: Mapping[str, Any], *, what: str = "backup endpoint") -> EndpointConfig:
         """A backup endpoint: this one with ``overrides`` applied (every other field inherited).
 
-        A new ``endpoint`` without a ``name`` drops the inherited name (it would mislabel the
-        backup). Errors say ``invalid <what>: ...`` and never quote a value."""
-        unknown = set(overrides) - set(ENDPOINT_FIELDS)
+        ``overrides`` may name the provider's own fields too (``deployment_name=`` …): they
+        replace those of :attr:`settings`. A new ``endpoint`` without a ``name`` drops the
+        inherited name (it would mislabel the backup). Errors say ``invalid <what>: ...`` and never
+        quote a value."""
+        own = self.setting_names()
+        unknown = set(overrides) - set(ENDPOINT_FIELDS) - set(own)
         if unknown:
-            raise checks.unknown_fields_error("backup endpoint", unknown, sorted(ENDPOINT_FIELDS))
+            raise checks.unknown_fields_error("backup endpoint", unknown, sorted({*ENDPOINT_FIELDS, *own}))
         data = {k: getattr(self, k) for k in ENDPOINT_FIELDS}
         if "endpoint" in overrides and "name" not in overrides:
             data["name"] = None
-        data.update(overrides)
+        setting_changes = {k: v for k, v in overrides.items() if k in own and k not in ENDPOINT_FIELDS}
+        data.update((k, v) for k, v in overrides.items() if k in ENDPOINT_FIELDS)
+        if setting_changes:
+            try:
+                data["settings"] = checks.replace(
+                    data["settings"] or self.settings, setting_changes, type(self.settings).__name__
+                )
+            except ConfigurationError as exc:
+                raise ConfigurationError(f"invalid {what}: {exc.message}", hint=exc.hint) from None
         return EndpointConfig.from_mapping(data, what=what)
 
 
@@ -237,13 +272,27 @@ def _secret(value: object) -> Secret | None:
     if value is None or isinstance(value, Secret):
         return value
     if isinstance(value, str):
-        return Secret(value)
+        return Secret(_clean_key(value))
     getter = getattr(value, "get_secret_value", None)  # e.g. pydantic's SecretStr
     if callable(getter):
         inner = getter()
         if isinstance(inner, str):
-            return Secret(inner)
+            return Secret(_clean_key(inner))
     raise ConfigurationError(f"EndpointConfig.api_key must be a string, not {type(value).__name__}")
+
+
+def _clean_key(value: str) -> str:
+    """An API key without surrounding whitespace; refused when empty or when a control character
+    (a newline in the middle, say) would make it an invalid header value."""
+    key = value.strip()
+    if not key:
+        raise ConfigurationError("EndpointConfig.api_key is empty (or only whitespace)")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
+        raise ConfigurationError(
+            "EndpointConfig.api_key contains a control character (a line break inside it?)",
+            hint="check how the key is read: it must be one line of printable characters",
+        )
+    return key
 
 
 def _timeouts(value: object) -> Timeouts:
@@ -296,6 +345,20 @@ def endpoint_name(url: str) -> str:
     return f"{parts.scheme}://{host}{parts.path}".rstrip("/")
 
 
+def join_url(base: str, path: str) -> str:
+    """``path`` appended to the path of ``base``, keeping ``base``'s query string last:
+    ``join_url("https://h/v1?team=a", "/chat/completions")`` is
+    ``https://h/v1/chat/completions?team=a``. ``path`` may carry a query of its own, joined with
+    ``&``."""
+    root, _, query = base.partition("?")
+    extra = ""
+    if "?" in path:
+        path, _, extra = path.partition("?")
+    url = root.rstrip("/") + path
+    joined = "&".join(q for q in (query, extra) if q)
+    return f"{url}?{joined}" if joined else url
+
+
 def _valid_host(url: str) -> bool:
     """Has ``url`` a host name and a readable port (if any)? (A password with a ``/`` in the
     user info makes the rest of it parse as a path and the password as the port.)"""
@@ -305,29 +368,3 @@ def _valid_host(url: str) -> bool:
     except ValueError:
         return False
     return bool(parts.hostname)
-
-
-class ProviderAdapter(Protocol):
-    """Auth, URL and error rules of one provider. One instance serves all its endpoints."""
-
-    provider: str
-
-    def url(self, endpoint: EndpointConfig, operation: str) -> str:
-        """The full URL of ``operation`` (``"chat"``, ``"embeddings"`` …) on ``endpoint``."""
-        ...
-
-    async def auth_headers(self, endpoint: EndpointConfig) -> dict[str, str]:
-        """Headers carrying credentials (and any fixed headers) for ``endpoint``."""
-        ...
-
-    def decoder(self, operation: str) -> StreamDecoder:
-        """A fresh stream decoder for a streamed ``operation`` (SSE for most providers)."""
-        ...
-
-    def map_error(self, status: int, headers: Mapping[str, str], body: bytes, endpoint: str) -> LLMError:
-        """Translate an HTTP error response into the error tree (the one place per provider)."""
-        ...
-
-    def request_id(self, headers: Mapping[str, str]) -> str | None:
-        """The provider's request id from response headers, if any."""
-        ...
