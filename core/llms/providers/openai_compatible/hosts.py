@@ -201,6 +201,11 @@ HOSTS: tuple[Host, ...] = (
         ),
     ),
     Host(
+        name="huggingface", description="Hugging Face Inference Providers (router)",
+        base_url="https://router.huggingface.co/v1", key_env=("HF_TOKEN",), endpoint_env=("HF_BASE_URL",),
+        quirks="model ids are <org>/<model>[:<provider>]; prices depend on the provider chosen",
+    ),
+    Host(
         name="vllm", description="vLLM's OpenAI-compatible server (self-hosted)",
         base_url="http://localhost:8000/v1", key_env=("VLLM_API_KEY",), endpoint_env=("VLLM_BASE_URL",),
         requires_key=False, quirks="keyless unless started with --api-key; serves any model it loaded",
