@@ -83,13 +83,61 @@ def catalogue_markdown(registry: ModelRegistry | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def providers_markdown(registry: ModelRegistry | None = None) -> str:
+    """Every provider: its dialect, endpoint, credentials, own settings and quirks (markdown)."""
+    reg = registry or default_registry()
+    lines = [
+        "# Providers",
+        "",
+        "Generated from the registry by `python -m core.llms.cli providers --markdown`; a test keeps",
+        "this page equal to that output. Each provider is a profile (data) on a wire dialect: see",
+        "[architecture.md](architecture.md). The models of each are in [models.md](models.md).",
+        "",
+        "| provider | dialect | default endpoint | key (env) | endpoint (env) | own settings (env) "
+        "| models |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for p in reg.providers():
+        key = " / ".join(f"`{e}`" for e in p.api_key_env) or "—"
+        if not p.requires_api_key:
+            key += " (optional: keyless)"
+        settings = ", ".join(
+            f"`{name}`"
+            + (f" ({' / '.join(f'`{e}`' for e in p.settings_env[name])})" if name in p.settings_env else "")
+            + (" (required)" if name in p.required_settings and name != p.model_setting else "")
+            for name in p.setting_names
+        )
+        count = len(reg.models(p.name))
+        models = f"{count} in the catalogue" + (", any other name" if p.generic is not None else "")
+        default = f"`{p.default_endpoint}`" if p.default_endpoint else "none: give one"
+        endpoint_env = " / ".join(f"`{e}`" for e in p.endpoint_env) or "—"
+        cells = (f"`{p.name}`", f"`{p.dialect}`", default, key, endpoint_env, settings or "—", models)
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "## Notes", ""]
+    for p in reg.providers():
+        note = p.description + (f". {p.notes[0].upper()}{p.notes[1:]}." if p.notes else ".")
+        if p.model_setting:
+            note += f" `{p.name}/<name>` fills `{p.model_setting}` when none is given."
+        lines.append(f"- **`{p.name}`**: {note}")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.llms.cli")
     sub = parser.add_subparsers(dest="command", required=True)
     models = sub.add_parser("models", help="list the models the registry knows")
     models.add_argument("--provider", help="only this provider")
     models.add_argument("--markdown", action="store_true", help="print the catalogue page")
+    providers = sub.add_parser("providers", help="list the providers the registry knows")
+    providers.add_argument("--markdown", action="store_true", help="print the providers page")
     args = parser.parse_args(argv)
+    if args.command == "providers":
+        if args.markdown:
+            sys.stdout.write(providers_markdown())
+        else:
+            for p in default_registry().providers():
+                print(f"{p.name:20} {p.dialect:14} {p.default_endpoint or '(endpoint required)'}")
+        return 0
     if args.markdown:
         sys.stdout.write(catalogue_markdown())
         return 0

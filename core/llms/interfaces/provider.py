@@ -142,6 +142,8 @@ class ProviderProfile:
         the server enforcing the real ones), or None to accept catalogue names only. A name that
         starts with a catalogue model's name (``gpt-4.1-2025-04-14``, ``ft:gpt-4o-mini:…``) takes
         that model's metadata instead, without its price.
+    ``description``, ``notes``
+        one line saying what the provider is, and what differs on it (docs/providers.md).
     """
 
     name: str
@@ -157,6 +159,8 @@ class ProviderProfile:
     models: tuple[ModelMetadata | ModelRow, ...] = ()
     generic: ModelMetadata | None = None
     description: str = ""
+    #: what differs on this provider (quirks), for the providers page.
+    notes: str = ""
 
     def __post_init__(self) -> None:
         where = f"provider profile {self.name!r}"

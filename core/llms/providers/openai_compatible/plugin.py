@@ -52,6 +52,7 @@ def profile_of(host: Host) -> ProviderProfile:
         models=host.models,
         generic=_generic(host),
         description=host.description,
+        notes=host.quirks,
     )
 
 
