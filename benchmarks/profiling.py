@@ -1,13 +1,17 @@
 """Sampling profiles (py-spy) of a client on the suite's scenarios, summarised as text.
 
     ./benchmarks/run.sh profile [--duration 20] [--clients core-llms,raw-aiohttp]
+                                [--server asyncio-raw|uvloop-web] [--scenarios c64,stream-c32]
 
 For each client and scenario (non-streamed at concurrency 64, streamed back to back at
 concurrency 32) it starts a worker pinned to CPU 0, attaches ``py-spy record`` to it while the
-worker runs that scenario, and writes ``benchmarks/profiles/<client>-<scenario>.txt``: where CPU
-time went, by package, by function (self time) and by core-llms function (inclusive time), in
-shares and in µs per request (or chunk), and ``core-llms-vs-raw-<scenario>.txt``: per function,
-what core-llms costs beyond raw aiohttp.
+worker runs that scenario against the chosen mock server, and writes
+``benchmarks/profiles/<client>-<scenario>[-<server>].txt``: where CPU time went, by package, by
+function (self time) and by core-llms function (inclusive time), by core-llms line (self time,
+and inclusive time charged to the innermost core-llms line of each sample: what the work below
+that line, in aiohttp, asyncio or json, costs), in shares and in µs per request (or chunk), and
+``core-llms-vs-raw-<scenario>[-<server>].txt``: per function, what core-llms costs beyond raw
+aiohttp.
 py-spy samples only threads that are running, so time spent waiting in ``epoll`` is not counted.
 It also writes ``<client>-import.txt`` from ``python -X importtime`` (the slowest imports).
 """
@@ -24,7 +28,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .suite import PY, REPO, ROOT, STREAM_CHUNKS, MockServer, Worker
+from .suite import PY, REPO, ROOT, SERVERS, STREAM_CHUNKS, MockServer, Worker
+from .targets import PRIMARY_SERVER
 
 PROFILES = ROOT / "profiles"
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>.*?)(?::(?P<line>\d+))?\)$")
@@ -57,6 +62,11 @@ class Profile:
     self_time: collections.Counter[str] = field(default_factory=collections.Counter)
     groups: collections.Counter[str] = field(default_factory=collections.Counter)
     core_inclusive: collections.Counter[str] = field(default_factory=collections.Counter)
+    #: self time of core-llms lines (the sample's leaf frame is in core-llms).
+    core_lines: collections.Counter[str] = field(default_factory=collections.Counter)
+    #: every sample charged to its innermost core-llms frame's line (callees included): what each
+    #: line of core-llms costs with the aiohttp / asyncio / json work it calls.
+    core_sites: collections.Counter[str] = field(default_factory=collections.Counter)
     per_op_us: float | None = None
 
     def us(self, count: int) -> float | None:
@@ -73,16 +83,24 @@ def parse(raw: str, per_op_us: float | None = None) -> Profile:
         count = int(count_text)
         prof.total += count
         names = []
+        lines = []
         for frame in stack.split(";"):
             m = _FRAME.match(frame)
             # --nonblocking sampling now and then reads a frame mid-update: keep it, unnamed.
             good = m is not None and frame.isprintable() and "/" in m["file"]
-            names.append(f"{_short(m['file'])}:{m['func']}" if m and good else "<frame read mid-update>")
+            name = f"{_short(m['file'])}:{m['func']}" if m and good else "<frame read mid-update>"
+            names.append(name)
+            lines.append(f"{name}:{m['line']}" if m and good and m["line"] else name)
         leaf = names[-1]
         prof.self_time[leaf] += count
         prof.groups[_group(leaf.rsplit(":", 1)[0])] += count
         for name in {n for n in names if n.startswith("core/llms/")}:
             prof.core_inclusive[name] += count
+        if leaf.startswith("core/llms/"):
+            prof.core_lines[lines[-1]] += count
+        site = next((line for line in reversed(lines) if line.startswith("core/llms/")), None)
+        if site is not None:
+            prof.core_sites[site] += count
     return prof
 
 
@@ -109,6 +127,15 @@ def render(prof: Profile, title: str, unit: str, top: int = 35) -> str:
     out += [f"self time, top {top} functions:", *table(prof.self_time, top), ""]
     out += ["inclusive time, core-llms functions (time under each, callees included):"]
     out += table(prof.core_inclusive, top)
+    if prof.core_lines:
+        out += ["", "self time, core-llms lines (function:line):", *table(prof.core_lines, top)]
+    if prof.core_sites:
+        out += [
+            "",
+            "innermost core-llms line of each sample, callees included (what a line costs with the "
+            "aiohttp / asyncio / json work below it):",
+            *table(prof.core_sites, top),
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -144,7 +171,7 @@ def render_diff(core: Profile, raw: Profile, title: str, unit: str, top: int = 3
 
 
 def profile_scenario(
-    client: str, op: dict[str, object], duration: float, py_spy: str
+    client: str, op: dict[str, object], duration: float, py_spy: str, rate: int = 500
 ) -> tuple[str, dict[str, object]]:
     """Run ``op`` in a fresh worker with py-spy attached for ``duration`` seconds.
 
@@ -170,7 +197,7 @@ def profile_scenario(
                 "--duration",
                 str(int(duration)),
                 "--rate",
-                "500",
+                str(rate),
                 "--format",
                 "raw",
                 "--output",
@@ -249,13 +276,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="py-spy profiles of the benchmark scenarios")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per profile")
     parser.add_argument("--clients", default="core-llms,raw-aiohttp")
+    parser.add_argument("--server", default=PRIMARY_SERVER, choices=list(SERVERS), help="the mock server")
+    parser.add_argument("--scenarios", default="c64,stream-c32", help="c64 and/or stream-c32")
+    parser.add_argument("--rate", type=int, default=500, help="py-spy samples per second")
     args = parser.parse_args(argv)
     py_spy = shutil.which("py-spy", path=str(Path(PY).parent)) or shutil.which("py-spy")
     if py_spy is None:
         print("py-spy is not installed in the benchmark environment", file=sys.stderr)
         return 2
     PROFILES.mkdir(exist_ok=True)
-    server = MockServer()
+    server = MockServer(args.server)
+    suffix = "" if args.server == PRIMARY_SERVER else f"-{args.server}"
     long_run = {"target_cpu": 1e9, "min_n": 1, "max_n": 10**9, "max_seconds": args.duration + 3}
     scenarios = {
         "c64": {"op": "requests", "url": server.url(), "concurrency": 64, "warmup": 128, **long_run},
@@ -268,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
             **long_run,
         },
     }
+    wanted = args.scenarios.split(",")
+    scenarios = {name: op for name, op in scenarios.items() if name in wanted}
     units = {"c64": ("request", "cpu_us"), "stream-c32": ("chunk", "cpu_us_per_chunk")}
     try:
         profiles: dict[tuple[str, str], Profile] = {}
@@ -275,20 +308,23 @@ def main(argv: list[str] | None = None) -> int:
             (PROFILES / f"{client}-import.txt").write_text(import_profile(client))
             for name, op in scenarios.items():
                 unit, key = units[name]
-                raw, answer = profile_scenario(client, op, args.duration, py_spy)
+                raw, answer = profile_scenario(client, op, args.duration, py_spy, args.rate)
                 per_op = answer.get(key)
                 prof = profiles[client, name] = parse(
                     raw, float(per_op) if isinstance(per_op, float) else None
                 )
-                title = f"{client}, scenario {name}: py-spy, {args.duration:g} s at 500 Hz"
-                path = PROFILES / f"{client}-{name}.txt"
+                title = (
+                    f"{client}, scenario {name}, mock server {args.server}: "
+                    f"py-spy, {args.duration:g} s at {args.rate} Hz"
+                )
+                path = PROFILES / f"{client}-{name}{suffix}.txt"
                 path.write_text(render(prof, title, unit))
                 print(f"wrote {path}", file=sys.stderr)
         for name in scenarios:
             core, floor = profiles.get(("core-llms", name)), profiles.get(("raw-aiohttp", name))
             if core is not None and floor is not None:
-                path = PROFILES / f"core-llms-vs-raw-{name}.txt"
-                title = f"core-llms minus raw aiohttp, scenario {name}"
+                path = PROFILES / f"core-llms-vs-raw-{name}{suffix}.txt"
+                title = f"core-llms minus raw aiohttp, scenario {name}, mock server {args.server}"
                 path.write_text(render_diff(core, floor, title, units[name][0]))
                 print(f"wrote {path}", file=sys.stderr)
     finally:

@@ -7,9 +7,15 @@
 #                                        target regresses by more than 20%
 #   ./benchmarks/run.sh --quick --baseline benchmarks/results/<file>.json
 #                                        the guard against an earlier run instead of the targets
-#   ./benchmarks/run.sh profile [--duration S]   py-spy profiles of core-llms into benchmarks/profiles/
+#   ./benchmarks/run.sh profile [--duration S] [--server uvloop-web]
+#                                        py-spy profiles of core-llms into benchmarks/profiles/
+#   ./benchmarks/run.sh drift [--server uvloop-web] [--batches 5] [--n 2000] [--rounds N] [--tracemalloc]
+#                                        the drift check alone (CPU per request over batches, one process)
+#   ./benchmarks/run.sh layers [--server uvloop-web] [--rounds 5] [--concurrency 1,64,512]
+#                                        core-llms' extra CPU per request, layer by layer (diagnostic)
 #
-# Other options: --rounds N, --clients raw-aiohttp,core-llms,openai,litellm, --no-docs.
+# Other options: --rounds N, --clients raw-aiohttp,core-llms,openai,litellm,
+# --servers asyncio-raw,uvloop-web[,uvloop-raw], --no-drift, --no-docs.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(dirname "$here")"
@@ -49,5 +55,13 @@ ensure_venv
 if [ "${1:-}" = "profile" ]; then
     shift
     exec "$VENV/bin/python" -m benchmarks.profiling "$@"
+fi
+if [ "${1:-}" = "drift" ]; then
+    shift
+    exec "$VENV/bin/python" -m benchmarks.drift "$@"
+fi
+if [ "${1:-}" = "layers" ]; then
+    shift
+    exec "$VENV/bin/python" -m benchmarks.layers "$@"
 fi
 exec "$VENV/bin/python" -m benchmarks.suite "$@"

@@ -1,15 +1,19 @@
-"""Runs the benchmark suite: mock server, interleaved clients, medians, report, guard.
+"""Runs the benchmark suite: mock servers, interleaved clients, medians, report, guard.
 
-    python -m benchmarks.suite [--quick] [--rounds N] [--clients a,b,...] [--baseline FILE]
+    python -m benchmarks.suite [--quick] [--rounds N] [--clients a,b,...] [--servers a,b]
+                               [--baseline FILE] [--no-drift]
 
-(``benchmarks/run.sh`` makes the environment and calls this.) The mock server runs pinned to
-CPU 1, every measuring process to CPU 0, this orchestrator on CPU 1 (it only waits). Clients run
-interleaved: each round measures every figure for every client, in an order that rotates from
-round to round, and a figure is the median over rounds; its ratio to raw aiohttp is the median of
-the per-round ratios. Results go to ``benchmarks/results/<timestamp>.json`` and ``.md``; a full
-run also rewrites ``docs/benchmarks.md`` and its plot. ``--quick`` (raw aiohttp and core-llms,
-5 rounds of smaller measurements, about a minute) exits 1 when a target regresses by more than
-20%.
+(``benchmarks/run.sh`` makes the environment and calls this.) The mock servers run pinned to
+CPU 1, every measuring process to CPU 0, this orchestrator on CPU 1 (it only waits). Two mock
+servers by default (``SERVERS``): the suite's own raw-asyncio one (every figure) and an
+aiohttp.web app on uvloop (CPU per request at concurrency 1, 64, 512). Clients run
+interleaved: each round measures every figure for every client (and server), in an order that
+rotates from round to round, and a figure is the median over rounds; its ratio to raw aiohttp is
+the median of the per-round ratios. A drift check (``benchmarks/drift.py``) follows: batches of
+requests in one long-lived process per client, to see whether the cost per request grows.
+Results go to ``benchmarks/results/<timestamp>.json`` and ``.md``; a full run also rewrites
+``docs/benchmarks.md`` and its plot. ``--quick`` (raw aiohttp and core-llms, 5 rounds of smaller
+measurements, about two minutes) exits 1 when a target regresses by more than 20%.
 """
 
 from __future__ import annotations
@@ -26,10 +30,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from . import report
+from . import drift, report
 from ._proc import pin
 from .clients import CLIENTS
-from .targets import check
+from .targets import CPU_LEVELS, OTHER_SERVERS, PRIMARY_SERVER, check, cpu_key
 
 ROOT = Path(__file__).resolve().parent
 REPO = ROOT.parent
@@ -41,6 +45,16 @@ PACED_CHUNKS, PACED_INTERVAL_MS = 20, 10
 PACED_STREAM_S = (PACED_CHUNKS + 2) * PACED_INTERVAL_MS / 1000  # how long one paced stream lasts
 RSS_STREAMS = 1000
 RSS_ROUTE = "k20-i50"  # 20 content chunks, 50 ms apart: every stream stays open ~1 s
+
+#: the mock server flavours: name -> (``mockserver --impl``, ``--loop``). The primary one
+#: (``targets.PRIMARY_SERVER``) serves every figure; the others the CPU per request only.
+SERVERS: dict[str, tuple[str, str]] = {
+    PRIMARY_SERVER: ("raw", "asyncio"),
+    "uvloop-web": ("web", "uvloop"),
+    "uvloop-raw": ("raw", "uvloop"),
+}
+DEFAULT_SERVERS = (PRIMARY_SERVER, "uvloop-web")
+assert set(SERVERS) == {PRIMARY_SERVER, *OTHER_SERVERS}
 
 
 @dataclass(frozen=True)
@@ -56,10 +70,19 @@ class Plan:
     failover_fresh: int
     failover_n: int
     paced_max_n: int  # paced streams last ~0.2 s each: cap their number
+    drift_batches: int  # concurrency-64 batches before and after the concurrency-1 phase
+    drift_n: int  # requests per drift batch
+    cpu_warmup: int  # requests before timing a CPU per request figure (at least 2 x concurrency)
 
 
-FULL = Plan(5, 7, 7, 3, 1.5, 25.0, 20, 300, 960)
-QUICK = Plan(5, 5, 5, 1, 0.35, 8.0, 10, 150, 320)
+#: CPU per request is timed after 2,000 requests on the client (at least 2 x concurrency): the
+#: drift check shows raw aiohttp's cost per request falling by 10-20% over its first few thousand
+#: requests on a new session, core-llms' much less, so a short warm-up understates the ratio a
+#: long-lived service sees (it was 200 requests, or 2 x concurrency).
+CPU_WARMUP = 2000
+
+FULL = Plan(5, 7, 7, 3, 1.5, 25.0, 20, 300, 960, 5, 2000, CPU_WARMUP)
+QUICK = Plan(5, 5, 5, 1, 0.35, 8.0, 10, 150, 320, 3, 2000, CPU_WARMUP)
 
 
 class Worker:
@@ -107,18 +130,32 @@ class Worker:
                 self.proc.wait()
 
 
-class MockServer:
-    """The mock server process (pinned to CPU 1)."""
+class ServerMissing(RuntimeError):
+    """A mock server flavour that cannot run here (uvloop not installed)."""
 
-    def __init__(self) -> None:
+
+class MockServer:
+    """A mock server process (pinned to CPU 1) of one flavour (see ``SERVERS``)."""
+
+    def __init__(self, flavour: str = PRIMARY_SERVER) -> None:
+        self.flavour = flavour
+        impl, loop = SERVERS[flavour]
         self.proc = subprocess.Popen(
-            [PY, "-m", "benchmarks.mockserver", "--cpu", "1"], cwd=REPO, stdout=subprocess.PIPE, text=True
+            [PY, "-m", "benchmarks.mockserver", "--cpu", "1", "--impl", impl, "--loop", loop],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert self.proc.stdout is not None
-        words = self.proc.stdout.readline().split()
+        line = self.proc.stdout.readline()
+        words = line.split()
+        if words[:1] == ["MISSING"]:
+            self.proc.wait()
+            raise ServerMissing(line.strip())
         if len(words) != 3 or words[0] != "READY":
             self.proc.kill()
-            raise RuntimeError(f"mock server did not start: {words}")
+            self.proc.wait()
+            raise RuntimeError(f"mock server {flavour} did not start: {words}")
         self.port, self.dead_port = int(words[1]), int(words[2])
 
     def url(self, route: str | None = None) -> str:
@@ -181,10 +218,11 @@ def oneshot(mode: str, client: str, url: str, *extra: str) -> dict[str, Any]:
 class Run:
     """One run of the suite: collects per-round samples of every figure for every client."""
 
-    def __init__(self, plan: Plan, clients: list[str], server: MockServer, log: IO[str]) -> None:
+    def __init__(self, plan: Plan, clients: list[str], servers: dict[str, MockServer], log: IO[str]) -> None:
         self.plan = plan
         self.clients = clients
-        self.server = server
+        self.servers = servers  # the primary first
+        self.server = servers[PRIMARY_SERVER]
         self.log = log
         self.samples: dict[str, dict[str, list[float | None]]] = {}
         self.details: dict[str, dict[str, list[dict[str, Any]]]] = {}
@@ -248,19 +286,21 @@ class Run:
                 samples[client] = worker.ask(op="sample", url=self.server.url())
             for rnd in range(plan.rounds):
                 self.say(f"in-process figures, round {rnd + 1}/{plan.rounds}")
-                for concurrency in (1, 64, 512):
-                    for client in rotated(list(workers), rnd):
-                        got = workers[client].ask(
-                            op="requests",
-                            url=self.server.url(),
-                            concurrency=concurrency,
-                            target_cpu=plan.target_cpu,
-                            min_n=max(200, 2 * concurrency),
-                            max_n=50_000,
-                            max_seconds=plan.max_seconds,
-                            warmup=200 if concurrency == 1 else 2 * concurrency,
-                        )
-                        self.record(f"cpu_us_c{concurrency}", client, rnd, got.get("cpu_us"), got)
+                for concurrency in CPU_LEVELS:
+                    for flavour in rotated(list(self.servers), rnd):
+                        for client in rotated(list(workers), rnd):
+                            got = workers[client].ask(
+                                op="requests",
+                                url=self.servers[flavour].url(),
+                                concurrency=concurrency,
+                                target_cpu=plan.target_cpu,
+                                min_n=max(200, 2 * concurrency),
+                                max_n=50_000,
+                                max_seconds=plan.max_seconds,
+                                warmup=max(plan.cpu_warmup, 2 * concurrency),
+                            )
+                            key = cpu_key(concurrency, flavour)
+                            self.record(key, client, rnd, got.get("cpu_us"), got)
                 for client in rotated(list(workers), rnd):
                     got = workers[client].ask(
                         op="streams",
@@ -307,9 +347,15 @@ class Run:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="core-llms benchmark suite (see benchmarks/README.md)")
-    parser.add_argument("--quick", action="store_true", help="the guard: raw aiohttp + core-llms, < 2 min")
+    parser.add_argument("--quick", action="store_true", help="the guard: raw aiohttp + core-llms, ~2 min")
     parser.add_argument("--rounds", type=int, help="rounds of the in-process figures")
     parser.add_argument("--clients", help=f"comma-separated subset of {','.join(CLIENTS)}")
+    parser.add_argument(
+        "--servers",
+        help=f"mock servers, comma-separated, from {','.join(SERVERS)} "
+        f"(default: {','.join(DEFAULT_SERVERS)}); {PRIMARY_SERVER} is always used",
+    )
+    parser.add_argument("--no-drift", action="store_true", help="skip the drift check")
     parser.add_argument("--baseline", type=Path, help="a results JSON to compare against (guard)")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     args = parser.parse_args(argv)
@@ -322,6 +368,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or "raw-aiohttp" not in clients:
         parser.error(f"clients must include raw-aiohttp and come from {CLIENTS}; unknown: {unknown}")
     clients = [c for c in CLIENTS if c in clients]
+    wanted = args.servers.split(",") if args.servers else list(DEFAULT_SERVERS)
+    if sorted(set(wanted) - set(SERVERS)):
+        parser.error(
+            f"servers must come from {','.join(SERVERS)}; unknown: {sorted(set(wanted) - set(SERVERS))}"
+        )
+    flavours = [f for f in SERVERS if f in wanted or f == PRIMARY_SERVER]
     baseline = report.load_figures(args.baseline) if args.baseline else None
 
     started = time.time()
@@ -329,20 +381,44 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("benchmarks: byte-compiling core/ failed: import figures will include compiling\n")
     machine = report.machine_info()
     cpu_at_start = report.cpu_snapshot()
-    server = MockServer()
-    pinned = pin(1)
     log = sys.stderr
+    servers: dict[str, MockServer] = {}
+    missing_servers: dict[str, str] = {}
+    drift_result: dict[str, Any] | None = None
     try:
-        run = Run(plan, clients, server, log)
+        for flavour in flavours:
+            try:
+                servers[flavour] = MockServer(flavour)
+            except ServerMissing as exc:
+                if flavour == PRIMARY_SERVER:
+                    raise
+                missing_servers[flavour] = str(exc)
+                log.write(f"benchmarks: mock server {flavour} cannot run ({exc}): its figures are skipped\n")
+        pinned = pin(1)
+        run = Run(plan, clients, servers, log)
         run.fresh_processes()
         samples = run.workers()
+        if not args.no_drift:
+            drift_server = "uvloop-web" if "uvloop-web" in servers else PRIMARY_SERVER
+            log.write(f"drift check: one long-lived process per client, mock server {drift_server}\n")
+            drift_result = drift.run(
+                Worker,
+                [c for c in ("raw-aiohttp", "core-llms") if c in run.available()],
+                servers[drift_server].url(),
+                batches=plan.drift_batches,
+                n=plan.drift_n,
+                log=log,
+            )
+            drift_result["server"] = drift_server
     finally:
-        server.close()
+        for server in servers.values():
+            server.close()
     machine["loadavg_end"] = report.loadavg()
     machine["background_cpu_s"] = report.background_cpu(cpu_at_start, report.cpu_snapshot())
     machine["orchestrator_pinned"] = pinned
     figures = report.figures(run.samples)
-    verdicts = check(report.core_figures(figures), baseline)
+    skip = {cpu_key(c, f) for f in missing_servers for c in CPU_LEVELS}
+    verdicts = check(report.core_figures(figures), baseline, skip)
     result = {
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
         "mode": "quick" if args.quick else "full",
@@ -359,12 +435,15 @@ def main(argv: list[str] | None = None) -> int:
             "rss_route": RSS_ROUTE,
         },
         "clients": clients,
+        "servers": {name: {"impl": SERVERS[name][0], "loop": SERVERS[name][1]} for name in servers},
+        "missing_servers": missing_servers,
         "missing": run.missing,
         "sample_answers": samples,
         "samples": run.samples,
         "details": run.details,
         "figures": figures,
         "verdicts": [report.verdict_dict(v) for v in verdicts],
+        "drift": drift_result,
         "skipped": {
             "batch_100k": "100,000 requests through the batch path: the batch path does not exist yet"
         },
