@@ -136,11 +136,49 @@ async def test_an_expired_clock_names_the_limit_that_fired(
     assert seen[1] is True
 
 
+async def test_one_watchdog_expires_each_clock_at_its_own_deadline() -> None:
+    """Clocks of very different deadlines share the loop's one timer; each fires when due (a later
+    clock made first does not delay an earlier one), a stopped one never fires."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    ended: dict[float, float] = {}
+
+    async def attempt(read: float, stop_after: float | None = None) -> None:
+        clock = AttemptClock(clock_timeouts(read), None, None)
+        try:
+            await asyncio.sleep(stop_after if stop_after is not None else 5)
+        except asyncio.CancelledError:
+            assert clock.timed_out()
+            ended[read] = loop.time() - started
+        finally:
+            clock.stop()
+
+    await asyncio.gather(attempt(0.3), attempt(0.05), attempt(0.15), attempt(0.02, stop_after=0.01))
+    assert set(ended) == {0.3, 0.05, 0.15}  # the stopped clock (0.02, done at 0.01) never fired
+    for read, elapsed in ended.items():
+        assert read <= elapsed + 0.002 < read + 0.05, (read, elapsed)
+
+
+async def test_moving_on_pushes_the_deadline_later() -> None:
+    loop = asyncio.get_running_loop()
+    clock = AttemptClock(clock_timeouts(0.05), None, None)
+    started = loop.time()
+    try:
+        for _ in range(4):  # data keeps arriving: 4 x 0.03 s > the 0.05 s read timeout
+            await asyncio.sleep(0.03)
+            clock.move_on()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.sleep(1)
+        assert clock.timed_out() and loop.time() - started >= 0.12 + 0.05 - 0.002
+    finally:
+        clock.stop()
+
+
 async def test_a_clock_and_an_outside_cancel_at_once_stay_a_cancellation() -> None:
     seen: list[Any] = []
     task = asyncio.create_task(run_with_clock((clock_timeouts(0.05), None, None), seen))
     await asyncio.sleep(0)  # the task made its clock
-    when = seen[0]._handle.when()  # the clock's deadline: cancel from outside at the same moment
+    when = seen[0]._at  # the clock's deadline: cancel from outside at the same moment
     asyncio.get_running_loop().call_at(when, task.cancel)
     with pytest.raises(asyncio.CancelledError):
         await task

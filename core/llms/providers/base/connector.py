@@ -429,7 +429,10 @@ class Connector:
         try:
             resp, ttfb = await self._start(request, body, ctx, timeout)
             try:
-                raw = await self._read_body(resp, clock.move_on)
+                if self._arrived_whole(resp):  # the usual small answer: no coroutine of our own
+                    raw = await resp.read()
+                else:
+                    raw = await self._read_body(resp, clock.move_on)
             except _TRANSPORT_ERRORS as exc:  # the status arrived, the body did not
                 raise map_transport_error(exc, self.name).fill(status=resp.status) from exc
             finally:
@@ -462,15 +465,9 @@ class Connector:
                     ) from None
                 if self._body_errors is not None:
                     self._raise_body_error(data, resp, request_id)
+        # (positional: status, headers, body, data, endpoint, request_id, latency, ttfb)
         return WireResponse(
-            status=resp.status,
-            headers=headers,
-            body=raw,
-            data=data,
-            endpoint=self.name,
-            request_id=request_id,
-            latency=time.perf_counter() - started,
-            ttfb=ttfb,
+            resp.status, headers, raw, data, self.name, request_id, time.perf_counter() - started, ttfb
         )
 
     def _raise_body_error(self, data: Any, resp: aiohttp.ClientResponse, request_id: str | None) -> None:
@@ -504,6 +501,17 @@ class Connector:
             live=self._live,
         )
 
+    def _arrived_whole(self, resp: aiohttp.ClientResponse) -> bool:
+        """Did a plain body of known length, within ``max_response_bytes``, arrive with the
+        headers? (Then it is taken in one go: nothing to wait for, nothing to inflate.)"""
+        length = resp.content_length
+        return (
+            length is not None
+            and length <= self.endpoint.max_response_bytes
+            and resp.content.is_eof()
+            and "Content-Encoding" not in resp.headers
+        )
+
     async def _read_body(self, resp: aiohttp.ClientResponse, before_wait: Callable[[], None]) -> bytes:
         """The whole (decompressed) body, or :class:`ResponseTooLargeError` past the endpoint's
         ``max_response_bytes``. A plain body of known length that came with the headers is taken
@@ -512,7 +520,7 @@ class Connector:
         cap = self.endpoint.max_response_bytes
         length = resp.content_length
         if length is None or length <= cap:
-            if length is not None and "Content-Encoding" not in resp.headers and resp.content.is_eof():
+            if self._arrived_whole(resp):
                 return await resp.read()
             raw = await _read_capped(resp, cap + 1, before_wait)
             if len(raw) <= cap:

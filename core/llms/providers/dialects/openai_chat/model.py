@@ -5,6 +5,7 @@ host's models are made from: the registry derives one subclass per catalogue row
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
@@ -128,10 +129,56 @@ class OpenAIBaseLLM(BaseLLM):
             total_timeout=params.get("timeout"),
         )
 
+    @functools.cached_property
+    def _plain_call(self) -> tuple[str, str, str, int] | None:
+        """What a plain call needs, made once per model: system role, wire model, the name
+        ``max_tokens`` is sent under, context window; None when the model has
+        defaults of its own or does not answer with text (those calls take the full way)."""
+        meta = self.metadata
+        if self._defaults or meta.parameters.defaults or not meta.supports_output("text"):
+            return None
+        rules = meta.parameters
+        return (
+            self._system_role,
+            self._wire_model(),
+            rules.max_tokens_param,
+            meta.context_window,
+        )
+
+    def _plain_request(
+        self, messages: MessagesInput, params: Mapping[str, Any], stream: bool
+    ) -> WireRequest | None:
+        """The request of the usual call — plain text messages and at most ``max_tokens`` — made
+        directly (the same body and checks as the full way, :meth:`_prepare`, for a fraction of
+        its cost); None for any other call."""
+        plain_call = self._plain_call
+        if plain_call is None or (params and (len(params) > 1 or "max_tokens" not in params)):
+            return None
+        plain = plain_text_messages(messages)
+        if plain is None:
+            return None
+        system_role, model, max_param, window = plain_call
+        payload: dict[str, Any] = {"model": model, "messages": text_messages_to_wire(plain, system_role)}
+        max_tokens = params.get("max_tokens") if params else None
+        if max_tokens is not None:
+            self._check_max_tokens(max_tokens)
+            payload[max_param] = max_tokens
+        estimate = self._estimate_text_tokens(plain)
+        if estimate + (max_tokens or 0) > window:
+            self._check_token_limits(estimate, max_tokens)  # raises, with the full message
+        if stream:
+            payload["stream"] = True
+            if self.stream_usage:
+                payload["stream_options"] = {"include_usage": True}
+        return WireRequest(self.operation, payload, stream, model)
+
     def _prepare(
         self, messages: MessagesInput, params: Mapping[str, Any], stream: bool
     ) -> tuple[WireRequest, Any]:
         """Validate everything and build the request; returns it and the ``response_format``."""
+        request = self._plain_request(messages, params, stream)
+        if request is not None:
+            return request, None
         self._check_text_output_support()
         wire_messages, prompt_tokens = self._wire_messages(messages)
         merged = self._merge_parameters(params)
@@ -186,8 +233,10 @@ class OpenAIChatModel(OpenAIBaseLLM):
         """Send ``messages`` and return the whole answer."""
         if self._observer is not None:
             return await self._observe_call(ctx, self._answer(messages, ctx, params))
-        try:  # what _observe_call does when there is no observer, one coroutine less
-            return await self._answer(messages, ctx, params)
+        try:  # what _observe_call and _answer do when there is no observer, two coroutines less
+            request, response_format = self._prepare(messages, params, stream=False)
+            wire = await self._connector.send(request, ctx)
+            return self._parse_response(wire, response_format=response_format)
         except LLMError as exc:
             exc.fill(provider=self.provider, model=self.name)
             raise

@@ -140,6 +140,10 @@ def parse_chat_completion(
     """A decoded ``chat.completion`` body → :class:`LLMResponse` (choice 0; the model class
     never asks for more). ``refusal`` is surfaced, with finish_reason ``"refusal"`` when the
     model refused instead of answering."""
+    if response_format is None:
+        plain = _plain_completion(data, provider, model, cost)
+        if plain is not None:
+            return plain
     choices = data.get("choices") if _is_object(data) else None
     if not isinstance(choices, list) or not choices or not _is_object(choices[0]):
         raise ResponseParsingError("the response has no choices", body=_preview(data))
@@ -171,6 +175,51 @@ def parse_chat_completion(
         or optional_text(message.get("reasoning"), "choices[0].message.reasoning")
         or thinking,
         content_filter=content_filter_of(data, choice),
+        raw=data,
+    )
+
+
+#: the keys of a plain text answer's message (anything else goes the full way).
+_PLAIN_MESSAGE_KEYS = frozenset({"role", "content", "refusal", "annotations"})
+
+
+def _plain_completion(data: Any, provider: str, model: str, cost: CostFn | None) -> LLMResponse | None:
+    """The usual answer — one choice, a text message, a known finish reason, integer usage
+    counts, no annotations of the content filter — read in one go; None for anything else,
+    which :func:`parse_chat_completion` then reads field by field. Both give the same response.
+    (Half the library's own CPU per request was this parsing before the shortcut.)"""
+    if type(data) is not dict:
+        return None
+    choices = data.get("choices")
+    if type(choices) is not list or len(choices) != 1:
+        return None
+    choice = choices[0]
+    if type(choice) is not dict or "content_filter_results" in choice or "prompt_filter_results" in data:
+        return None
+    message = choice.get("message")
+    reason = choice.get("finish_reason")
+    finish = _FINISH_REASONS.get(reason) if type(reason) is str else None
+    if type(message) is not dict or finish is None or not _PLAIN_MESSAGE_KEYS.issuperset(message):
+        return None
+    text = message.get("content")
+    if type(text) is not str or message.get("refusal") is not None:
+        return None
+    usage_data = data.get("usage")
+    if type(usage_data) is not dict:
+        return None
+    prompt, completion = usage_data.get("prompt_tokens"), usage_data.get("completion_tokens")
+    if type(prompt) is not int or type(completion) is not int or prompt < 0 or completion < 0:
+        return None
+    usage = usage_from_wire(usage_data)
+    name = data.get("model")
+    return LLMResponse(
+        text,
+        name if type(name) is str and name else model,
+        provider,
+        finish,
+        [],
+        usage,
+        cost(usage) if cost is not None else None,
         raw=data,
     )
 
