@@ -144,6 +144,13 @@ def parse_chat_completion(
         plain = _plain_completion(data, provider, model, cost)
         if plain is not None:
             return plain
+    return _parse_completion(data, provider, model, cost, response_format)
+
+
+def _parse_completion(
+    data: Any, provider: str, model: str, cost: CostFn | None, response_format: Any
+) -> LLMResponse:
+    """:func:`parse_chat_completion` field by field (any shape)."""
     choices = data.get("choices") if _is_object(data) else None
     if not isinstance(choices, list) or not choices or not _is_object(choices[0]):
         raise ResponseParsingError("the response has no choices", body=_preview(data))
