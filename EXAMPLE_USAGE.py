@@ -2,7 +2,8 @@
 
 With no credentials it starts the built-in simulator (no network) and shows a factory-built model
 answering, streaming, calling a tool, returning structured output, failing over from a dead
-primary to its backup, and refusing an unsupported operation with a hint.
+primary to its backup, falling back from a dead provider to another provider's model (an
+OpenAI-compatible host), and refusing an unsupported operation with a hint.
 
 With ``AZURE_OPENAI_API_KEY`` + ``AZURE_OPENAI_ENDPOINT`` + ``AZURE_OPENAI_DEPLOYMENT`` (or
 ``OPENAI_API_KEY``) set, the same walk-through talks to the real service.
@@ -24,6 +25,7 @@ from pydantic import BaseModel
 from core.llms import (
     ILLM,
     BaseLLM,
+    FallbackLLM,
     LLMFactory,
     StreamAccumulator,
     UnsupportedOperationError,
@@ -128,6 +130,21 @@ async def failover(model_name: str, settings: dict[str, Any], east: Simulator, w
     east.set_default_fault(None)
 
 
+async def fallback_across_providers(model_name: str, settings: dict[str, Any]) -> None:
+    """Step 7: the whole Azure model is down; FallbackLLM moves on to a Groq model."""
+    async with Simulator() as azure_down, Simulator(flavor="groq") as groq:
+        azure_down.set_default_fault(Fault(status=503))
+        primary = create_llm(model_name, **{**settings, "endpoint": azure_down.url}, retry={"max_retries": 0})
+        backup = create_llm(
+            "groq/llama-3.3-70b-versatile", endpoint=f"{groq.url}/openai/v1", api_key="sim-key-not-secret"
+        )
+        async with FallbackLLM(primary, backup) as llm:
+            answer = await llm.get_answer("Anyone there?")
+            print(f"\n7. {model_name} is down -> answered by {answer.provider}/{answer.model}")
+            chunks = [chunk.text async for chunk in llm.stream_answer("And streaming?")]
+            print(f"   streamed by the fallback too: {''.join(chunks)!r}")
+
+
 async def main() -> None:
     async with target() as (model_name, settings, regions):
         where = "the simulator" if regions else "the real service"
@@ -136,6 +153,7 @@ async def main() -> None:
             await walk_through(llm)
         if regions:
             await failover(model_name, settings, *regions)
+            await fallback_across_providers(model_name, settings)
     print("\ndone.")
 
 

@@ -32,4 +32,6 @@ def test_example_walk_through_runs_on_the_simulator() -> None:
     assert "UnsupportedOperationError: this model produces text" in out
     assert "primary refuses connections -> served by the backup http://127.0.0.1:" in out
     assert "primary answers 503 -> served by the backup" in out
+    assert "is down -> answered by groq/llama-3.3-70b-versatile" in out
+    assert "streamed by the fallback too: 'Simulated answer to: And streaming?'" in out
     assert out.rstrip().endswith("done.")
