@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .interfaces.media import LLMVideoResponse as LLMVideoResponse
     from .interfaces.provider import ModelRow as ModelRow
     from .interfaces.provider import ProviderProfile as ProviderProfile
+    from .providers.base.breaker import FailureRate as FailureRate
     from .providers.base.implementation import BaseLLM as BaseLLM
     from .providers.base.retry import RetryPolicy as RetryPolicy
     from .registry import ModelRegistry as ModelRegistry
@@ -55,6 +56,7 @@ _LAZY: dict[str, str] = {
     "ModelRow": "core.llms.interfaces.provider",
     "ProviderProfile": "core.llms.interfaces.provider",
     "RetryPolicy": "core.llms.providers.base.retry",
+    "FailureRate": "core.llms.providers.base.breaker",
     "ModelRegistry": "core.llms.registry",
     "default_registry": "core.llms.registry",
     # media results: their classes are created on first use (see core.llms.interfaces.media)

@@ -30,6 +30,7 @@ from .interfaces.errors import ConfigurationError, UnknownModelError
 from .interfaces.observer import IObserver
 from .interfaces.provider import ProviderProfile
 from .plugins import PluginObserver
+from .providers.base.breaker import DEFAULT_FAILURE_RATE, FailureRate, check_failure_rate
 from .providers.base.failover import FailoverConnector
 from .providers.base.implementation import BaseLLM
 from .providers.base.pool import default_pool
@@ -65,6 +66,7 @@ def create_llm(
     drop_unsupported: bool = False,
     failure_threshold: int = 3,
     cooldown: float = 30.0,
+    failure_rate: FailureRate | Mapping[str, Any] | None = DEFAULT_FAILURE_RATE,
     registry: ModelRegistry | None = None,
     **endpoint_fields: Any,
 ) -> BaseLLM:
@@ -81,6 +83,11 @@ def create_llm(
     ``defaults`` are default call parameters. Other :class:`EndpointConfig` fields (``model_id``,
     ``headers``, ``token_provider``, ``proxy`` …) go in ``endpoint_fields`` too.
 
+    Circuit breakers: ``failure_threshold`` consecutive failover-class failures open an endpoint's
+    breaker for ``cooldown`` seconds, when failures are also at least ``failure_rate.rate`` of its
+    recent calls (a :class:`~core.llms.providers.base.breaker.FailureRate` or a mapping of its
+    fields; ``None``: the consecutive failures alone). See ``docs/reliability.md``.
+
     Raises :class:`UnknownModelError` for an unknown name and :class:`ConfigurationError` for a
     missing or unknown field; messages name fields and environment variables, never values.
     """
@@ -95,6 +102,7 @@ def create_llm(
         drop_unsupported=drop_unsupported,
         failure_threshold=failure_threshold,
         cooldown=cooldown,
+        failure_rate=failure_rate,
         registry=registry,
         **endpoint_fields,
     )
@@ -114,6 +122,7 @@ class _Plan:
     drop_unsupported: bool
     failure_threshold: int
     cooldown: float
+    failure_rate: FailureRate | None
     observer: IObserver | None
 
     def build(self) -> BaseLLM:
@@ -125,6 +134,7 @@ class _Plan:
             pool=default_pool(),
             failure_threshold=self.failure_threshold,
             cooldown=self.cooldown,
+            failure_rate=self.failure_rate,
         )
         return self.model_cls(
             connector,
@@ -146,6 +156,7 @@ def _plan_llm(
     drop_unsupported: bool = False,
     failure_threshold: int = 3,
     cooldown: float = 30.0,
+    failure_rate: FailureRate | Mapping[str, Any] | None = DEFAULT_FAILURE_RATE,
     registry: ModelRegistry | None = None,
     **endpoint_fields: Any,
 ) -> _Plan:
@@ -189,6 +200,14 @@ def _plan_llm(
         raise ConfigurationError(f"failure_threshold must be an integer >= 1, got {failure_threshold!r}")
     if isinstance(cooldown, bool) or not isinstance(cooldown, int | float) or not cooldown >= 0:
         raise ConfigurationError("cooldown must be a number of seconds >= 0")
+    if defaults is not None and not isinstance(defaults, Mapping):
+        raise ConfigurationError(
+            f"defaults of {qualified} must be a mapping of call parameters, not {type(defaults).__name__}"
+        )
+    if not isinstance(drop_unsupported, bool):
+        raise ConfigurationError(
+            f"drop_unsupported must be True or False, not {type(drop_unsupported).__name__}"
+        )
     pm = reg.plugin_manager
     return _Plan(
         spec=spec,
@@ -200,6 +219,7 @@ def _plan_llm(
         drop_unsupported=drop_unsupported,
         failure_threshold=failure_threshold,
         cooldown=cooldown,
+        failure_rate=check_failure_rate(failure_rate),
         observer=PluginObserver.for_manager(pm) if pm is not None else None,
     )
 

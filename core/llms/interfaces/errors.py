@@ -37,7 +37,10 @@ Tree::
     └── AllEndpointsFailedError        every endpoint was tried; ``attempts`` lists each cause
 
 Secrets never appear in any message or repr: errors carry endpoint *names* (scheme, host and
-path, never query strings or headers) and provider messages, never request headers.
+path, never query strings or headers) and provider messages, never request headers. What a server
+echoes (messages, bodies, request ids) is masked with the endpoint's credentials, pieces of them
+included, and a transport error's ``__cause__`` is a sanitized stand-in for aiohttp's exception
+(see ``core.llms.providers.base.redact`` and ``transport_errors``).
 """
 
 from __future__ import annotations
@@ -81,6 +84,10 @@ class LLMError(Exception):
 
     retryable: ClassVar[bool] = False
     failover: ClassVar[bool] = False
+    #: for an error reported inside a stream: the finish reason and usage that had arrived with
+    #: it or before it (a host may say why it stopped and what it counted, then the error).
+    finish_reason: Any = None
+    usage: Any = None
 
     def __init__(
         self,
@@ -251,7 +258,8 @@ class StreamInterruptedError(LLMError):
     """A stream broke after chunks had already reached the caller; it is not failed over.
 
     ``partial_text`` and ``partial_tool_calls`` hold what had arrived; ``cause`` the error
-    that broke it (also chained as ``__cause__``).
+    that broke it (also chained as ``__cause__``); ``finish_reason`` and ``usage`` those that had
+    arrived, if any.
     """
 
     def __init__(
@@ -267,6 +275,9 @@ class StreamInterruptedError(LLMError):
         self.partial_text = partial_text
         self.partial_tool_calls = partial_tool_calls or []
         self.cause = cause
+        if isinstance(cause, LLMError):  # what the stream had said before it broke
+            self.finish_reason = cause.finish_reason
+            self.usage = cause.usage
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 from core.llms.interfaces.context import RequestContext
+from core.llms.interfaces.errors import LLMError
 from core.llms.interfaces.llm_interfaces import WireRequest
 from core.llms.interfaces.messages import Message, MessagesInput
 from core.llms.interfaces.types import LLMResponse, LLMStreamChunk
 from core.llms.providers.base.download_policy import DownloadPolicy
 from core.llms.providers.base.implementation import BaseLLM
+from core.llms.providers.base.redact import redact_with
 from core.llms.providers.base.structured_output import parse_structured
 from core.llms.providers.base.wire_values import optional_str
 
@@ -89,7 +91,11 @@ class OllamaBaseLLM(BaseLLM):
         request, merged = self._request(msgs, params, stream=False)
         wire = await self._connector.send(request, ctx)
         data = wire.data
-        text, tool_calls, thinking = parse_message(data, wire.endpoint)
+        try:
+            text, tool_calls, thinking = parse_message(data, wire.endpoint)
+        except LLMError as exc:  # the error quotes the body: a server may echo credentials
+            redact_with(self._connector, exc)
+            raise
         usage = usage_of(data)
         response_format = merged.get("response_format", merged.get("format"))
         return LLMResponse(

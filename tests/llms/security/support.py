@@ -222,3 +222,85 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         if writer.can_write_eof():
             with contextlib.suppress(OSError):
                 writer.write_eof()
+
+
+#: a canary key with no recognisable prefix (no ``sk-``): only real masking hides it.
+PLAIN_KEY = "Zq8WmR2xLp4Tn7Vb9Kc3Hs6Jd1Fg5Ya0Ue2Io4Pw8"
+#: every 12-character piece of it: none may show anywhere.
+PLAIN_KEY_FRAGMENTS = tuple(PLAIN_KEY[i : i + 12] for i in range(len(PLAIN_KEY) - 11))
+
+
+def key_fragments(text: str) -> list[str]:
+    """The 12-character pieces of :data:`PLAIN_KEY` found in ``text``."""
+    return [frag for frag in PLAIN_KEY_FRAGMENTS if frag in text]
+
+
+def everything_shown(error: BaseException) -> list[str]:
+    """What an error can show: :func:`error_texts` (the whole cause chain), its code, request id
+    and ``traceback.format_exception`` (what ``logger.exception`` prints)."""
+    import traceback
+
+    out = error_texts(error)
+    out += [repr(getattr(error, "code", None)), repr(getattr(error, "request_id", None))]
+    out.append("".join(traceback.format_exception(error)))
+    return out
+
+
+def assert_no_key_fragment(*texts: Any) -> None:
+    """No 12-character piece of :data:`PLAIN_KEY` in any of ``texts`` (``str`` and ``repr``)."""
+    for text in texts:
+        for shown in (str(text), repr(text)):
+            found = key_fragments(shown)
+            assert not found, f"{len(found)} key fragment(s) leaked, e.g. {found[0]!r}, in: {shown[:600]}"
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 that reads one HTTP request (head and ``Content-Length`` body)
+    and writes ``reply`` as it is (``None``: says nothing, e.g. to stall a TLS handshake), then
+    closes the connection."""
+
+    def __init__(self, reply: bytes | None) -> None:
+        self.reply = reply
+        self.heads: list[bytes] = []
+        self._server: asyncio.AbstractServer | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def __aenter__(self) -> RawServer:
+        self._server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            if self.reply is None:
+                await asyncio.sleep(3600)
+                return
+            head = await reader.readuntil(b"\r\n\r\n")
+            self.heads.append(head)
+            for line in head.split(b"\r\n"):
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    await reader.readexactly(int(value))
+            writer.write(self.reply)
+            await writer.drain()
+        except (OSError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+            self._tasks.discard(task)

@@ -50,7 +50,7 @@ from ...interfaces.provider import BodyErrorDetector, EndpointModel, ProviderAda
 from .attempt_clock import AttemptClock
 from .breaker import CircuitBreaker
 from .redact import SecretRedactor
-from .transport_errors import map_transport_error
+from .transport_errors import map_transport_error, sanitized_cause
 
 if TYPE_CHECKING:
     import aiohttp
@@ -392,7 +392,7 @@ class Connector:
                 allow_redirects=False,
             )
         except _TRANSPORT_ERRORS as exc:
-            raise map_transport_error(exc, self.name) from exc
+            raise map_transport_error(exc, self.name) from sanitized_cause(exc, self._redactor.mask)
         except asyncio.CancelledError:
             if self._closed and not _being_cancelled():  # aclose() cancelled the wait for a free connection
                 raise self._closed_error() from None
@@ -412,7 +412,8 @@ class Connector:
             resp.release()
             self._live.discard(resp)
         error = self.redact(self.adapter.map_error(resp.status, resp.headers, raw, self.name))
-        error.fill(endpoint=self.name, status=resp.status, request_id=self.adapter.request_id(resp.headers))
+        request_id = self._redactor.mask(self.adapter.request_id(resp.headers))  # a server may echo a key
+        error.fill(endpoint=self.name, status=resp.status, request_id=request_id)
         logger.debug("%s answered status %d (%s)", self.name, resp.status, type(error).__name__)
         raise error
 
@@ -434,7 +435,8 @@ class Connector:
                 else:
                     raw = await self._read_body(resp, clock.move_on)
             except _TRANSPORT_ERRORS as exc:  # the status arrived, the body did not
-                raise map_transport_error(exc, self.name).fill(status=resp.status) from exc
+                error = map_transport_error(exc, self.name).fill(status=resp.status)
+                raise error from sanitized_cause(exc, self._redactor.mask)
             finally:
                 resp.release()
                 self._live.discard(resp)
@@ -448,7 +450,7 @@ class Connector:
         finally:
             clock.stop()
         headers = resp.headers
-        request_id = self.adapter.request_id(headers)
+        request_id = self._redactor.mask(self.adapter.request_id(headers))  # a server may echo a key
         data: Any = None
         if raw or resp.status != 204:
             content_type = headers.get("Content-Type", "")
@@ -495,9 +497,10 @@ class Connector:
             resp,
             decoder,
             self.name,
-            self.adapter.request_id(resp.headers),
+            self._redactor.mask(self.adapter.request_id(resp.headers)),  # a server may echo a key
             ttfb,
             max_event_bytes=self.endpoint.max_event_bytes,
+            redactor=self._redactor,
             live=self._live,
         )
 
@@ -543,6 +546,7 @@ class OpenStream:
         "_eof",
         "_live",
         "_max_event",
+        "_redactor",
         "_resp",
         "endpoint",
         "request_id",
@@ -560,8 +564,10 @@ class OpenStream:
         *,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         live: set[aiohttp.ClientResponse] | None = None,
+        redactor: SecretRedactor | None = None,
     ) -> None:
         self._resp = resp
+        self._redactor = redactor  # the connector's: masks its secrets in a transport error's cause
         self._live = live  # the connector's set of responses in flight (left on aclose)
         self._decoder = decoder
         self._eof = False
@@ -603,7 +609,8 @@ class OpenStream:
                         raise self._event_too_large()
             self._eof = True
         except _TRANSPORT_ERRORS as exc:
-            raise map_transport_error(exc, self.endpoint) from exc
+            mask = self._redactor.mask if self._redactor is not None else None
+            raise map_transport_error(exc, self.endpoint) from sanitized_cause(exc, mask)
         final = decoder.close()
         if final:
             if carry + pending > limit:

@@ -35,8 +35,12 @@ deadline reached before an attempt                 ``RequestTimeoutError("deadli
 success                                            ``breaker.record_success()``
 =================================================  ==============================================
 
-A "next endpoint" is a later one whose breaker is not open. Failover-class errors count as breaker
-failures; any other answer (even 400 or 429) counts as a success, since the endpoint is reachable.
+A "next endpoint" is a later one whose breaker would let a request through now
+(:meth:`~core.llms.providers.base.breaker.CircuitBreaker.available`: not open, and not half-open
+with its single probe already in flight): the same test that picks it, so a call never decides to
+fail over to an endpoint it is then refused. Failover-class errors count as breaker failures; any
+other answer (even 400 or 429) counts as a success, since the endpoint is reachable. When a
+breaker opens is the breaker's rule (:mod:`~core.llms.providers.base.breaker`).
 
 Giving up raises, with a single endpoint, the last typed error itself; with backups,
 :class:`~core.llms.interfaces.errors.AllEndpointsFailedError` whose ``attempts`` list every
@@ -88,7 +92,7 @@ from ...interfaces.errors import (
 )
 from ...interfaces.llm_interfaces import StreamParser, WireRequest, WireResponse
 from ...interfaces.provider import EndpointModel, ProviderAdapter
-from .breaker import CircuitBreaker
+from .breaker import DEFAULT_FAILURE_RATE, CircuitBreaker, FailureRate
 from .connector import Connector, OpenStream, encode_json
 from .pool import EndpointPool
 from .retry import RetryPolicy, decide
@@ -113,6 +117,8 @@ class FailoverConnector:
         policy: RetryPolicy | None = None,
         failure_threshold: int = 3,
         cooldown: float = 30.0,
+        *,
+        failure_rate: FailureRate | None = DEFAULT_FAILURE_RATE,
     ) -> None:
         if not connectors:
             raise ConfigurationError("FailoverConnector needs at least one endpoint")
@@ -124,7 +130,10 @@ class FailoverConnector:
             )
         self._connectors = list(connectors)
         # a pooled connector brings its endpoint's shared breaker
-        self._breakers = [c.breaker or CircuitBreaker(failure_threshold, cooldown) for c in connectors]
+        self._breakers = [
+            c.breaker or CircuitBreaker(failure_threshold, cooldown, failure_rate=failure_rate)
+            for c in connectors
+        ]
         self.policy = policy if policy is not None else RetryPolicy()
         self.endpoints: list[str] = names
         self._closed = False
@@ -140,6 +149,7 @@ class FailoverConnector:
         pool: EndpointPool | None = None,
         failure_threshold: int = 3,
         cooldown: float = 30.0,
+        failure_rate: FailureRate | None = DEFAULT_FAILURE_RATE,
     ) -> FailoverConnector:
         """Build from a primary endpoint and backups; a backup mapping inherits every field it
         does not set (``primary.derive(mapping)``). With a ``pool``, each endpoint's connector
@@ -165,8 +175,11 @@ class FailoverConnector:
         if pool is None:
             connectors = [Connector(c, adapter) for c in configs]
         else:
-            connectors = [pool.connector(c, adapter, failure_threshold, cooldown) for c in configs]
-        return cls(connectors, policy, failure_threshold, cooldown)
+            connectors = [
+                pool.connector(c, adapter, failure_threshold, cooldown, failure_rate=failure_rate)
+                for c in configs
+            ]
+        return cls(connectors, policy, failure_threshold, cooldown, failure_rate=failure_rate)
 
     def breaker(self, name: str) -> CircuitBreaker:
         """The circuit breaker of the endpoint with this display name."""
@@ -420,8 +433,10 @@ class _Call:
             owner._breakers[i].record_failure()
         else:
             owner._breakers[i].record_success()  # it answered: reachable
+        # "A next endpoint" is one _pick would take: the same test as its allow(), without taking
+        # a half-open breaker's single probe (one in flight already makes it unavailable).
         following = range(i + 1, len(owner._connectors))
-        next_name = next((owner.endpoints[j] for j in following if owner._breakers[j].state != "open"), None)
+        next_name = next((owner.endpoints[j] for j in following if owner._breakers[j].available()), None)
         remaining = self.remaining()
         decision = decide(
             error,

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self, assert_never
 
-from ...interfaces.context import RequestContext
+from ...interfaces.context import RequestContext, check_context
+from ...interfaces.endpoint import Timeouts
 from ...interfaces.errors import (
     ContextWindowExceededError,
     InvalidInputError,
@@ -255,36 +257,48 @@ class BaseLLM(ABC):
     async def get_answer_with_vision(
         self,
         prompt: str,
-        images: Sequence[bytes | str | ImagePart],
+        images: Sequence[bytes | str | ImagePart] | bytes | str | ImagePart,
         ctx: RequestContext | None = None,
         **params: Any,
     ) -> LLMResponse:
         """Ask about images: one user message with ``prompt`` and each image.
 
         An image is raw bytes (PNG, JPEG, GIF or WebP, recognised from their first bytes), a URL
-        (``https://`` or ``data:``) or an :class:`ImagePart`. Raises
-        :class:`UnsupportedOperationError` when the model cannot read images.
+        (``https://`` or ``data:``) or an :class:`ImagePart`; ``images`` is a list of them, or a
+        single one. Raises :class:`UnsupportedOperationError` when the model cannot read images,
+        :class:`InvalidInputError` naming the image that is none of these.
         """
         try:
+            check_context(ctx)
             message = self._vision_message(prompt, images)
         except LLMError as exc:
             exc.fill(provider=self.provider, model=self.name)
             raise
         return await self.get_answer([message], ctx, **params)
 
-    def _vision_message(self, prompt: str, images: Sequence[bytes | str | ImagePart]) -> Message:
+    def _vision_message(self, prompt: str, images: Any) -> Message:
         if not self.metadata.supports_input("image"):
             raise UnsupportedOperationError(
                 f"{self.name} cannot read images",
                 hint="use a vision model (one whose metadata.input_media includes 'image')",
+            )
+        if not isinstance(prompt, str):
+            raise InvalidInputError(f"prompt must be a string, not {type(prompt).__name__}")
+        if isinstance(images, str | bytes | bytearray | memoryview | ImagePart):
+            images = (images,)  # one image, not a sequence of characters or byte values
+        elif not isinstance(images, Iterable) or isinstance(images, Mapping):
+            raise InvalidInputError(
+                f"images must be a list of images (bytes, URLs or ImageParts) or one image, "
+                f"not {type(images).__name__}"
             )
         parts: list[TextPart | ImagePart] = [TextPart(prompt)]
         for i, image in enumerate(images):
             match image:
                 case ImagePart():
                     parts.append(image)
-                case bytes() | bytearray():
-                    parts.append(ImagePart(data=bytes(image), media_type=sniff_image_media_type(image)))
+                case bytes() | bytearray() | memoryview():
+                    data = bytes(image)
+                    parts.append(ImagePart(data=data, media_type=sniff_image_media_type(data)))
                 case str() if image.startswith(("http://", "https://", "data:")):
                     parts.append(ImagePart(url=image))
                 case _:
@@ -437,10 +451,32 @@ class BaseLLM(ABC):
                 case "max_tokens":
                     self._check_max_tokens(value)
                     name = rules.max_tokens_param
+                case "timeout" if isinstance(value, Timeouts):
+                    # a per-call Timeouts: its total bounds the call, its read the silences (unless
+                    # read_timeout= is given too); its connect stays the endpoint's
+                    value = value.total
+                    if "read_timeout" in known and merged.get("read_timeout") is None:
+                        out["read_timeout"] = merged["timeout"].read
+                case "timeout" | "read_timeout":
+                    self._check_seconds(name, value)
                 case _:
                     pass
             out[name] = value
         return out
+
+    def _check_seconds(self, name: str, value: Any) -> None:
+        """``timeout`` / ``read_timeout``: a finite number of seconds > 0."""
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+            given = repr(value)[:40] if isinstance(value, int | float) else f"<{type(value).__name__}>"
+            also, example = (
+                (" or a Timeouts", " or Timeouts(read=20, total=60)") if name == "timeout" else ("", "")
+            )
+            raise InvalidInputError(
+                f"{name}={given} must be a positive number of seconds{also}",
+                provider=self.provider,
+                model=self.name,
+                hint=f"e.g. {name}=30{example}",
+            )
 
     def _check_temperature(self, value: Any) -> None:
         low, high = self.metadata.parameters.temperature_range
@@ -543,6 +579,12 @@ class BaseLLM(ABC):
         self, ctx: RequestContext | None, work: Coroutine[Any, Any, LLMResponse]
     ) -> LLMResponse:
         """Await ``work``: fill provider/model on any :class:`LLMError`, tell the observer."""
+        try:
+            check_context(ctx)
+        except LLMError as exc:
+            work.close()  # never awaited: close it so it does not warn
+            exc.fill(provider=self.provider, model=self.name)
+            raise
         call = self._call_info(ctx, False)
         try:
             response = await work
@@ -566,10 +608,11 @@ class BaseLLM(ABC):
         any) receives the accumulated answer or the error. The inner stream is closed when the
         caller stops early.
         """
-        call = self._call_info(ctx, True)
+        call = self._call_info(ctx, True) if ctx is None or isinstance(ctx, RequestContext) else None
         acc = StreamAccumulator()
         chunks: AsyncIterator[LLMStreamChunk] | None = None
         try:
+            check_context(ctx)
             chunks = open_stream()
             async for chunk in chunks:
                 acc.add(chunk)

@@ -11,8 +11,8 @@ whose settings differ in any of these gets its own connector.
 
 The pool keeps weak references: a connector lives while a model (its ``FailoverConnector``) holds
 it. Each holder counts; ``aclose()`` of one model releases its hold, and the session closes when
-the last holder lets go. The breaker's ``failure_threshold`` and ``cooldown`` are those of the
-first model that made the shared connector.
+the last holder lets go. The breaker's ``failure_threshold``, ``cooldown`` and ``failure_rate`` are
+those of the first model that made the shared connector.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Hashable
 
 from ...interfaces.endpoint import ENDPOINT_FIELDS, EndpointConfig
 from ...interfaces.provider import ProviderAdapter
-from .breaker import CircuitBreaker
+from .breaker import DEFAULT_FAILURE_RATE, CircuitBreaker, FailureRate
 from .connector import Connector
 
 __all__ = ["EndpointPool", "default_pool"]
@@ -37,7 +37,13 @@ class EndpointPool:
         self._lock = threading.Lock()
 
     def connector(
-        self, endpoint: EndpointConfig, adapter: ProviderAdapter, failure_threshold: int, cooldown: float
+        self,
+        endpoint: EndpointConfig,
+        adapter: ProviderAdapter,
+        failure_threshold: int,
+        cooldown: float,
+        *,
+        failure_rate: FailureRate | None = DEFAULT_FAILURE_RATE,
     ) -> Connector:
         """A connector for ``endpoint`` held once more by the caller (release it with
         ``Connector.release``): the shared one when an open one exists, else a new one."""
@@ -45,7 +51,8 @@ class EndpointPool:
         with self._lock:
             conn = self._connectors.get(key) if key is not None else None
             if conn is None or conn.closed:
-                conn = Connector(endpoint, adapter, breaker=CircuitBreaker(failure_threshold, cooldown))
+                breaker = CircuitBreaker(failure_threshold, cooldown, failure_rate=failure_rate)
+                conn = Connector(endpoint, adapter, breaker=breaker)
                 if key is not None:
                     self._connectors[key] = conn
             conn.hold()

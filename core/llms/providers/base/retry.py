@@ -8,6 +8,7 @@ test. :class:`~core.llms.providers.base.failover.FailoverConnector` carries the 
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from typing import Literal
@@ -46,8 +47,15 @@ class RetryPolicy:
     rate_limit: Literal["retry", "failover"] = "retry"
 
     def __post_init__(self) -> None:
-        if self.max_retries < 0:
-            raise ConfigurationError(f"RetryPolicy.max_retries must be >= 0, got {self.max_retries}")
+        retries = self.max_retries
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ConfigurationError(
+                f"RetryPolicy.max_retries must be an integer >= 0, got {_shown(retries)}"
+            )
+        for name in ("backoff_initial", "backoff_max", "backoff_multiplier", "jitter", "max_retry_after"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+                raise ConfigurationError(f"RetryPolicy.{name} must be a number, got {_shown(value)}")
         if self.backoff_initial < 0 or self.backoff_max < 0 or self.max_retry_after < 0:
             raise ConfigurationError(
                 "RetryPolicy.backoff_initial, backoff_max and max_retry_after must be >= 0, got "
@@ -61,7 +69,7 @@ class RetryPolicy:
             raise ConfigurationError(f"RetryPolicy.jitter must be within [0, 1], got {self.jitter}")
         if self.rate_limit not in ("retry", "failover"):
             raise ConfigurationError(
-                f"RetryPolicy.rate_limit must be 'retry' or 'failover', got {self.rate_limit!r}"
+                f"RetryPolicy.rate_limit must be 'retry' or 'failover', got {_shown(self.rate_limit)}"
             )
 
     def backoff(self, retry_number: int) -> float:
@@ -76,6 +84,14 @@ class RetryPolicy:
         exponent = min(retry_number - 1, 64)  # past this the cap has long been reached
         delay = min(self.backoff_max, self.backoff_initial * self.backoff_multiplier**exponent)
         return delay * (1.0 - self.jitter * _random())
+
+
+def _shown(value: object) -> str:
+    return (
+        repr(value)
+        if isinstance(value, int | float | str) and len(repr(value)) <= 40
+        else type(value).__name__
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +114,8 @@ def decide(
     """What to do after ``error`` on an endpoint.
 
     ``retries_done`` is how many times this endpoint was already retried in this call;
-    ``has_next`` whether a later endpoint can still be tried (its breaker is not open);
+    ``has_next`` whether a later endpoint can still be tried (its breaker would let a request
+    through now: not open, and no half-open probe of it in flight);
     ``remaining`` the seconds left before the call's deadline (``None``: no deadline).
     """
     # 1. An error every endpoint would repeat (400/401/403/404, content filter, unreadable

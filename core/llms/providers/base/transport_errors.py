@@ -24,6 +24,14 @@ other ``aiohttp.ClientError`` / ``OSError``        ``APIConnectionError``
 Messages are built from safe parts only (endpoint display name, OS error text, TLS reason):
 never ``str()`` of an exception that may carry a URL with a query string or a header.
 
+The cause chain is sanitized too: aiohttp's exceptions hold the request's ``RequestInfo`` (its
+headers, ``Authorization`` included) and quote the URL, query string included, and what the server
+sent (a malformed status or header line). The connector therefore chains, instead of the original,
+the stand-in :func:`sanitized_cause` makes: an exception of the same type name (and builtin base:
+``OSError``, ``TimeoutError`` …, with ``errno`` and ``strerror``) whose message is the original's
+with URLs reduced to scheme, host, port and path and the endpoint's secrets masked, its own cause
+sanitized the same way, and the original traceback (aiohttp's frames, for debugging).
+
 aiohttp is imported by :func:`map_transport_error` itself, not with this module: it is loaded
 already whenever there is a transport error to map (the connector's first session loads it), and
 ``import core.llms`` stays without it.
@@ -33,11 +41,14 @@ from __future__ import annotations
 
 import asyncio
 import errno as _errno
+import re
 import ssl
+from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from ...interfaces.errors import APIConnectionError, ConfigurationError, LLMError, RequestTimeoutError
 
-__all__ = ["map_transport_error"]
+__all__ = ["SanitizedCause", "map_transport_error", "sanitized_cause"]
 
 _TLS_HINT = (
     "if the server uses a private CA, set ca_bundle to its PEM file; "
@@ -148,3 +159,100 @@ def _ssl_reason(err: BaseException | None) -> str:
     if isinstance(reason, str) and reason:
         return f": {reason}"
     return _os_reason(err)
+
+
+class SanitizedCause(Exception):
+    """Base of the stand-ins :func:`sanitized_cause` chains in place of a transport exception.
+
+    A stand-in's class has the original's name, qualified name and module (tracebacks read as
+    before) but is not the original class: ``original`` holds its dotted name."""
+
+    original: str = ""
+    _text: str = ""
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.text!r})"
+
+    @property
+    def text(self) -> str:
+        """The sanitized message."""
+        return self._text
+
+
+#: stand-in class per original class.
+_STAND_INS: dict[type[BaseException], type[SanitizedCause]] = {}
+#: causes of causes sanitized at most (aiohttp chains two or three).
+_MAX_CHAIN = 4
+#: a sanitized message is cut to this length.
+_MAX_TEXT = 500
+_URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.\-]*://[^\s'"<>]*""")
+
+
+def sanitized_cause(
+    exc: BaseException, mask: Callable[[str], str] | None = None, _depth: int = 0
+) -> SanitizedCause:
+    """A stand-in for transport exception ``exc`` to chain as an error's ``__cause__``: no
+    ``RequestInfo``, no headers, no URL query string or user info, and ``mask`` (the endpoint's
+    :meth:`~.redact.SecretRedactor.mask`) applied to the message (see the module doc)."""
+    from .redact import cut  # redact imports this module
+
+    try:
+        text = str(exc)
+    except Exception:  # a broken __str__ must not hide the real error
+        text = ""
+    text = _URL.sub(_bare_url, text)
+    if mask is not None:
+        text = mask(text)
+    stand_in_type = _stand_in_type(type(exc))
+    errno, strerror = getattr(exc, "errno", None), getattr(exc, "strerror", None)
+    args: tuple[object, ...] = ()
+    if issubclass(stand_in_type, OSError) and isinstance(errno, int) and isinstance(strerror, str):
+        args = (errno, mask(strerror) if mask is not None else strerror)  # errno and strerror kept
+    stand_in = stand_in_type(*args)
+    stand_in._text = cut(text, _MAX_TEXT)
+    stand_in.__traceback__ = exc.__traceback__
+    inner = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    if inner is not None and _depth < _MAX_CHAIN:
+        stand_in.__cause__ = sanitized_cause(inner, mask, _depth + 1)
+    return stand_in
+
+
+def _stand_in_type(original: type[BaseException]) -> type[SanitizedCause]:
+    """The stand-in class for ``original``: same names, :class:`SanitizedCause` and the nearest
+    builtin exception class of ``original`` (``OSError``, ``TimeoutError``, ``ValueError`` …)."""
+    made = _STAND_INS.get(original)
+    if made is None:
+        builtin = next(
+            (c for c in original.__mro__ if c.__module__ == "builtins" and issubclass(c, Exception)),
+            Exception,
+        )
+        bases: tuple[type, ...] = (SanitizedCause,) if builtin is Exception else (SanitizedCause, builtin)
+        made = type(
+            original.__name__,
+            bases,
+            {
+                "__module__": original.__module__,
+                "__qualname__": original.__qualname__,
+                "__doc__": f"Sanitized stand-in for {original.__module__}.{original.__qualname__}.",
+                "original": f"{original.__module__}.{original.__qualname__}",
+            },
+        )
+        if len(_STAND_INS) < 256:  # exception classes are few; a bound all the same
+            _STAND_INS[original] = made
+    return made
+
+
+def _bare_url(match: re.Match[str]) -> str:
+    """A URL in an exception message without user info, query string or fragment."""
+    try:
+        parts = urlsplit(match.group())
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return "<URL>"
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{port}{parts.path}"

@@ -16,6 +16,7 @@ from ....interfaces.errors import (
     RateLimitError,
 )
 from ...base.http_errors import error_for_status, parse_retry_after
+from ...base.redact import cut
 
 __all__ = ["error_from_body", "map_error_response"]
 
@@ -37,16 +38,19 @@ _STATUS_BY_TYPE: dict[str, int] = {
 }
 
 _MAX_MESSAGE = 500
+#: an error's ``param`` quoted in its message is cut to this length.
+_MAX_PARAM = 100
 #: OpenAI-style API keys, which the API echoes (partially masked) in 401 messages.
 _KEY_PATTERN = re.compile(r"\bsk-[A-Za-z0-9_\-*]{6,}")
 
 
-def _scrub(text: str) -> str:
-    """Collapse whitespace, cut to a readable length and mask anything that looks like a key."""
-    text = " ".join(text.split())
-    if len(text) > _MAX_MESSAGE:
-        text = text[: _MAX_MESSAGE - 3] + "..."
-    return _KEY_PATTERN.sub("sk-***", text)
+def _scrub(text: str, limit: int = _MAX_MESSAGE) -> str:
+    """Collapse whitespace, cut to a readable length and mask anything that looks like a key.
+
+    The cut never goes through a word (see :func:`~core.llms.providers.base.redact.cut`): an
+    echoed key that straddles it is dropped whole, not left in part for the connector's
+    redaction (which masks whole secrets, and pieces of at least 8 characters) to miss."""
+    return _KEY_PATTERN.sub("sk-***", cut(" ".join(text.split()), limit))
 
 
 def error_from_body(
@@ -88,7 +92,7 @@ def error_from_body(
         status = _event_status(err, code, kind)
     message = _scrub(message) or f"HTTP {status} with an empty body"
     if param and str(param) not in message:
-        message += f" (param: {param})"
+        message += f" (param: {_scrub(str(param), _MAX_PARAM)})"
     kw: dict[str, Any] = {
         "status": status,
         "endpoint": endpoint,
@@ -121,9 +125,11 @@ def error_from_body(
 
 
 def _event_status(err: Mapping[str, Any], code: str | None, kind: str | None) -> int:
-    for key in ("status_code", "status"):
+    # an HTTP status the event states: status_code / status, or an integer code (OpenRouter and
+    # other gateways send {"error": {"code": 400, "message": ...}} inside a 200 stream)
+    for key in ("status_code", "status", "code"):
         value = err.get(key)
-        if isinstance(value, int) and 400 <= value <= 599:
+        if type(value) is int and 400 <= value <= 599:
             return value
     for name in (code, kind):
         if name in _STATUS_BY_TYPE:

@@ -9,12 +9,13 @@ import functools
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
-from ....interfaces.context import RequestContext
+from ....interfaces.context import RequestContext, check_context
 from ....interfaces.errors import InvalidInputError, LLMError, UnsupportedOperationError
 from ....interfaces.llm_interfaces import WireRequest, WireResponse
 from ....interfaces.messages import MessagesInput, plain_text_messages
 from ....interfaces.types import FinishReason, LLMResponse, LLMStreamChunk
 from ...base.implementation import BaseLLM
+from ...base.redact import redact_with
 from .parameters import DEVELOPER_ROLE_FAMILIES, OPENAI_CHAT_PARAMETERS
 from .parsing import map_finish_reason, parse_chat_completion
 from .payload import chat_payload, message_to_wire, text_messages_to_wire
@@ -197,6 +198,7 @@ class OpenAIBaseLLM(BaseLLM):
             )
         except LLMError as exc:
             exc.fill(endpoint=wire.endpoint, request_id=wire.request_id, status=wire.status)
+            redact_with(self._connector, exc)  # the body (a server may echo credentials) is quoted
             raise
         response.endpoint = wire.endpoint
         response.request_id = wire.request_id
@@ -234,6 +236,7 @@ class OpenAIChatModel(OpenAIBaseLLM):
         if self._observer is not None:
             return await self._observe_call(ctx, self._answer(messages, ctx, params))
         try:  # what _observe_call and _answer do when there is no observer, two coroutines less
+            check_context(ctx)
             request, response_format = self._prepare(messages, params, stream=False)
             wire = await self._connector.send(request, ctx)
             return self._parse_response(wire, response_format=response_format)

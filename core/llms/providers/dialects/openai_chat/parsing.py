@@ -11,6 +11,7 @@ from typing import Any
 from ....interfaces.errors import ResponseParsingError
 from ....interfaces.messages import FunctionCall, ToolCall
 from ....interfaces.types import FinishReason, LLMResponse, Usage
+from ...base.redact import loggable
 from ...base.structured_output import parse_structured
 from ...base.wire_values import optional_str, optional_text, token_count
 
@@ -52,7 +53,7 @@ def map_finish_reason(reason: Any) -> FinishReason | None:
     if mapped is None:
         if reason not in _unknown_reasons_logged and len(_unknown_reasons_logged) < _MAX_LOGGED_REASONS:
             _unknown_reasons_logged.add(reason)
-            logger.warning("unknown finish_reason %r reported as 'stop'", reason[:100])
+            logger.warning("unknown finish_reason %s reported as 'stop'", loggable(reason))
         return "stop"
     return mapped
 

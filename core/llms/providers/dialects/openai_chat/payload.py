@@ -1,14 +1,17 @@
 """Typed messages and checked parameters → the Chat Completions request body.
 
 Pure functions: no I/O, no model state. The model class decides *which* parameters are allowed
-(``BaseLLM._merge_parameters``); this module decides how each one is written on the wire.
+(``BaseLLM._merge_parameters``); this module decides how each one is written on the wire, and
+checks the values the Chat Completions API defines (``top_p`` in 0..1, penalties in -2..2, ``stop``
+a string or up to 4, tools with a name and a JSON-schema object of parameters …): a bad value
+raises :class:`InvalidInputError` naming the parameter before anything is sent.
 """
 
 from __future__ import annotations
 
 import base64
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, assert_never
 
 from ....interfaces.errors import InvalidInputError
@@ -30,6 +33,103 @@ _TOOL_CHOICE_MODES = frozenset({"auto", "none", "required"})
 _FORMAT_TYPES = frozenset({"json_schema", "json_object", "text"})
 #: parameters handled here rather than copied verbatim (``model`` is the first argument).
 _SPECIAL = frozenset({"tools", "tool_choice", "response_format", "n", "stream", "model"})
+
+
+def _number(name: str, value: Any, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise InvalidInputError(f"{name}={_shown(value)} must be a number in {low:g}..{high:g}")
+
+
+def _integer(name: str, value: Any, low: int | None = None, high: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInputError(f"{name}={_shown(value)} must be an integer")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise InvalidInputError(f"{name}={value} must be in {low}..{high}")
+
+
+def _boolean(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"{name}={_shown(value)} must be True or False")
+
+
+def _string(name: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{name} must be a string, not {type(value).__name__}")
+
+
+def _stop(name: str, value: Any) -> None:
+    if isinstance(value, str):
+        return
+    if (
+        not isinstance(value, Sequence)
+        or isinstance(value, bytes | bytearray)
+        or len(value) > 4
+        or not all(isinstance(v, str) for v in value)
+    ):
+        raise InvalidInputError(
+            f"stop must be a string or a list of at most 4 strings, not {_described(value)}"
+        )
+
+
+def _logit_bias(name: str, value: Any) -> None:
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(f"logit_bias must be a dict of token id -> bias, not {type(value).__name__}")
+    for token, bias in value.items():
+        if isinstance(token, bool) or not (
+            isinstance(token, int) or (isinstance(token, str) and token.isdigit() and token.isascii())
+        ):
+            raise InvalidInputError(f"logit_bias keys must be token ids (integers), not {_shown(token)}")
+        _number(f"logit_bias[{token}]", bias, -100, 100)
+
+
+def _str_mapping(name: str, value: Any) -> None:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise InvalidInputError(f"{name} must be a dict of strings, not {_described(value)}")
+
+
+def _mapping(name: str, value: Any) -> None:
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(f"{name} must be a dict, not {type(value).__name__}")
+
+
+def _shown(value: Any) -> str:
+    """A rejected value in a message: numbers and short strings as they are, else the type."""
+    if isinstance(value, int | float) and len(repr(value)) <= 40:
+        return repr(value)
+    if isinstance(value, str) and len(value) <= 40:
+        return repr(value)
+    return f"<{type(value).__name__}>"
+
+
+def _described(value: Any) -> str:
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray):
+        return f"a {type(value).__name__} of {len(value)}"
+    return type(value).__name__
+
+
+#: the checks of body parameters the Chat Completions API defines (copied verbatim once checked).
+_CHECKS: dict[str, Callable[[str, Any], None]] = {
+    "top_p": lambda name, value: _number(name, value, 0, 1),
+    "presence_penalty": lambda name, value: _number(name, value, -2, 2),
+    "frequency_penalty": lambda name, value: _number(name, value, -2, 2),
+    "seed": lambda name, value: _integer(name, value),
+    "logprobs": _boolean,
+    "top_logprobs": lambda name, value: _integer(name, value, 0, 20),
+    "stop": _stop,
+    "logit_bias": _logit_bias,
+    "user": _string,
+    "service_tier": _string,
+    "safety_identifier": _string,
+    "prompt_cache_key": _string,
+    "reasoning_effort": _string,
+    "verbosity": _string,
+    "store": _boolean,
+    "parallel_tool_calls": _boolean,
+    "metadata": _str_mapping,
+    "prediction": _mapping,
+}
 
 
 def build_chat_payload(
@@ -67,14 +167,17 @@ def chat_payload(
             "'stream' is not a parameter here", hint="call stream_answer() to stream an answer"
         )
     n = params.get("n")
-    if n is not None and n != 1:
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n != 1):
         raise InvalidInputError(
-            f"n={n!r} is not supported: each call returns one answer",
+            f"n={_shown(n)} is not supported: each call returns one answer",
             hint="make n separate calls (e.g. with asyncio.gather)",
         )
     payload: dict[str, Any] = {"model": model, "messages": messages}
     for key, value in params.items():
         if key not in _SPECIAL:
+            check = _CHECKS.get(key)
+            if check is not None:
+                check(key, value)
             payload[key] = value
     tools = params.get("tools")
     if tools is not None:
@@ -183,9 +286,14 @@ def _part_to_wire(part: ContentPart, where: str) -> dict[str, Any]:
 
 
 def tool_to_wire(tool: Any, index: int = 0) -> dict[str, Any]:
-    """An OpenAI tool dict from a tool dict (passed through), a bare function definition
-    (``{"name", "parameters", ...}``) or a pydantic model class (a strict function tool whose
-    arguments are the model's fields, described by its docstring)."""
+    """An OpenAI tool dict from a tool dict (passed through once checked), a bare function
+    definition (``{"name", "parameters", ...}``) or a pydantic model class (a strict function tool
+    whose arguments are the model's fields, described by its docstring).
+
+    A function (``{"type": "function", "function": {...}}`` or bare) needs a non-empty ``name``
+    and ``parameters`` that are a JSON-schema object (``{"type": "object", ...}``; a function
+    without arguments: ``{"type": "object", "properties": {}}``); ``description`` is a string and
+    ``strict`` a bool when given. Tools of another ``type`` are passed through as given."""
     if is_pydantic_model_class(tool):
         function: dict[str, Any] = {
             "name": schema_name(tool.__name__),
@@ -198,12 +306,42 @@ def tool_to_wire(tool: Any, index: int = 0) -> dict[str, Any]:
         return {"type": "function", "function": function}
     if isinstance(tool, Mapping):
         if "type" in tool:
+            kind = tool["type"]
+            if not isinstance(kind, str) or not kind:
+                raise InvalidInputError(f"tools[{index}].type must be a string such as 'function'")
+            if kind == "function":
+                _check_function(tool.get("function"), f"tools[{index}].function")
             return dict(tool)
-        if isinstance(tool.get("name"), str):
+        if "name" in tool:
+            _check_function(tool, f"tools[{index}]")
             return {"type": "function", "function": dict(tool)}
     raise InvalidInputError(
         f"tools[{index}] must be an OpenAI tool dict or a pydantic model class, not {type(tool).__name__}"
     )
+
+
+def _check_function(function: Any, where: str) -> None:
+    """A function definition: a name, and parameters that are a JSON-schema object."""
+    if not isinstance(function, Mapping):
+        raise InvalidInputError(
+            f"{where} must be a dict with a name and parameters, not {type(function).__name__}"
+        )
+    name = function.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInputError(f"{where}.name must be a non-empty string, not {_shown(name)}")
+    parameters = function.get("parameters")
+    if not isinstance(parameters, Mapping) or parameters.get("type", "object") != "object":
+        got = "missing" if parameters is None else f"not a JSON-schema object ({_described(parameters)})"
+        raise InvalidInputError(
+            f"{where} ({name[:64]}): parameters {got}",
+            hint="give a JSON schema of the arguments, e.g. {'type': 'object', 'properties': {}} for none",
+        )
+    description = function.get("description")
+    if description is not None and not isinstance(description, str):
+        raise InvalidInputError(f"{where}.description must be a string, not {type(description).__name__}")
+    strict = function.get("strict")
+    if strict is not None and not isinstance(strict, bool):
+        raise InvalidInputError(f"{where}.strict must be True or False, not {_shown(strict)}")
 
 
 def tool_choice_to_wire(choice: Any) -> Any:
@@ -216,6 +354,17 @@ def tool_choice_to_wire(choice: Any) -> Any:
             return choice
         return {"type": "function", "function": {"name": choice}}
     if isinstance(choice, Mapping):
+        kind = choice.get("type")
+        if not isinstance(kind, str) or not kind:
+            raise InvalidInputError("a tool_choice dict needs a 'type' (e.g. 'function')")
+        if kind == "function":
+            function = choice.get("function")
+            name = function.get("name") if isinstance(function, Mapping) else None
+            if not isinstance(name, str) or not name:
+                raise InvalidInputError(
+                    "tool_choice of type 'function' needs function.name",
+                    hint="tool_choice='my_tool', or {'type': 'function', 'function': {'name': 'my_tool'}}",
+                )
         return dict(choice)
     raise InvalidInputError(
         f"tool_choice must be 'auto', 'none', 'required', a tool name or a dict, not {type(choice).__name__}"
@@ -241,7 +390,20 @@ def response_format_to_wire(fmt: Any) -> dict[str, Any]:
             },
         }
     if isinstance(fmt, Mapping):
-        if fmt.get("type") in _FORMAT_TYPES:
+        kind = fmt.get("type")
+        if isinstance(kind, str) and kind in _FORMAT_TYPES:
+            if kind == "json_schema":
+                spec = fmt.get("json_schema")
+                if (
+                    not isinstance(spec, Mapping)
+                    or not isinstance(spec.get("name"), str)
+                    or not spec["name"]
+                    or not isinstance(spec.get("schema", {}), Mapping)
+                ):
+                    raise InvalidInputError(
+                        "response_format of type 'json_schema' needs json_schema: {'name', 'schema'}",
+                        hint="or pass the JSON schema itself, or a pydantic model class",
+                    )
             return dict(fmt)
         title = fmt.get("title")
         return {

@@ -28,9 +28,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ....interfaces.errors import ResponseParsingError, StreamInterruptedError
+from ....interfaces.errors import LLMError, ResponseParsingError, StreamInterruptedError
 from ....interfaces.llm_interfaces import WireEvent
 from ....interfaces.types import FinishReason, LLMStreamChunk, ToolCallDelta, Usage
+from ...base.redact import cut, loggable
 from ...base.wire_values import optional_str
 from .errors import error_from_body
 from .parsing import CostFn, content_and_thinking, map_finish_reason, usage_from_wire
@@ -40,6 +41,8 @@ __all__ = ["ChatStreamParser", "json_loads"]
 logger = logging.getLogger("core.llms.openai")
 
 _DONE = "[DONE]"
+#: a non-JSON event is quoted in the error up to this many characters (never through a word).
+_PREVIEW = 80
 
 
 def _pick_json_loads() -> Callable[[str], Any]:
@@ -112,7 +115,7 @@ class ChatStreamParser:
             obj = json_loads(data)
         except (ValueError, RecursionError):
             raise ResponseParsingError(
-                f"stream event is not valid JSON: {data[:80]!r}",
+                f"stream event is not valid JSON: {cut(data, _PREVIEW)!r}",
                 endpoint=self.endpoint,
                 request_id=self.request_id,
             ) from None
@@ -123,7 +126,7 @@ class ChatStreamParser:
                 request_id=self.request_id,
             )
         if event.event == "error" or obj.get("error"):
-            raise error_from_body(None, obj, endpoint=self.endpoint, request_id=self.request_id)
+            raise self._error_event(obj)
         if self._model is None:
             self._model = optional_str(obj.get("model"))
         usage = obj.get("usage")
@@ -147,7 +150,7 @@ class ChatStreamParser:
                     logger.warning(
                         "stream from %s has choice index %s: only choice 0 is read (n>1 is not supported)",
                         self.endpoint,
-                        choice.get("index"),
+                        loggable(choice.get("index")),
                     )
         elif prompt_filter:
             chunk = LLMStreamChunk(content_filter={"prompt_filter_results": prompt_filter})
@@ -156,6 +159,22 @@ class ChatStreamParser:
         if not self._started:
             self._start(chunk)
         return [chunk]
+
+    def _error_event(self, obj: dict[str, Any]) -> LLMError:
+        """The typed error of an error event, keeping the finish reason and usage that arrived
+        before it or on the same event (OpenRouter sends ``finish_reason: "error"`` with it)."""
+        error = error_from_body(None, obj, endpoint=self.endpoint, request_id=self.request_id)
+        usage = obj.get("usage")
+        if usage:
+            self._usage = usage_from_wire(usage)
+        choices = obj.get("choices")
+        if type(choices) is list and choices and type(choices[0]) is dict:
+            reason = choices[0].get("finish_reason")
+            if reason is not None and reason != "error":
+                self._finish = map_finish_reason(reason)
+        error.finish_reason = self._finish
+        error.usage = self._usage
+        return error
 
     def _choice_chunk(self, choice: dict[str, Any]) -> LLMStreamChunk | None:
         finish = choice.get("finish_reason")
