@@ -5,11 +5,10 @@ context's deadline and idempotency key), and the hypothesis settings."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
-from hypothesis import HealthCheck, settings
+from fuzz.support import fuzz_settings
 from multidict import CIMultiDict
 
 from core.llms.interfaces.context import RequestContext
@@ -20,20 +19,8 @@ from core.llms.providers.base.sse import SSEDecoder
 
 T = TypeVar("T")
 
-_ENV_EXAMPLES = os.environ.get("CORE_LLMS_FUZZ_EXAMPLES", "").strip()
-LONG_RUN: int | None = int(_ENV_EXAMPLES) if _ENV_EXAMPLES else None
-
-
-def input_settings(default: int = 200) -> settings:
-    """``default`` examples, derandomised (or ``CORE_LLMS_FUZZ_EXAMPLES`` randomised ones)."""
-    return settings(
-        max_examples=LONG_RUN or default,
-        deadline=None,
-        derandomize=LONG_RUN is None,
-        database=None,
-        print_blob=True,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
-    )
+#: the fuzz suite's settings (``CORE_LLMS_FUZZ_EXAMPLES`` runs them long and randomised).
+input_settings = fuzz_settings
 
 
 ANSWER: dict[str, Any] = {

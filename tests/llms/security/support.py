@@ -8,9 +8,10 @@ import base64
 import contextlib
 import logging
 import ssl
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -131,26 +132,16 @@ class LocalServer:
         await self._runner.cleanup()
 
 
-class ForwardProxy:
-    """A minimal HTTP forward proxy on 127.0.0.1: ``CONNECT host:port`` tunnels (HTTPS through an
-    enterprise egress proxy) and absolute-URI plain HTTP requests. With ``credentials`` it demands
-    ``Proxy-Authorization: Basic ...`` and answers 407 otherwise. Records the first request line of
-    each client connection. ``hosts`` maps names only the proxy knows to 127.0.0.1 addresses: a
-    client that tried to reach such a name itself would trip the suite's network guard."""
+class LoopbackServer(ABC):
+    """A TCP server on a free port of 127.0.0.1, started and stopped by ``async with``; each
+    client connection is handled by ``_client``, whose tasks are cancelled when it stops."""
 
-    def __init__(self, credentials: str | None = None, hosts: dict[str, str] | None = None) -> None:
-        self.credentials = credentials
-        self.hosts = hosts or {}
-        self.requests: list[str] = []
-        self.authorizations: list[str | None] = []
+    def __init__(self) -> None:
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.port = 0
 
-    def url(self, userinfo: str = "") -> str:
-        return f"http://{userinfo}127.0.0.1:{self.port}"
-
-    async def __aenter__(self) -> ForwardProxy:
+    async def __aenter__(self) -> Self:
         self._server = await asyncio.start_server(self._client, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -162,6 +153,28 @@ class ForwardProxy:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._server.wait_closed()
+
+    @abstractmethod
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one client connection."""
+
+
+class ForwardProxy(LoopbackServer):
+    """A minimal HTTP forward proxy on 127.0.0.1: ``CONNECT host:port`` tunnels (HTTPS through an
+    enterprise egress proxy) and absolute-URI plain HTTP requests. With ``credentials`` it demands
+    ``Proxy-Authorization: Basic ...`` and answers 407 otherwise. Records the first request line of
+    each client connection. ``hosts`` maps names only the proxy knows to 127.0.0.1 addresses: a
+    client that tried to reach such a name itself would trip the suite's network guard."""
+
+    def __init__(self, credentials: str | None = None, hosts: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.credentials = credentials
+        self.hosts = hosts or {}
+        self.requests: list[str] = []
+        self.authorizations: list[str | None] = []
+
+    def url(self, userinfo: str = "") -> str:
+        return f"http://{userinfo}127.0.0.1:{self.port}"
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -254,34 +267,19 @@ def assert_no_key_fragment(*texts: Any) -> None:
             assert not found, f"{len(found)} key fragment(s) leaked, e.g. {found[0]!r}, in: {shown[:600]}"
 
 
-class RawServer:
+class RawServer(LoopbackServer):
     """A TCP server on 127.0.0.1 that reads one HTTP request (head and ``Content-Length`` body)
     and writes ``reply`` as it is (``None``: says nothing, e.g. to stall a TLS handshake), then
     closes the connection."""
 
     def __init__(self, reply: bytes | None) -> None:
+        super().__init__()
         self.reply = reply
         self.heads: list[bytes] = []
-        self._server: asyncio.AbstractServer | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.port = 0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    async def __aenter__(self) -> RawServer:
-        self._server = await asyncio.start_server(self._client, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
