@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from .interfaces.media import LLMImageResponse as LLMImageResponse
     from .interfaces.media import LLMVideoChunk as LLMVideoChunk
     from .interfaces.media import LLMVideoResponse as LLMVideoResponse
+    from .interfaces.media import Transcription as Transcription
+    from .interfaces.media import TranscriptionSegment as TranscriptionSegment
+    from .interfaces.media import TranscriptionWord as TranscriptionWord
     from .interfaces.provider import ModelRow as ModelRow
     from .interfaces.provider import ProviderProfile as ProviderProfile
     from .providers.base.breaker import FailureRate as FailureRate

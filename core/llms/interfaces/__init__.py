@@ -75,6 +75,9 @@ if TYPE_CHECKING:
     from .media import LLMImageResponse as LLMImageResponse
     from .media import LLMVideoChunk as LLMVideoChunk
     from .media import LLMVideoResponse as LLMVideoResponse
+    from .media import Transcription as Transcription
+    from .media import TranscriptionSegment as TranscriptionSegment
+    from .media import TranscriptionWord as TranscriptionWord
 
 __all__ = [
     "ILLM",

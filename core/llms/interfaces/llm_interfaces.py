@@ -53,6 +53,11 @@ class WireRequest:
     ``EndpointConfig.model_id``, an Azure deployment) is sent that id instead — in the URL and, when
     the payload has a ``"model"`` field, in the body — unless ``model_fixed`` (the caller named
     the model for this call: no endpoint may change it).
+
+    ``path`` is appended to the operation's URL (a job id: ``/video_123/content``). ``form``
+    (a :class:`~core.llms.providers.base.multipart.MultipartForm`) replaces the JSON body with a
+    ``multipart/form-data`` upload (its ``model`` field follows the same per-endpoint rule). A
+    ``GET`` or ``DELETE`` request sends no body.
     """
 
     operation: str
@@ -68,6 +73,8 @@ class WireRequest:
     #: included (like ``ctx.deadline``; the earlier of the two wins).
     read_timeout: float | None = None
     total_timeout: float | None = None
+    path: str = ""
+    form: Any = None
 
 
 @dataclass(slots=True)
@@ -87,13 +94,15 @@ class WireResponse:
 
 @dataclass(slots=True)
 class WireEvent:
-    """One decoded stream event: an SSE event (``event`` may be None) or one NDJSON line."""
+    """One decoded stream event: an SSE event (``event`` may be None), one NDJSON line, or a
+    piece of a raw byte stream (streamed audio: ``raw`` holds the bytes, ``data`` is empty)."""
 
     data: str
     event: str | None = None
     id: str | None = None
     retry: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    raw: bytes | None = None
 
 
 class StreamDecoder(Protocol):

@@ -7,7 +7,7 @@ millisecond to build) until a program uses one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .types import Usage
 
@@ -20,6 +20,9 @@ __all__ = [
     "LLMImageResponse",
     "LLMVideoChunk",
     "LLMVideoResponse",
+    "Transcription",
+    "TranscriptionSegment",
+    "TranscriptionWord",
 ]
 
 
@@ -93,6 +96,8 @@ class LLMVideoResponse:
     cost: float | None = None
     endpoint: str | None = None
     request_id: str | None = None
+    #: the provider's id of the generation job.
+    job_id: str | None = None
 
     def __repr__(self) -> str:
         src = self.url or f"<{len(self.data or b'')} bytes>"
@@ -107,6 +112,9 @@ class LLMVideoChunk:
     status: str = ""
     data: bytes | None = None
     final: bool = False
+    job_id: str | None = None
+    #: the whole result, on the final chunk.
+    response: LLMVideoResponse | None = None
 
 
 @dataclass(slots=True)
@@ -117,3 +125,53 @@ class EmbeddingResponse:
     usage: Usage | None = None
     cost: float | None = None
     endpoint: str | None = None
+    request_id: str | None = None
+    latency: float | None = None
+
+    def __repr__(self) -> str:
+        size = len(self.vectors[0]) if self.vectors else 0
+        return f"EmbeddingResponse(<{len(self.vectors)} vectors of {size}>, model={self.model!r})"
+
+
+@dataclass(slots=True)
+class TranscriptionWord:
+    """One word with its time span in seconds (when the model gives word timestamps)."""
+
+    word: str
+    start: float
+    end: float
+
+
+@dataclass(slots=True)
+class TranscriptionSegment:
+    """One segment of a transcript with its time span in seconds."""
+
+    text: str
+    start: float
+    end: float
+    id: int = 0
+
+
+@dataclass(slots=True)
+class Transcription:
+    """Speech turned into text (``transcribe``) or translated into English text (``translate``).
+
+    ``segments`` and ``words`` are filled when the model gives timestamps (whisper-1 with
+    ``timestamps=True``); ``language`` and ``duration_seconds`` when the provider reports them."""
+
+    text: str
+    model: str
+    provider: str
+    language: str | None = None
+    duration_seconds: float | None = None
+    segments: list[TranscriptionSegment] = field(default_factory=list)
+    words: list[TranscriptionWord] = field(default_factory=list)
+    usage: Usage | None = None
+    cost: float | None = None
+    endpoint: str | None = None
+    request_id: str | None = None
+    latency: float | None = None
+
+    def __repr__(self) -> str:
+        text = self.text if len(self.text) <= 60 else self.text[:57] + "..."
+        return f"Transcription({text!r}, model={self.model!r})"

@@ -23,7 +23,9 @@ from .types import Usage
 
 __all__ = ["Capabilities", "MediaType", "ModelMetadata", "ParameterRules", "Pricing"]
 
-MediaType = Literal["text", "image", "audio", "video", "pdf", "embedding"]
+#: ``"transcription"`` is the output of speech-to-text models (``transcribe`` / ``translate``),
+#: which cannot chat: their ``output_media`` lists it instead of ``"text"``.
+MediaType = Literal["text", "image", "audio", "video", "pdf", "embedding", "transcription"]
 _MEDIA_TYPES: frozenset[str] = frozenset(get_args(MediaType))
 
 
@@ -98,6 +100,8 @@ class Pricing:
     per_image: float | None = None
     per_audio_second: float | None = None
     per_video_second: float | None = None
+    #: text-to-speech priced by input characters (tts-1, tts-1-hd), per 1M characters.
+    per_1m_characters: float | None = None
     #: the day these prices were read from the provider's price list (prices change).
     as_of: date | None = None
 
@@ -117,6 +121,24 @@ class Pricing:
     def replace(self, **changes: Any) -> Self:
         """A copy with ``changes`` applied (checked like a new object)."""
         return checks.replace(self, changes, "Pricing")
+
+    def media_cost(
+        self, *, images: int = 0, audio_seconds: float = 0.0, video_seconds: float = 0.0, characters: int = 0
+    ) -> float | None:
+        """USD cost of media priced per unit (images, seconds, characters); None when a unit
+        that was used has no price here."""
+        total = 0.0
+        for amount, price in (
+            (images, self.per_image),
+            (audio_seconds, self.per_audio_second),
+            (video_seconds, self.per_video_second),
+            (characters / 1_000_000, self.per_1m_characters),
+        ):
+            if amount:
+                if price is None:
+                    return None
+                total += amount * price
+        return total
 
     def cost(self, usage: Usage) -> float:
         """USD cost of ``usage``; cached input tokens are billed at the cached price if known."""
@@ -154,10 +176,14 @@ class ModelMetadata:
     pricing: Pricing = field(default_factory=Pricing)
     deprecation_date: date | None = None
     description: str = ""
+    #: the API the model is called through when its provider has several (OpenAI and Azure:
+    #: ``"chat"`` for Chat Completions, ``"responses"`` for the Responses API); empty: the
+    #: provider's default. A call may choose with ``api=``.
+    api: str = ""
 
     def __post_init__(self) -> None:
         owner = "ModelMetadata"
-        for name in ("name", "provider", "family", "description"):
+        for name in ("name", "provider", "family", "description", "api"):
             checks.check_str(owner, name, getattr(self, name))
         if not self.name or not self.provider:
             raise ConfigurationError(f"{owner}.name and {owner}.provider must not be empty")

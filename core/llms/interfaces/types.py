@@ -26,6 +26,9 @@ if TYPE_CHECKING:
         LLMImageResponse,
         LLMVideoChunk,
         LLMVideoResponse,
+        Transcription,
+        TranscriptionSegment,
+        TranscriptionWord,
     )
 
 __all__ = [
@@ -42,6 +45,9 @@ __all__ = [
     "LLMVideoResponse",
     "StreamAccumulator",
     "ToolCallDelta",
+    "Transcription",
+    "TranscriptionSegment",
+    "TranscriptionWord",
     "Usage",
 ]
 
@@ -250,6 +256,9 @@ MEDIA_NAMES: frozenset[str] = frozenset(
         "LLMImageResponse",
         "LLMVideoChunk",
         "LLMVideoResponse",
+        "Transcription",
+        "TranscriptionSegment",
+        "TranscriptionWord",
     }
 )
 

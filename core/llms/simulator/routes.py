@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import importlib
 import itertools
 import json
 import logging
@@ -44,7 +45,7 @@ from .openai_wire import (
 from .records import RecordedRequest
 from .responder import drop_connection, fault_error_body, send_body, send_json, send_stream
 
-__all__ = ["MODELS", "ProviderRoutes", "RecordedRequest"]
+__all__ = ["MODELS", "NOT_JSON", "Family", "Produce", "ProviderRoutes", "RecordedRequest"]
 
 log = logging.getLogger("core.llms.simulator")
 
@@ -80,6 +81,13 @@ _AZURE_BAD_TOKEN = (
     "(https://cognitiveservices.azure.com), or have expired."
 )
 _NOT_JSON = object()
+#: what ``serve`` hands ``produce`` as the body of a request that is not JSON.
+NOT_JSON = _NOT_JSON
+#: ``produce(n, body, headers, fault)`` of :meth:`ProviderRoutes.serve`.
+Produce = Callable[[int, Any, dict[str, str], "Fault | None"], Awaitable[web.StreamResponse]]
+#: modules (in this package) whose ``add_routes(app, routes)`` adds the routes of the
+#: non-chat endpoints; each uses :meth:`ProviderRoutes.serve`.
+_MEDIA_ROUTE_MODULES = ("images_routes", "audio_routes", "video_routes", "embeddings_routes", "responses_routes")
 
 
 class ProviderRoutes:
@@ -127,6 +135,8 @@ class ProviderRoutes:
         app.router.add_post("/{prefix:.+}/chat/completions", self.openai_chat)
         app.router.add_get("/models", self.openai_models)
         app.router.add_get("/{prefix:.+}/models", self.openai_models)
+        for module in _MEDIA_ROUTE_MODULES:
+            importlib.import_module(f"{__package__}.{module}").add_routes(app, self)
 
     async def not_found(self, request: web.Request) -> web.StreamResponse:
         """OpenAI's 404 for an unknown URL (recorded, no fault consumed)."""
@@ -229,15 +239,36 @@ class ProviderRoutes:
         return await respond(headers, fault)
 
     async def _chat(self, request: web.Request, family: Family, deployment: str | None) -> web.StreamResponse:
+        async def produce(
+            n: int, body: Any, headers: dict[str, str], fault: Fault | None
+        ) -> web.StreamResponse:
+            return await self._answer(request, n, body, family, deployment, headers, fault)
+
+        return await self.serve(request, family, deployment, produce)
+
+    async def serve(
+        self,
+        request: web.Request,
+        family: Family,
+        deployment: str | None,
+        produce: Produce,
+        *,
+        check_api_version: bool = True,
+    ) -> web.StreamResponse:
+        """The pipeline of a provider route, for the route modules too: count and record the
+        request, take a fault, check auth (and, for an Azure deployment route, ``api-version``),
+        then ``produce(n, body, headers, fault)``; a :class:`Rejection` becomes the provider's
+        error. ``body`` is the parsed JSON body (``NOT_JSON`` when it is not JSON: a multipart
+        upload is read again with ``await request.read()``)."""
         n, body = await self._begin(request)
         stream = isinstance(body, dict) and body.get("stream") is True
 
         async def respond(headers: dict[str, str], fault: Fault | None) -> web.StreamResponse:
             try:
                 self._check_auth(request, family)
-                if family == "azure" and deployment is not None:
+                if family == "azure" and deployment is not None and check_api_version:
                     _check_api_version(request)
-                return await self._answer(request, n, body, family, deployment, headers, fault)
+                return await produce(n, body, headers, fault)
             except Rejection as rejection:
                 error = host_error_body(rejection.body, rejection.status, self._flavor_of(family))
                 return send_json(rejection.status, error, {**headers, **rejection.headers})

@@ -190,7 +190,7 @@ def test_repr_never_shows_keys() -> None:
     model = AzureGPT41Mini(connector)
     assert (
         repr(model)
-        == "OpenAIChatModel(model='azure/gpt-4.1-mini', endpoints=['https://myres.openai.azure.com'])"
+        == "OpenAIModel(model='azure/gpt-4.1-mini', endpoints=['https://myres.openai.azure.com'])"
     )
     assert "SECRET" not in repr(model) and "SECRET" not in repr(connector)
     assert "SECRET" not in repr(EP)

@@ -25,6 +25,7 @@ from core.llms.providers.openai import (
 )
 from core.llms.providers.openai import plugin as openai_plugin
 from core.llms.providers.openai.catalogue import AZURE_MODELS, OPENAI_GENERIC, azure_metadata
+from core.llms.providers.openai.model import OpenAIModel
 from core.llms.registry import ModelRegistry
 
 AzureO4Mini = model_class("azure/o4-mini")
@@ -40,10 +41,36 @@ PUBLISHED = {
     "gpt-4o-mini": (128_000, 16_384, (0.15, 0.075, 0.60), False),
     "o4-mini": (200_000, 100_000, (1.10, 0.275, 4.40), True),
     "o3": (200_000, 100_000, (2.00, 0.50, 8.00), True),
+    "o3-mini": (200_000, 100_000, (1.10, 0.55, 4.40), True),
     "gpt-5": (400_000, 128_000, (1.25, 0.125, 10.00), True),
     "gpt-5-mini": (400_000, 128_000, (0.25, 0.025, 2.00), True),
     "gpt-5-nano": (400_000, 128_000, (0.05, 0.005, 0.40), True),
 }
+#: the media and embedding rows: name -> (output media, the unit price that bills it).
+PUBLISHED_MEDIA = {
+    "gpt-4o-audio-preview": ("text", ("input_per_1m", 2.50)),
+    "dall-e-3": ("image", ("per_image", 0.04)),
+    "gpt-image-1": ("image", ("output_per_1m", 40.00)),
+    "tts-1": ("audio", ("per_1m_characters", 15.00)),
+    "tts-1-hd": ("audio", ("per_1m_characters", 30.00)),
+    "gpt-4o-mini-tts": ("audio", ("output_per_1m", 12.00)),
+    "whisper-1": ("transcription", ("per_audio_second", 0.0001)),
+    "gpt-4o-transcribe": ("transcription", ("input_per_1m", 6.00)),
+    "gpt-4o-mini-transcribe": ("transcription", ("input_per_1m", 3.00)),
+    "sora-2": ("video", ("per_video_second", 0.10)),
+    "sora-2-pro": ("video", ("per_video_second", 0.30)),
+    "text-embedding-3-small": ("embedding", ("input_per_1m", 0.02)),
+    "text-embedding-3-large": ("embedding", ("input_per_1m", 0.13)),
+    "text-embedding-ada-002": ("embedding", ("input_per_1m", 0.10)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED_MEDIA))
+def test_media_rows(name: str) -> None:
+    output, (field, price) = PUBLISHED_MEDIA[name]
+    meta = OPENAI_CATALOGUE[name]
+    assert output in meta.output_media and getattr(meta.pricing, field) == price
+    assert meta.pricing.as_of is not None
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
@@ -55,7 +82,8 @@ def test_catalogue_figures(name: str) -> None:
     assert (p.input_per_1m, p.cached_input_per_1m, p.output_per_1m) == prices
     assert meta.capabilities.reasoning is reasoning
     assert meta.capabilities.tools and meta.capabilities.parallel_tools and meta.capabilities.json_schema
-    assert meta.input_media == {"text", "image", "pdf"} and meta.output_media == {"text"}
+    reads = {"text"} if name == "o3-mini" else {"text", "image", "pdf"}  # o3-mini has no vision
+    assert meta.input_media == reads and meta.output_media == {"text"}
     rules = meta.parameters
     if reasoning:
         assert rules.max_tokens_param == "max_completion_tokens"
@@ -67,8 +95,8 @@ def test_catalogue_figures(name: str) -> None:
 
 def test_catalogue_rows_are_data() -> None:
     assert all(isinstance(meta, ModelMetadata) for meta in (*OPENAI_MODELS, *AZURE_MODELS))
-    assert sorted(meta.name for meta in OPENAI_MODELS) == sorted(PUBLISHED)
-    assert sorted(meta.name for meta in AZURE_MODELS) == sorted(PUBLISHED)
+    assert sorted(meta.name for meta in OPENAI_MODELS) == sorted({*PUBLISHED, *PUBLISHED_MEDIA})
+    assert sorted(meta.name for meta in AZURE_MODELS) == sorted({*PUBLISHED, *PUBLISHED_MEDIA})
     assert tuple(OPENAI_CATALOGUE.values()) == OPENAI_MODELS
     for meta in OPENAI_MODELS:
         assert meta.provider == "openai" and openai_metadata(meta.name) is meta
@@ -86,17 +114,18 @@ def test_model_classes_are_made_from_the_rows(provider: str) -> None:
     for meta in rows:
         cls = model_class(f"{provider}/{meta.name}")
         assert issubclass(cls, OpenAIChatModel) and issubclass(cls, BaseLLM)
-        assert cls is not OpenAIChatModel and cls.__bases__ == (OpenAIChatModel,)
+        assert cls.__bases__ == (OpenAIModel,)
         assert own_public_attributes(cls) == {"metadata"}
         assert cls.metadata == meta and cls.metadata.provider == provider
         # the dated snapshot (alias) names the same class
-        (alias,) = meta.aliases
-        assert model_class(f"{provider}/{alias}") is cls
+        for alias in meta.aliases:
+            assert model_class(f"{provider}/{alias}") is cls
         model = cls(ScriptedConnector())
         assert isinstance(model, ILLM)
         assert (model.provider, model.name) == (provider, meta.name)
     # the dialect's model class itself carries no model
     assert "metadata" not in own_public_attributes(OpenAIChatModel)
+    assert "metadata" not in own_public_attributes(OpenAIModel)
 
 
 def test_azure_metadata_reuses_the_catalogue() -> None:
@@ -124,7 +153,7 @@ def test_plugin_hooks_register_provider_profiles() -> None:
     assert openai is openai_plugin.PROFILE and azure is azure_plugin.PROFILE
     for profile in (openai, azure):
         assert isinstance(profile, ProviderProfile)
-        assert profile.model_class is OpenAIChatModel and profile.dialect == "openai_chat"
+        assert profile.model_class is OpenAIModel and profile.dialect == "openai_chat"
         assert profile.requires_api_key is True
         assert all(row.model_class is None for row in profile.rows())
     assert isinstance(openai.adapter(), OpenAIAdapter)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ...hookspecs import hookimpl
 from ...interfaces.provider import ProviderProfile
-from ..dialects.openai_chat.model import OpenAIChatModel
 from ..openai.catalogue import AZURE_MODELS, OPENAI_GENERIC
+from ..openai.model import OpenAIModel
 from .adapter import AzureAdapter
 from .settings import AzureSettings
 
@@ -16,7 +16,7 @@ __all__ = ["PROFILE", "llms_register_providers"]
 PROFILE = ProviderProfile(
     name="azure",
     adapter=AzureAdapter,
-    model_class=OpenAIChatModel,
+    model_class=OpenAIModel,
     settings=AzureSettings,
     api_key_env=("AZURE_OPENAI_API_KEY",),
     endpoint_env=("AZURE_OPENAI_ENDPOINT",),

@@ -37,7 +37,7 @@ from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ...interfaces.context import RequestContext
-from ...interfaces.endpoint import DEFAULT_MAX_EVENT_BYTES, EndpointConfig
+from ...interfaces.endpoint import DEFAULT_MAX_EVENT_BYTES, EndpointConfig, join_url
 from ...interfaces.errors import (
     ConfigurationError,
     InvalidInputError,
@@ -66,6 +66,7 @@ __all__ = [
     "OpenStream",
     "decode_json",
     "encode_json",
+    "request_body",
 ]
 
 logger = logging.getLogger("core.llms.transport")
@@ -103,6 +104,20 @@ def encode_json(payload: Any) -> bytes:
     except (TypeError, ValueError, UnicodeEncodeError) as exc:
         # orjson.JSONEncodeError is a TypeError; the message names the offending type only.
         raise InvalidInputError(f"request payload is not JSON-serialisable: {exc}") from None
+
+
+#: methods that send no body.
+_BODILESS = frozenset({"GET", "DELETE", "HEAD"})
+
+
+def request_body(request: WireRequest) -> bytes:
+    """The body of ``request``, made once per call: its form (multipart) or its JSON payload;
+    nothing for a ``GET`` / ``DELETE``."""
+    if request.method in _BODILESS:
+        return b""
+    if request.form is not None:
+        return request.form.encode()  # type: ignore[no-any-return]
+    return encode_json(request.payload)
 
 
 #: made once, like the encoder; the body is decoded as UTF-8 (RFC 8259), as orjson does, rather
@@ -274,6 +289,8 @@ class Connector:
         url = self._urls.get(key)
         if url is None:
             url = self._urls[key] = self.adapter.url(self.endpoint, key[0], key[1])
+        if request.path:  # a job id and the like: not kept (there is no end to them)
+            return join_url(url, request.path)
         return url
 
     def body_for(self, request: WireRequest, body: bytes) -> bytes:
@@ -281,6 +298,10 @@ class Connector:
         endpoint's own model id when the payload names a model and the endpoint serves it under
         another id (re-serialised: only such endpoints pay for it)."""
         served = self.served_model
+        if request.form is not None:
+            return request.form.encode(None if request.model_fixed else served)  # type: ignore[no-any-return]
+        if not body:  # GET / DELETE
+            return body
         if served is None or request.model_fixed or served == request.payload.get("model", served):
             return body
         return encode_json({**request.payload, "model": served})
@@ -300,9 +321,12 @@ class Connector:
         if base is None:
             base = await self._endpoint_headers(request.stream)
         idempotency_key = ctx.idempotency_key if ctx is not None else None
-        if not request.headers and not idempotency_key and self._signer is None:
+        form = request.form
+        if not request.headers and not idempotency_key and self._signer is None and form is None:
             return base
         headers = dict(base)
+        if form is not None:
+            headers["Content-Type"] = form.content_type
         if request.headers:
             self._redactor.add_headers(request.headers)
             headers.update(request.headers)
@@ -376,7 +400,7 @@ class Connector:
         if self.served_model is not None:
             body = self.body_for(request, body)
         headers = self._kept_headers(request, ctx)
-        if headers is None:
+        if headers is None or request.form is not None:
             headers = await self._headers(request, url, body, ctx)
             if session.closed:  # aclose() ran while the headers were made (a token provider awaits)
                 raise self._closed_error()
@@ -385,7 +409,7 @@ class Connector:
             resp = await session.request(
                 request.method,
                 url,
-                data=body,
+                data=body or None,
                 headers=headers,
                 timeout=self._timeout(request, timeout),
                 proxy=self.endpoint.proxy,

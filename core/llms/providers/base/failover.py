@@ -93,7 +93,7 @@ from ...interfaces.errors import (
 from ...interfaces.llm_interfaces import StreamParser, WireRequest, WireResponse
 from ...interfaces.provider import EndpointModel, ProviderAdapter
 from .breaker import DEFAULT_FAILURE_RATE, CircuitBreaker, FailureRate
-from .connector import Connector, OpenStream, encode_json
+from .connector import Connector, OpenStream, request_body
 from .pool import EndpointPool
 from .retry import RetryPolicy, decide
 
@@ -197,7 +197,7 @@ class FailoverConnector:
         """Send a non-streamed request; retries and failover happen inside (see module doc)."""
         if self._closed:
             raise self._closed_error()
-        body = encode_json(request.payload)
+        body = request_body(request)
         deadline = _call_deadline(request, ctx)
         remaining = None if deadline is None else deadline - time.monotonic()
         if self._breakers[0].state == "closed" and (remaining is None or remaining > 0):
@@ -235,7 +235,7 @@ class FailoverConnector:
         """Send a streamed request and yield the parser's items (see module doc for failures)."""
         if self._closed:
             raise self._closed_error()
-        body = encode_json(request.payload)
+        body = request_body(request)
         call = _Call(self, request, ctx, _call_deadline(request, ctx))
         while True:
             i, conn, timeout = call.next()

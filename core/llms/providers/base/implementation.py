@@ -25,7 +25,7 @@ import warnings
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self, assert_never
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self, TypeVar, assert_never
 
 from ...interfaces.context import RequestContext, check_context
 from ...interfaces.endpoint import Timeouts
@@ -60,11 +60,14 @@ if TYPE_CHECKING:  # annotations only: the media classes are created on first us
         LLMImageResponse,
         LLMVideoChunk,
         LLMVideoResponse,
+        Transcription,
     )
 
 __all__ = ["BaseLLM", "sniff_image_media_type"]
 
 logger = logging.getLogger("core.llms.models")
+
+_R = TypeVar("_R")
 
 #: Rough token cost of one image (OpenAI's figure for a 1024x1024 image at high detail).
 IMAGE_TOKEN_ESTIMATE = 765
@@ -80,8 +83,9 @@ _METHODS_FOR: dict[MediaType, str] = {
     "audio": "get_audio() or stream_audio()",
     "video": "get_video() or stream_video()",
     "embedding": "embed()",
+    "transcription": "transcribe() or translate()",
 }
-_OUTPUT_ORDER: tuple[MediaType, ...] = ("text", "image", "audio", "video", "embedding")
+_OUTPUT_ORDER: tuple[MediaType, ...] = ("text", "image", "audio", "video", "embedding", "transcription")
 
 
 def sniff_image_media_type(data: bytes) -> str:
@@ -164,7 +168,12 @@ class BaseLLM(ABC):
         self._observer = observer
         self._dropped_logged: set[str] = set()
         if self._defaults:
-            self._merge_parameters({})  # a typo in the defaults fails here, not at the first call
+            self._check_defaults()  # a typo in the defaults fails here, not at the first call
+
+    def _check_defaults(self) -> None:
+        """Check the model's ``defaults`` (raise :class:`InvalidInputError` naming a bad one).
+        A model whose calls take other parameters than chat's overrides this."""
+        self._merge_parameters({})
 
     # -- identity -------------------------------------------------------------------------------
 
@@ -351,6 +360,43 @@ class BaseLLM(ABC):
     ) -> EmbeddingResponse:
         """Embed ``texts`` as vectors."""
         raise self._unsupported_output("embedding", "embed")
+
+    async def transcribe(
+        self, audio: Any, ctx: RequestContext | None = None, **params: Any
+    ) -> Transcription:
+        """Turn speech (``audio``: bytes, a path or an ``AudioPart``) into text."""
+        raise self._unsupported_output("transcription", "transcribe")
+
+    async def translate(
+        self, audio: Any, ctx: RequestContext | None = None, **params: Any
+    ) -> Transcription:
+        """Turn speech in any language into English text."""
+        raise self._unsupported_output("transcription", "translate")
+
+    async def _media_call(self, ctx: RequestContext | None, work: Coroutine[Any, Any, _R]) -> _R:
+        """Await ``work`` (a media call) after checking ``ctx``; fill provider/model on any
+        :class:`LLMError` that escapes."""
+        try:
+            check_context(ctx)
+            return await work
+        except LLMError as exc:
+            exc.fill(provider=self.provider, model=self.name)
+            raise
+        finally:
+            work.close()  # a no-op once awaited; closes it unawaited when ctx was refused
+
+    async def _media_stream(
+        self, ctx: RequestContext | None, open_stream: Callable[[], AsyncIterator[_R]]
+    ) -> AsyncIterator[_R]:
+        """Yield what ``open_stream()`` yields (a media stream), after checking ``ctx``; fill
+        provider/model on any :class:`LLMError` that escapes."""
+        try:
+            check_context(ctx)
+            async for item in open_stream():
+                yield item
+        except LLMError as exc:
+            exc.fill(provider=self.provider, model=self.name)
+            raise
 
     def _unsupported_output(self, media: MediaType, method: str) -> UnsupportedOperationError:
         if self.metadata.supports_output(media):

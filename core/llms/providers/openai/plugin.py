@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ...hookspecs import hookimpl
 from ...interfaces.provider import ProviderProfile
-from ..dialects.openai_chat.model import OpenAIChatModel
 from .adapter import DEFAULT_BASE_URL, OpenAIAdapter
 from .catalogue import OPENAI_GENERIC, OPENAI_MODELS
+from .model import OpenAIModel
 from .settings import OpenAISettings
 
 __all__ = ["PROFILE", "llms_register_providers"]
@@ -15,7 +15,7 @@ __all__ = ["PROFILE", "llms_register_providers"]
 PROFILE = ProviderProfile(
     name="openai",
     adapter=OpenAIAdapter,
-    model_class=OpenAIChatModel,
+    model_class=OpenAIModel,
     settings=OpenAISettings,
     default_endpoint=DEFAULT_BASE_URL,
     api_key_env=("OPENAI_API_KEY",),

@@ -15,22 +15,30 @@ from ....interfaces.llm_interfaces import StreamDecoder
 from ...base.auth import resolve_bearer_token
 from .errors import error_from_body, map_error_response
 
-__all__ = ["OPERATION_PATHS", "ChatCompletionsAdapter"]
+__all__ = ["OPERATION_PATHS", "RAW_STREAM_OPERATIONS", "ChatCompletionsAdapter"]
 
 #: operation -> path under the base URL.
 OPERATION_PATHS: Mapping[str, str] = {
     "chat": "/chat/completions",
+    "responses": "/responses",
     "embeddings": "/embeddings",
     "images": "/images/generations",
+    "image_edits": "/images/edits",
     "speech": "/audio/speech",
+    "speech_events": "/audio/speech",
+    "transcriptions": "/audio/transcriptions",
+    "translations": "/audio/translations",
+    "videos": "/videos",
 }
+#: operations whose streamed body is raw bytes (audio as it is spoken), not server-sent events.
+RAW_STREAM_OPERATIONS = frozenset({"speech"})
 
 
 class ChatCompletionsAdapter:
     """URL, auth and error rules of an OpenAI-shaped API (implements ``ProviderAdapter``).
 
-    * URL: ``{endpoint}{base_path}/chat/completions`` for ``"chat"`` (also ``embeddings``,
-      ``images``, ``speech``); ``base_path`` is added unless the endpoint already ends with it; a
+    * URL: ``{endpoint}{base_path}/chat/completions`` for ``"chat"`` (the other operations:
+      :data:`OPERATION_PATHS`); ``base_path`` is added unless the endpoint already ends with it; a
       query string on the endpoint stays last.
     * Auth: ``<auth_header>: <auth_scheme> <api_key or token_provider()>`` (``Authorization:
       Bearer …`` by default; an empty ``auth_scheme`` sends the key alone, e.g. ``x-api-key``);
@@ -79,6 +87,10 @@ class ChatCompletionsAdapter:
         return {self.auth_header: f"{self.auth_scheme} {token}" if self.auth_scheme else token}
 
     def decoder(self, operation: str) -> StreamDecoder:
+        if operation in RAW_STREAM_OPERATIONS:
+            from ...base.raw_stream import RawBytesDecoder
+
+            return RawBytesDecoder()
         from ...base.sse import SSEDecoder
 
         return SSEDecoder()
