@@ -40,13 +40,33 @@ def _rss_now_mb() -> float:
     return float("nan")
 
 
+#: core-llms code that only a media call (images, speech, transcription, video, embeddings) or
+#: the Responses API loads: ``import core.llms`` + ``create_llm`` must load none of it.
+LAZY_MODULES = (
+    "core.llms.interfaces.media",
+    "core.llms.providers.openai.media",
+    "core.llms.providers.dialects.openai_responses",
+    "core.llms.providers.base.multipart",
+    "core.llms.providers.base.raw_stream",
+)
+
+
+def loaded_lazy_modules() -> list[str]:
+    """The modules of :data:`LAZY_MODULES` (or below them) this process has loaded."""
+    return sorted(m for m in sys.modules if m.startswith(LAZY_MODULES))
+
+
 def measure_import(client: str, url: str) -> dict[str, Any]:
     # asyncio and typing are not loaded yet: what the client's import pulls in is counted.
     started = time.perf_counter()
     from .clients import import_and_create
 
     import_and_create(client, url)
-    return {"import_s": time.perf_counter() - started}
+    elapsed = time.perf_counter() - started
+    answer: dict[str, Any] = {"import_s": elapsed}
+    if client == "core-llms":
+        answer["lazy_loaded"] = loaded_lazy_modules()
+    return answer
 
 
 async def measure_first_call(client: str, url: str, process_started: float) -> dict[str, Any]:

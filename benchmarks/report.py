@@ -172,6 +172,19 @@ def _cell(entry: dict[str, Any] | None, digits: int) -> str:
     return text
 
 
+def _import_check_note(result: dict[str, Any]) -> list[str]:
+    check = result.get("import_check")
+    if not check or not check.get("ran"):
+        return []
+    loaded = check.get("lazy_loaded") or []
+    if loaded:
+        return [f"- import check FAILED: `import core.llms` + `create_llm` loaded {', '.join(loaded)}"]
+    return [
+        "- import check: `import core.llms` + `create_llm` loaded none of the media (images, speech, "
+        "transcription, video, embeddings) or Responses API code"
+    ]
+
+
 def markdown(result: dict[str, Any]) -> str:
     """The results table (a row per figure, a column per client) and the targets table."""
     clients = [c for c in CLIENTS if c in result["clients"]]
@@ -193,6 +206,7 @@ def markdown(result: dict[str, Any]) -> str:
         for s, why in (result.get("missing_servers") or {}).items()
     ]
     lines += _rss_notes(result)
+    lines += _import_check_note(result)
     lines += ["", *server_table(result)]
     if result.get("drift") and result["drift"].get("rows"):
         from . import drift

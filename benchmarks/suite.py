@@ -227,6 +227,8 @@ class Run:
         self.samples: dict[str, dict[str, list[float | None]]] = {}
         self.details: dict[str, dict[str, list[dict[str, Any]]]] = {}
         self.missing: dict[str, str] = {}
+        #: media / Responses API modules ``import core.llms`` + ``create_llm`` loaded (must be none).
+        self.import_check: set[str] = set()
 
     def record(self, key: str, client: str, rnd: int, value: float | None, detail: dict[str, Any]) -> None:
         series = self.samples.setdefault(key, {}).setdefault(client, [])
@@ -250,6 +252,8 @@ class Run:
                     self.missing[client] = got["error"]
                 value = got["import_s"] * 1e3 if "import_s" in got else None
                 self.record("import_ms", client, rnd, value, got)
+                if "lazy_loaded" in got:
+                    self.import_check.update(got["lazy_loaded"])
         for rnd in range(self.plan.cold_start_rounds):
             self.say(f"cold start to first answer, round {rnd + 1}/{self.plan.cold_start_rounds}")
             for client in rotated(self.available(), rnd):
@@ -443,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         "details": run.details,
         "figures": figures,
         "verdicts": [report.verdict_dict(v) for v in verdicts],
+        "import_check": {"lazy_loaded": sorted(run.import_check), "ran": plan.import_rounds > 0},
         "drift": drift_result,
         "skipped": {
             "batch_100k": "100,000 requests through the batch path: the batch path does not exist yet"
@@ -455,6 +460,9 @@ def main(argv: list[str] | None = None) -> int:
         report.write_docs(result, REPO / "docs")
         log.write(f"docs: {REPO / 'docs' / 'benchmarks.md'}\n")
     failed = [v for v in verdicts if not v.passed]
+    if run.import_check:
+        log.write(f"import check FAILED: import core.llms + create_llm loaded {sorted(run.import_check)}\n")
+        return 1
     if args.quick:
         log.write(report.guard_summary(verdicts, baseline is not None) + "\n")
         return 1 if failed else 0

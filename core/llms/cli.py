@@ -31,26 +31,45 @@ def _price(value: float | None) -> str:
 
 
 def _row(m: ModelMetadata) -> str:
-    caps = ", ".join(label for attr, label in _CAPS if getattr(m.capabilities, attr)) or "text only"
+    chat = m.supports_output("text")
+    caps = ", ".join(label for attr, label in _CAPS if getattr(m.capabilities, attr)) or (
+        "text only" if chat else "—"
+    )
     rules = m.parameters
     notes = [f"sends `{rules.max_tokens_param}`"] if rules.max_tokens_param != "max_tokens" else []
     if rules.unsupported:
         notes.append("no " + ", ".join(f"`{p}`" for p in sorted(rules.unsupported)))
     if rules.extra_allowed:
         notes.append("also " + ", ".join(f"`{p}`" for p in sorted(rules.extra_allowed)))
-    p = m.pricing
-    price = (
-        "no price"
-        if not p.known
-        else (
-            f"{_price(p.input_per_1m)} / {_price(p.cached_input_per_1m)} / {_price(p.output_per_1m)}"
-            + (f" ({p.as_of.isoformat()})" if p.as_of is not None else "")
-        )
-    )
+    if m.api:
+        notes.append(f"called through the {m.api} API")
     return (
-        f"| `{m.qualified_name}` | {m.context_window:,} | {m.max_output_tokens:,} | "
-        f"{', '.join(sorted(m.input_media))} | {caps} | {price} | {'; '.join(notes) or '—'} |"
+        f"| `{m.qualified_name}` | {m.context_window:,} | {f'{m.max_output_tokens:,}' if chat else '—'} | "
+        f"{', '.join(sorted(m.input_media))} | {', '.join(sorted(m.output_media))} | {caps} | "
+        f"{_price_text(m)} | {'; '.join(notes) or '—'} |"
     )
+
+
+#: the unit prices of media, as (Pricing field, unit shown after the price).
+_UNIT_PRICES = (
+    ("per_image", "image"),
+    ("per_1m_characters", "1M characters"),
+    ("per_audio_second", "second of audio"),
+    ("per_video_second", "second of video"),
+)
+
+
+def _price_text(m: ModelMetadata) -> str:
+    p = m.pricing
+    parts = []
+    if p.known:
+        parts.append(
+            f"{_price(p.input_per_1m)} / {_price(p.cached_input_per_1m)} / {_price(p.output_per_1m)}"
+        )
+    parts += [f"{_price(getattr(p, name))} per {unit}" for name, unit in _UNIT_PRICES if getattr(p, name)]
+    if not parts:
+        return "no price"
+    return "; ".join(parts) + (f" ({p.as_of.isoformat()})" if p.as_of is not None else "")
 
 
 def catalogue_markdown(registry: ModelRegistry | None = None) -> str:
@@ -61,7 +80,10 @@ def catalogue_markdown(registry: ModelRegistry | None = None) -> str:
         "",
         "Generated from the registry by `python -m core.llms.cli models --markdown`; a test keeps",
         "this page equal to that output. Prices are USD per 1M tokens: input / cached input /",
-        "output, with the day they were entered (prices change: check the provider's page).",
+        "output, and for media per unit (image, 1M characters, second of audio or video), with the",
+        "day they were entered (prices change: check the provider's page). The output column says",
+        "which methods a model serves: text `get_answer` / `stream_answer`, image `get_image`,",
+        "audio `get_audio`, transcription `transcribe` / `translate`, video `get_video`, embedding `embed`.",
         "Parameter notes come from each model's `ParameterRules`.",
     ]
     for spec in sorted(reg.providers(), key=lambda s: s.name):
@@ -76,8 +98,8 @@ def catalogue_markdown(registry: ModelRegistry | None = None) -> str:
                 "",
             ]
         lines += [
-            "| model | context | max output | input | capabilities | price | parameters |",
-            "|---|---|---|---|---|---|---|",
+            "| model | context | max output | input | output | capabilities | price | parameters |",
+            "|---|---|---|---|---|---|---|---|",
             *(_row(m) for m in models),
         ]
     return "\n".join(lines) + "\n"

@@ -87,7 +87,13 @@ NOT_JSON = _NOT_JSON
 Produce = Callable[[int, Any, dict[str, str], "Fault | None"], Awaitable[web.StreamResponse]]
 #: modules (in this package) whose ``add_routes(app, routes)`` adds the routes of the
 #: non-chat endpoints; each uses :meth:`ProviderRoutes.serve`.
-_MEDIA_ROUTE_MODULES = ("images_routes", "audio_routes", "video_routes", "embeddings_routes", "responses_routes")
+_MEDIA_ROUTE_MODULES = (
+    "images_routes",
+    "audio_routes",
+    "video_routes",
+    "embeddings_routes",
+    "responses_routes",
+)
 
 
 class ProviderRoutes:

@@ -12,7 +12,24 @@ from core.llms.providers.base.pydantic_compat import is_pydantic_model_class
 
 #: loaded by a call that needs them (aiohttp: the first call; pydantic: a caller's model class;
 #: the media result classes: a media call), never by import + create.
-HEAVY = ("aiohttp", "pydantic", "pydantic_core", "yarl", "multidict", "core.llms.interfaces.media")
+HEAVY = (
+    "aiohttp",
+    "pydantic",
+    "pydantic_core",
+    "yarl",
+    "multidict",
+    "core.llms.interfaces.media",
+    # the media methods' code and the Responses API: loaded by such a call only
+    "core.llms.providers.openai.media",
+    "core.llms.providers.openai.media.images",
+    "core.llms.providers.openai.media.speech",
+    "core.llms.providers.openai.media.transcription",
+    "core.llms.providers.openai.media.video",
+    "core.llms.providers.openai.media.embeddings",
+    "core.llms.providers.dialects.openai_responses",
+    "core.llms.providers.base.multipart",
+    "core.llms.providers.base.raw_stream",
+)
 #: loaded only to read entry points, i.e. when an installed distribution declares a plugin.
 DISCOVERY = ("importlib.metadata", "email")
 
@@ -29,6 +46,9 @@ import core.llms
 llm = core.llms.create_llm("openai/gpt-4.1-mini", api_key="k", backups=[{{"endpoint": "https://b.example/v1"}}])
 core.llms.create_llm("azure/gpt-4.1-mini", api_key="k", endpoint="https://r.example", deployment_name="d",
                      api_version="2024-10-21")
+for media_model in ("openai/dall-e-3", "openai/tts-1", "openai/whisper-1", "openai/sora-2",
+                    "openai/text-embedding-3-small"):
+    core.llms.create_llm(media_model, api_key="k")
 print(",".join(m for m in {HEAVY + DISCOVERY!r} if m in sys.modules))
 print("ollama" if "core_llms_ollama" in sys.modules else "-")
 """

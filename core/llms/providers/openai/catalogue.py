@@ -125,7 +125,8 @@ _MEDIA_MODELS: tuple[ModelMetadata, ...] = (
     ModelMetadata(
         name="gpt-4o-audio-preview", provider="openai", family="gpt-4o-audio",
         aliases=("gpt-4o-audio-preview-2024-12-17",), context_window=128_000, max_output_tokens=16_384,
-        input_media=frozenset({"text", "audio"}), capabilities=_CHAT.replace(vision=False, pdf=False, audio_in=True),
+        input_media=frozenset({"text", "audio"}),
+        capabilities=_CHAT.replace(vision=False, pdf=False, audio_in=True),
         pricing=_priced(input_per_1m=2.50, output_per_1m=10.00),
         description="OpenAI gpt-4o-audio-preview: chat with audio input",
     ),
@@ -151,7 +152,8 @@ _MEDIA_MODELS: tuple[ModelMetadata, ...] = (
         pricing=_priced(per_1m_characters=30.00), description="OpenAI TTS-1 HD text to speech",
     ),
     ModelMetadata(
-        name="gpt-4o-mini-tts", provider="openai", family="gpt-4o-tts", context_window=2_000, max_output_tokens=1,
+        name="gpt-4o-mini-tts", provider="openai", family="gpt-4o-tts", context_window=2_000,
+        max_output_tokens=1,
         input_media=_TEXT, output_media=frozenset({"audio"}), capabilities=_NO_CHAT,
         pricing=_priced(input_per_1m=0.60, output_per_1m=12.00),
         description="OpenAI gpt-4o-mini-tts: steerable text to speech (instructions)",

@@ -163,18 +163,14 @@ class OpenAIModel(OpenAIChatModel):
 
         return self._media_stream(ctx, open_stream)
 
-    async def transcribe(
-        self, audio: Any, ctx: RequestContext | None = None, **params: Any
-    ) -> Transcription:
+    async def transcribe(self, audio: Any, ctx: RequestContext | None = None, **params: Any) -> Transcription:
         """Speech to text (whisper-1, gpt-4o-transcribe): see :mod:`.media.transcription`."""
         self._produces("transcription", "transcribe")
         from .media.transcription import transcribe
 
         return await self._media_call(ctx, transcribe(self, audio, ctx, params, translate=False))
 
-    async def translate(
-        self, audio: Any, ctx: RequestContext | None = None, **params: Any
-    ) -> Transcription:
+    async def translate(self, audio: Any, ctx: RequestContext | None = None, **params: Any) -> Transcription:
         """Speech in any language to English text (whisper-1)."""
         self._produces("transcription", "translate")
         from .media.transcription import transcribe

@@ -255,6 +255,10 @@ def _user_content(parts: Sequence[ContentPart], where: str) -> str | list[dict[s
     return [_part_to_wire(part, f"{where}.content[{j}]") for j, part in enumerate(parts)]
 
 
+#: the ``input_audio`` formats Chat Completions accepts.
+CHAT_AUDIO_FORMATS = ("wav", "mp3")
+
+
 def _part_to_wire(part: ContentPart, where: str) -> dict[str, Any]:
     match part:
         case TextPart():
@@ -265,6 +269,12 @@ def _part_to_wire(part: ContentPart, where: str) -> dict[str, Any]:
                 image["detail"] = part.detail
             return {"type": "image_url", "image_url": image}
         case AudioPart():
+            if part.format not in CHAT_AUDIO_FORMATS:
+                raise InvalidInputError(
+                    f"{where}: Chat Completions takes audio input as "
+                    f"{' or '.join(CHAT_AUDIO_FORMATS)}, not {part.format[:20]!r}",
+                    hint="convert the audio to WAV or MP3 first",
+                )
             data = base64.b64encode(part.data).decode("ascii")
             return {"type": "input_audio", "input_audio": {"data": data, "format": part.format}}
         case FilePart():
