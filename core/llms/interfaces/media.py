@@ -54,11 +54,14 @@ class LLMImageResponse:
 
 @dataclass(slots=True)
 class LLMImageChunk:
-    """A partial (progressively refined) image, or the final one when ``final`` is true."""
+    """A partial (progressively refined) image, or the final one when ``final`` is true (which
+    carries the call's ``usage`` and ``cost`` when the provider reports them)."""
 
     image: GeneratedImage
     index: int = 0
     final: bool = False
+    usage: Usage | None = None
+    cost: float | None = None
 
 
 @dataclass(slots=True)
