@@ -33,6 +33,7 @@ from .errors import (
     UnknownModelError,
     UnsafeURLError,
     UnsupportedOperationError,
+    VideoJobFailedError,
 )
 from .llm_interfaces import (
     ILLM,
@@ -128,6 +129,7 @@ __all__ = [
     "UnsafeURLError",
     "UnsupportedOperationError",
     "Usage",
+    "VideoJobFailedError",
     "WireEvent",
     "WireRequest",
     "WireResponse",

@@ -34,6 +34,7 @@ Tree::
     ├── ResponseParsingError           the provider answered something we cannot read
     │   └── ResponseTooLargeError      a body or one stream event exceeded its size cap
     ├── StreamInterruptedError         a stream broke after chunks reached the caller
+    ├── VideoJobFailedError            a video generation job ended ``failed`` (``job_id``)
     └── AllEndpointsFailedError        every endpoint was tried; ``attempts`` lists each cause
 
 Secrets never appear in any message or repr: errors carry endpoint *names* (scheme, host and
@@ -72,6 +73,7 @@ __all__ = [
     "UnknownModelError",
     "UnsafeURLError",
     "UnsupportedOperationError",
+    "VideoJobFailedError",
 ]
 
 
@@ -207,12 +209,24 @@ class ContextWindowExceededError(BadRequestError):
 class ContentFilterError(BadRequestError):
     """The provider's content filter blocked the prompt or the completion.
 
-    ``filter_results`` holds the provider's per-category verdicts when it sent them.
+    ``filter_results`` holds the provider's per-category verdicts when it sent them (Azure:
+    ``{"hate": {"filtered": false, "severity": "safe"}, "self_harm": {"filtered": true, ...}}``);
+    :attr:`categories` those of them that fired.
     """
 
     def __init__(self, message: str, *, filter_results: dict[str, Any] | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.filter_results = filter_results
+
+    @property
+    def categories(self) -> dict[str, Any]:
+        """The categories that fired: the verdicts of ``filter_results`` saying
+        ``"filtered": true`` (``{"self_harm": {"filtered": True, "severity": "medium"}}``);
+        empty when the provider sent no verdicts."""
+        results = self.filter_results
+        if not isinstance(results, dict):
+            return {}
+        return {k: v for k, v in results.items() if isinstance(v, dict) and v.get("filtered") is True}
 
 
 class NotFoundError(BadRequestError):
@@ -278,6 +292,16 @@ class StreamInterruptedError(LLMError):
         if isinstance(cause, LLMError):  # what the stream had said before it broke
             self.finish_reason = cause.finish_reason
             self.usage = cause.usage
+
+
+class VideoJobFailedError(LLMError):
+    """A video generation job the provider accepted ended ``failed`` (``code``: the provider's
+    reason, e.g. ``moderation_blocked``; ``job_id``: the provider's id of the job). The request
+    itself succeeded, so nothing retries or fails over: the job is over."""
+
+    def __init__(self, message: str, *, job_id: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.job_id = job_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import io
 import json
 import logging
 import ssl
@@ -106,6 +107,10 @@ def encode_json(payload: Any) -> bytes:
         raise InvalidInputError(f"request payload is not JSON-serialisable: {exc}") from None
 
 
+#: bodies larger than this (uploads: audio, images, big embedding batches) are handed to aiohttp
+#: as a file-like object, which it writes in pieces (aiohttp warns about larger raw bytes: they
+#: would be written in one go on the event loop). A new one per attempt: a retry re-reads it.
+_LARGE_BODY = 1 << 20
 #: methods that send no body.
 _BODILESS = frozenset({"GET", "DELETE", "HEAD"})
 
@@ -409,7 +414,7 @@ class Connector:
             resp = await session.request(
                 request.method,
                 url,
-                data=body or None,
+                data=(body or None) if len(body) <= _LARGE_BODY else io.BytesIO(body),
                 headers=headers,
                 timeout=self._timeout(request, timeout),
                 proxy=self.endpoint.proxy,

@@ -181,6 +181,23 @@ class FailoverConnector:
             ]
         return cls(connectors, policy, failure_threshold, cooldown, failure_rate=failure_rate)
 
+    def pinned(self, name: str) -> FailoverConnector:
+        """A connector for follow-up requests about something that lives on one endpoint (a
+        video job created there): it sends only to the endpoint named ``name``, with its
+        connector, breaker and this connector's retry policy. It shares them and owns nothing:
+        closing it does nothing (closing this connector closes them)."""
+        try:
+            i = self.endpoints.index(name)
+        except ValueError:
+            raise ConfigurationError(f"no endpoint named {name!r}; endpoints: {self.endpoints}") from None
+        view = object.__new__(_PinnedConnector)
+        view._connectors = [self._connectors[i]]
+        view._breakers = [self._breakers[i]]
+        view.policy = self.policy
+        view.endpoints = [name]
+        view._closed = False
+        return view
+
     def breaker(self, name: str) -> CircuitBreaker:
         """The circuit breaker of the endpoint with this display name."""
         try:
@@ -525,3 +542,15 @@ class _Call:
             return error
         self.attempts.append(AttemptRecord(name, attempt, error))
         return self._give_up()
+
+
+class _PinnedConnector(FailoverConnector):
+    """A :meth:`FailoverConnector.pinned` view: one endpoint of another failover connector,
+    whose connector and breaker it shares but does not own (closing it, or dropping it, leaves
+    them open)."""
+
+    async def aclose(self) -> None:
+        self._closed = True
+
+    def _close_now(self) -> bool:
+        return False

@@ -30,6 +30,8 @@ OPERATION_PATHS: Mapping[str, str] = {
     "translations": "/audio/translations",
     "videos": "/videos",
 }
+#: answer objects whose ``error`` field is part of a successful answer (a failed job or response).
+_OBJECTS_WITH_OWN_ERROR = frozenset({"video", "response"})
 #: operations whose streamed body is raw bytes (audio as it is spoken), not server-sent events.
 RAW_STREAM_OPERATIONS = frozenset({"speech"})
 
@@ -104,8 +106,13 @@ class ChatCompletionsAdapter:
 
     def error_in_body(self, data: Any, headers: Mapping[str, str], endpoint: str) -> LLMError | None:
         """The error of a 2xx body that carries ``{"error": {...}}`` instead of an answer (some
-        gateways and OpenAI-compatible servers do this); mapped like an in-stream error event."""
+        gateways and OpenAI-compatible servers do this); mapped like an in-stream error event.
+        A video job or a Responses API response (``"object": "video"`` / ``"response"``) is not
+        one: its ``error`` says why the job or response failed, which its module reports (the
+        request itself succeeded)."""
         if isinstance(data, dict) and data.get("error") and "choices" not in data:
+            if data.get("object") in _OBJECTS_WITH_OWN_ERROR:
+                return None
             return error_from_body(
                 None, data, headers=headers, endpoint=endpoint, request_id=self.request_id(headers)
             )
