@@ -167,7 +167,8 @@ def _plan_llm(
     model_cls = cast("type[BaseLLM]", found)
     qualified = model_cls.metadata.qualified_name
     own = spec.setting_names
-    unknown = set(endpoint_fields) - set(_EXTRA_FIELDS) - set(own)
+    named_fields = _token_provider_aliases(endpoint_fields, spec, f"for {qualified}")
+    unknown = set(named_fields) - set(_EXTRA_FIELDS) - set(own)
     if unknown:
         allowed = [*_NAMED_FIELDS, *_EXTRA_FIELDS, *own]
         raise unknown_fields_error("endpoint", unknown, allowed, f"for {qualified}", related=("retry",))
@@ -175,7 +176,7 @@ def _plan_llm(
         "endpoint": endpoint,
         "api_key": api_key,
         "timeouts": timeouts,
-        **endpoint_fields,
+        **named_fields,
     }
     # None and "" both mean "not given": the environment and the provider's defaults fill in.
     fields = {k: v for k, v in given.items() if v is not None and v != ""}
@@ -193,7 +194,7 @@ def _plan_llm(
             f"not {type(backups).__name__}",
             hint="backups=[{'endpoint': 'https://...'}]",
         )
-    derived = tuple(_derive_backup(primary, b, i, qualified) for i, b in enumerate(backups))
+    derived = tuple(_derive_backup(primary, b, i, qualified, spec) for i, b in enumerate(backups))
     for i, backup in enumerate(derived):
         _check_required(backup, spec, qualified, f"backups[{i}]")
     if isinstance(failure_threshold, bool) or not isinstance(failure_threshold, int) or failure_threshold < 1:
@@ -306,12 +307,16 @@ def _endpoint_config(fields: Mapping[str, Any], what: str) -> EndpointConfig:
     return EndpointConfig.from_mapping(fields, what=what)
 
 
-def _derive_backup(primary: EndpointConfig, backup: Any, index: int, qualified: str) -> EndpointConfig:
+def _derive_backup(
+    primary: EndpointConfig, backup: Any, index: int, qualified: str, spec: ProviderProfile | None = None
+) -> EndpointConfig:
     where = f"backups[{index}] of {qualified}"
     if isinstance(backup, EndpointConfig):
         return backup
     if not isinstance(backup, Mapping):
         raise ConfigurationError(f"{where} must be a mapping of endpoint fields, not {type(backup).__name__}")
+    if spec is not None:
+        backup = _token_provider_aliases(backup, spec, f"in {where}")
     allowed = sorted({*_ENDPOINT_FIELDS, *primary.setting_names()})
     unknown = set(backup) - set(allowed)
     if unknown:
@@ -320,6 +325,45 @@ def _derive_backup(primary: EndpointConfig, backup: Any, index: int, qualified: 
     if isinstance(overrides.get("timeouts"), Mapping):
         overrides["timeouts"] = {**dataclasses.asdict(primary.timeouts), **overrides["timeouts"]}
     return primary.derive(overrides, what=where)
+
+
+#: other names of ``token_provider=`` (in ``create_llm`` and in backups): ``credential=`` (an
+#: Entra ID credential object, or ``"default"``) and the OpenAI SDK's ``azure_ad_token_provider=``.
+_TOKEN_PROVIDER_ALIASES = ("credential", "azure_ad_token_provider")
+
+
+def _token_provider_aliases(
+    fields: Mapping[str, Any], spec: ProviderProfile, where: str
+) -> Mapping[str, Any]:
+    """``fields`` with ``credential=`` / ``azure_ad_token_provider=`` given as ``token_provider=``,
+    ``"default"`` made the provider's default credential (its adapter's ``default_credential``:
+    Azure's ``DefaultAzureCredential``), and a credential object (``get_token``) refused for a
+    provider whose adapter does not take one (its ``accepts_credentials``)."""
+    given = fields.get("token_provider")
+    if not any(k in fields for k in _TOKEN_PROVIDER_ALIASES) and (
+        given is None or (callable(given) and not callable(getattr(given, "get_token", None)))
+    ):
+        return fields  # the usual case: an API key, or a token callable
+    out = {k: v for k, v in fields.items() if k not in _TOKEN_PROVIDER_ALIASES}
+    names = [k for k in ("token_provider", *_TOKEN_PROVIDER_ALIASES) if fields.get(k) is not None]
+    if not names:
+        return out
+    if len(names) > 1:
+        raise ConfigurationError(f"{where}: give one of {', '.join(names)}, not both")
+    value = fields[names[0]]
+    takes_credentials = bool(getattr(spec.adapter, "accepts_credentials", False))
+    if isinstance(value, str) and value == "default":
+        make_default = getattr(spec.adapter, "default_credential", None)
+        if make_default is None:
+            raise ConfigurationError(f"{where}: {spec.name} has no default credential ({names[0]}='default')")
+        value = make_default()
+    elif callable(getattr(value, "get_token", None)) and not takes_credentials:
+        raise ConfigurationError(
+            f"{where}: {names[0]} is a credential object (get_token), which {spec.name} does not take",
+            hint="pass token_provider= a callable returning a token",
+        )
+    out["token_provider"] = value
+    return out
 
 
 def _retry_policy(retry: RetryPolicy | Mapping[str, Any] | None) -> RetryPolicy | None:

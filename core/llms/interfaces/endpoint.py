@@ -33,7 +33,9 @@ __all__ = [
     "join_url",
 ]
 
-#: An async or sync callable returning a bearer token (e.g. Azure Entra ID).
+#: An async or sync callable returning a bearer token (e.g. Azure Entra ID). An endpoint's
+#: ``token_provider`` may also be a credential object with ``get_token(*scopes)`` (azure-identity's),
+#: for the providers whose adapter knows the scope (Azure OpenAI).
 TokenProvider = Callable[[], "str | Awaitable[str]"]
 
 #: default cap of a non-streamed response body (64 MiB).
@@ -122,8 +124,9 @@ class EndpointConfig:
 
     endpoint: str
     api_key: Secret | None = None
-    #: a callable producing a bearer token (Azure Entra ID, OAuth); used instead of ``api_key``.
-    token_provider: TokenProvider | None = field(default=None, repr=False)
+    #: a callable producing a bearer token (Azure Entra ID, OAuth), or a credential object with
+    #: ``get_token(*scopes)`` (Azure OpenAI only); used instead of ``api_key``.
+    token_provider: TokenProvider | Any = field(default=None, repr=False)
     #: the model id sent to this endpoint (overrides the catalogue's id on this endpoint only).
     model_id: str | None = None
     #: the provider's own endpoint fields (its typed settings class), or None.
@@ -149,7 +152,7 @@ class EndpointConfig:
         *,
         endpoint: str,
         api_key: Secret | str | None = None,
-        token_provider: TokenProvider | None = None,
+        token_provider: TokenProvider | Any = None,
         model_id: str | None = None,
         settings: Any = None,
         name: str | None = None,
@@ -176,8 +179,15 @@ class EndpointConfig:
         put = object.__setattr__
         put(self, "endpoint", _check_url(endpoint))
         put(self, "api_key", _secret(api_key))
-        if token_provider is not None and not callable(token_provider):
-            raise ConfigurationError(f"{owner}.token_provider must be a callable returning a token")
+        if (
+            token_provider is not None
+            and not callable(token_provider)
+            and not callable(getattr(token_provider, "get_token", None))
+        ):
+            raise ConfigurationError(
+                f"{owner}.token_provider must be a callable returning a token "
+                "(or a credential object with get_token)"
+            )
         put(self, "token_provider", token_provider)
         for key, value in (("model_id", model_id), ("name", name), ("ca_bundle", ca_bundle)):
             put(self, key, None if value is None else checks.check_str(owner, key, value))
@@ -242,7 +252,9 @@ class EndpointConfig:
 
         ``overrides`` may name the provider's own fields too (``deployment_name=`` …): they
         replace those of :attr:`settings`. A new ``endpoint`` without a ``name`` drops the
-        inherited name (it would mislabel the backup). Errors say ``invalid <what>: ...`` and never
+        inherited name (it would mislabel the backup), and an ``api_key`` without a
+        ``token_provider`` drops the inherited token provider (which would be used instead of the
+        backup's own key). Errors say ``invalid <what>: ...`` and never
         quote a value."""
         own = self.setting_names()
         unknown = set(overrides) - set(ENDPOINT_FIELDS) - set(own)
@@ -251,6 +263,8 @@ class EndpointConfig:
         data = {k: getattr(self, k) for k in ENDPOINT_FIELDS}
         if "endpoint" in overrides and "name" not in overrides:
             data["name"] = None
+        if overrides.get("api_key") is not None and "token_provider" not in overrides:
+            data["token_provider"] = None  # its own key: not the token that would win over it
         setting_changes = {k: v for k, v in overrides.items() if k in own and k not in ENDPOINT_FIELDS}
         data.update((k, v) for k, v in overrides.items() if k in ENDPOINT_FIELDS)
         if setting_changes:

@@ -103,8 +103,11 @@ class LLMResponse:
     reasoning: str | None = None
     #: provider content-filter annotations (Azure ``content_filter_results`` etc.), if sent.
     content_filter: dict[str, Any] | None = None
-    #: the provider's decoded response body (for streams: None).
+    #: the provider's decoded response body (for streams: the final chunk's ``raw``, when the
+    #: dialect sends the whole response at the end, as the Responses API does; else None).
     raw: Any = None
+    #: the region that served the answer, when the provider says (Azure's ``x-ms-region``).
+    region: str | None = None
 
     def __repr__(self) -> str:
         text = self.text if len(self.text) <= 60 else self.text[:57] + "..."
@@ -131,6 +134,8 @@ class LLMStreamChunk:
 
     Most chunks carry only ``text``. The last one carries ``finish_reason`` and, when the provider
     reports it, ``usage`` and ``cost``; ``endpoint`` and ``request_id`` are set on the first chunk.
+    ``raw``: on the last chunk, the whole response when the provider ends its stream with one (the
+    Responses API's completed response, whose output items a next turn may send back).
     """
 
     text: str = ""
@@ -144,6 +149,7 @@ class LLMStreamChunk:
     endpoint: str | None = None
     request_id: str | None = None
     model: str | None = None
+    raw: Any = None
 
 
 class StreamAccumulator:
@@ -165,6 +171,7 @@ class StreamAccumulator:
         "endpoint",
         "finish_reason",
         "model",
+        "raw",
         "request_id",
         "usage",
     )
@@ -183,6 +190,7 @@ class StreamAccumulator:
         self.request_id: str | None = None
         self.model: str | None = None
         self.content_filter: dict[str, Any] | None = None
+        self.raw: Any = None
 
     def add(self, chunk: LLMStreamChunk) -> None:
         if chunk.text:
@@ -212,6 +220,8 @@ class StreamAccumulator:
             self.model = chunk.model
         if chunk.content_filter is not None:
             self.content_filter = chunk.content_filter
+        if chunk.raw is not None:
+            self.raw = chunk.raw
 
     @property
     def text(self) -> str:
@@ -242,6 +252,7 @@ class StreamAccumulator:
             refusal="".join(self._refusal) or None,
             reasoning="".join(self._reasoning) or None,
             content_filter=self.content_filter,
+            raw=self.raw,
         )
 
 

@@ -87,13 +87,13 @@ def test_endpoint_model_is_the_model_id_or_the_deployment() -> None:
     ("settings", "message"),
     [
         ({"deployment_name": None}, "AzureSettings.deployment_name must be a string, not NoneType"),
-        ({"api_version": None}, "AzureSettings.api_version must be a string, not NoneType"),
+        ({"api_version": 3}, "AzureSettings.api_version must be a string, not int"),
         ({"deployment_name": "  "}, "AzureSettings.deployment_name must not be empty"),
         ({"api_version": ""}, "AzureSettings.api_version must not be empty"),
     ],
 )
-def test_bad_settings_are_a_configuration_error(settings: dict[str, str | None], message: str) -> None:
-    fields: dict[str, str | None] = {"deployment_name": "d", "api_version": "2024-10-21", **settings}
+def test_bad_settings_are_a_configuration_error(settings: dict[str, object], message: str) -> None:
+    fields: dict[str, object] = {"deployment_name": "d", "api_version": "2024-10-21", **settings}
     with pytest.raises(ConfigurationError) as info:
         AzureSettings(**fields)  # type: ignore[arg-type]
     assert info.value.message == message
@@ -103,11 +103,12 @@ def test_bad_settings_are_a_configuration_error(settings: dict[str, str | None],
     assert info.value.message == f"invalid backup endpoint: {message}"
 
 
-def test_both_settings_are_required() -> None:
-    with pytest.raises(TypeError):
-        AzureSettings(deployment_name="d")  # type: ignore[call-arg]
+def test_deployment_is_required_api_version_is_not() -> None:
     with pytest.raises(TypeError):
         AzureSettings(api_version="v1")  # type: ignore[call-arg]
+    # no api_version: each operation is called with its own default
+    assert AzureSettings(deployment_name="d").api_version is None
+    assert AzureSettings(deployment_name="d", api_version=None) == AzureSettings(deployment_name="d")
 
 
 @pytest.mark.parametrize(
@@ -189,8 +190,7 @@ def test_repr_never_shows_keys() -> None:
     connector = FailoverConnector.from_endpoints(ADAPTER, EP)
     model = AzureGPT41Mini(connector)
     assert (
-        repr(model)
-        == "OpenAIModel(model='azure/gpt-4.1-mini', endpoints=['https://myres.openai.azure.com'])"
+        repr(model) == "OpenAIModel(model='azure/gpt-4.1-mini', endpoints=['https://myres.openai.azure.com'])"
     )
     assert "SECRET" not in repr(model) and "SECRET" not in repr(connector)
     assert "SECRET" not in repr(EP)

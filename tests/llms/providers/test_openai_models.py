@@ -170,9 +170,12 @@ def test_plugin_hooks_register_provider_profiles() -> None:
     assert isinstance(azure.adapter(), AzureAdapter)
     assert not isinstance(azure.adapter(), OpenAIAdapter)
     assert azure.default_endpoint is None
-    assert (azure.api_key_env, azure.endpoint_env) == (("AZURE_OPENAI_API_KEY",), ("AZURE_OPENAI_ENDPOINT",))
+    assert (azure.api_key_env, azure.endpoint_env) == (
+        ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_KEY"),
+        ("AZURE_OPENAI_ENDPOINT",),
+    )
     assert azure.settings is AzureSettings
-    assert azure.required_settings == ("deployment_name", "api_version")
+    assert azure.required_settings == ("deployment_name",)  # no api_version: each operation's default
     assert azure.settings_env["deployment_name"] == ("AZURE_OPENAI_DEPLOYMENT",)
     assert azure.settings_env["api_version"][0] == "OPENAI_API_VERSION"
     assert azure.model_setting == "deployment_name"

@@ -232,8 +232,8 @@ def test_provider_settings_are_frozen_and_keyword_only() -> None:
         azure.deployment_name = "other"  # type: ignore[misc]
     with pytest.raises(TypeError):
         AzureSettings("d", "v")  # type: ignore[misc]
-    with pytest.raises(TypeError, match="api_version"):
-        AzureSettings(deployment_name="d")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="deployment_name"):
+        AzureSettings(api_version="v")  # type: ignore[call-arg]
     assert OpenAISettings() == OpenAISettings(organization=None, project=None)
 
 

@@ -11,14 +11,16 @@ from .settings import AzureSettings
 
 __all__ = ["PROFILE", "llms_register_providers"]
 
-#: ``AZURE_OPENAI_ENDPOINT``, ``AZURE_OPENAI_API_KEY``, ``AZURE_OPENAI_DEPLOYMENT`` (else the model
-#: name) and ``OPENAI_API_VERSION`` (or ``AZURE_OPENAI_API_VERSION``).
+#: ``AZURE_OPENAI_ENDPOINT``, ``AZURE_OPENAI_API_KEY`` (or ``AZURE_OPENAI_KEY``; none is needed with
+#: ``credential=`` / ``token_provider=``: Entra ID), ``AZURE_OPENAI_DEPLOYMENT`` (else the model
+#: name) and ``OPENAI_API_VERSION`` (or ``AZURE_OPENAI_API_VERSION``; neither: each operation's
+#: default API version).
 PROFILE = ProviderProfile(
     name="azure",
     adapter=AzureAdapter,
     model_class=OpenAIModel,
     settings=AzureSettings,
-    api_key_env=("AZURE_OPENAI_API_KEY",),
+    api_key_env=("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_KEY"),
     endpoint_env=("AZURE_OPENAI_ENDPOINT",),
     settings_env={
         "deployment_name": ("AZURE_OPENAI_DEPLOYMENT",),

@@ -204,6 +204,7 @@ class OpenAIBaseLLM(BaseLLM):
         response.request_id = wire.request_id
         response.latency = wire.latency
         response.ttfb = wire.ttfb
+        response.region = wire.headers.get("x-ms-region")  # Azure's serving region (else absent)
         return response
 
     def _stream_parser(self, endpoint: str, request_id: str | None = None) -> ChatStreamParser:

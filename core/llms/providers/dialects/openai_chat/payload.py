@@ -20,6 +20,7 @@ from ...base.pydantic_compat import is_pydantic_model_class
 from .schema import pydantic_strict_schema, schema_name
 
 __all__ = [
+    "PARAMETER_CHECKS",
     "build_chat_payload",
     "chat_payload",
     "message_to_wire",
@@ -130,6 +131,9 @@ _CHECKS: dict[str, Callable[[str, Any], None]] = {
     "metadata": _str_mapping,
     "prediction": _mapping,
 }
+#: the value checks of the body parameters both OpenAI dialects share (the Responses dialect
+#: checks the same parameters the same way), by parameter name.
+PARAMETER_CHECKS: Mapping[str, Callable[[str, Any], None]] = _CHECKS
 
 
 def build_chat_payload(

@@ -182,7 +182,10 @@ class ChatStreamParser:
             self._finish = map_finish_reason(finish)
         delta = choice.get("delta")
         if not delta:
-            return None
+            # Azure: a chunk of annotations only (the finish chunk of a filtered completion, or
+            # the asynchronous filter's verdicts): kept, so the categories that fired are known
+            filters = choice.get("content_filter_results")
+            return LLMStreamChunk(content_filter=self._filter_annotations(filters)) if filters else None
         if not isinstance(delta, dict):
             raise self._malformed("delta is not an object")
         content = delta.get("content")
@@ -209,11 +212,7 @@ class ChatStreamParser:
             tool_calls = [self._tool_call_delta(call) for call in raw_calls]
         if refusal:
             self._refused = True
-        content_filter = None
-        if filters:
-            content_filter = {"content_filter_results": filters}
-            if self._prompt_filter:
-                content_filter["prompt_filter_results"] = self._prompt_filter
+        content_filter = self._filter_annotations(filters) if filters else None
         return LLMStreamChunk(
             text=text,
             tool_calls=tool_calls,
@@ -221,6 +220,13 @@ class ChatStreamParser:
             reasoning=reasoning,
             content_filter=content_filter,
         )
+
+    def _filter_annotations(self, filters: Any) -> dict[str, Any]:
+        """A chunk's ``content_filter``: the choice's verdicts, and the prompt's seen before."""
+        content_filter = {"content_filter_results": filters}
+        if self._prompt_filter:
+            content_filter["prompt_filter_results"] = self._prompt_filter
+        return content_filter
 
     def _tool_call_delta(self, call: Any) -> ToolCallDelta:
         fn = call.get("function") if isinstance(call, dict) else None
