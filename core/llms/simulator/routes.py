@@ -260,14 +260,18 @@ class ProviderRoutes:
         produce: Produce,
         *,
         check_api_version: bool = True,
+        stream: bool | None = None,
     ) -> web.StreamResponse:
         """The pipeline of a provider route, for the route modules too: count and record the
         request, take a fault, check auth (and, for an Azure deployment route, ``api-version``),
         then ``produce(n, body, headers, fault)``; a :class:`Rejection` becomes the provider's
         error. ``body`` is the parsed JSON body (``NOT_JSON`` when it is not JSON: a multipart
-        upload is read again with ``await request.read()``)."""
+        upload is read again with ``await request.read()``). ``stream``: whether the answer is
+        streamed (a ``drop`` fault past the headers is then left to ``produce``); None: when the
+        body says ``"stream": true``."""
         n, body = await self._begin(request)
-        stream = isinstance(body, dict) and body.get("stream") is True
+        if stream is None:
+            stream = isinstance(body, dict) and body.get("stream") is True
 
         async def respond(headers: dict[str, str], fault: Fault | None) -> web.StreamResponse:
             try:

@@ -60,7 +60,33 @@ class OpenAIModel(OpenAIChatModel):
         defaults = dict(defaults or {})
         api = defaults.pop("api", None)
         self._api: Api = _check_api(api if api is not None else (self.metadata.api or "chat"), "api")
+        #: defaults only the Responses API takes (``reasoning_summary``, ``include`` …).
+        self._responses_defaults: dict[str, Any] = self._take_responses_defaults(defaults)
         super().__init__(*args, defaults=defaults, **kwargs)
+
+    def _take_responses_defaults(self, defaults: dict[str, Any]) -> dict[str, Any]:
+        """Take the Responses-only parameters out of ``defaults`` (checked); refused unless
+        the model's calls go through the Responses API (a chat call would lose them)."""
+        if "max_output_tokens" in defaults:  # the Responses API's name for max_tokens
+            if "max_tokens" in defaults or "max_completion_tokens" in defaults:
+                raise InvalidInputError("pass only one of 'max_output_tokens' and 'max_tokens' in defaults")
+            defaults["max_tokens"] = defaults.pop("max_output_tokens")
+        known = self._known_parameters | set(self.parameter_aliases)
+        if all(name in known for name in defaults):
+            return {}  # (the usual case: the Responses dialect is not even imported)
+        from ..dialects.openai_responses.parameters import RESPONSES_ONLY_PARAMETERS, check_own_parameter
+
+        own = {k: defaults.pop(k) for k in list(defaults) if k in RESPONSES_ONLY_PARAMETERS}
+        if own and self._api != "responses":
+            raise InvalidInputError(
+                f"defaults {sorted(own)} only apply to the Responses API, and {self.name} is called "
+                "through Chat Completions",
+                hint="add api='responses' to the defaults, or pass these parameters per call",
+            )
+        for name, value in own.items():
+            if value is not None:
+                check_own_parameter(name, value)
+        return {k: v for k, v in own.items() if v is not None}
 
     def _check_defaults(self) -> None:
         if self.metadata.supports_output("text"):
@@ -76,7 +102,7 @@ class OpenAIModel(OpenAIChatModel):
             return self._api == "responses"
         return _check_api(api, "api=") == "responses"
 
-    def get_answer(  # type: ignore[override]  # returns the coroutine: no extra await layer
+    def get_answer(  # returns the coroutine: no extra await layer
         self, messages: MessagesInput, ctx: RequestContext | None = None, **params: Any
     ) -> Coroutine[Any, Any, LLMResponse]:
         """Send ``messages`` and return the whole answer (``api=`` chooses the API)."""
