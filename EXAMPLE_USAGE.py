@@ -3,7 +3,8 @@
 With no credentials it starts the built-in simulator (no network) and shows a factory-built model
 answering, streaming, calling a tool, returning structured output, failing over from a dead
 primary to its backup, falling back from a dead provider to another provider's model (an
-OpenAI-compatible host), and refusing an unsupported operation with a hint.
+OpenAI-compatible host), refusing an unsupported operation with a hint, and making an image, a
+short speech clip and embeddings with OpenAI's media models.
 
 With ``AZURE_OPENAI_API_KEY`` + ``AZURE_OPENAI_ENDPOINT`` + ``AZURE_OPENAI_DEPLOYMENT`` (or
 ``OPENAI_API_KEY``) set, the same walk-through talks to the real service.
@@ -145,6 +146,24 @@ async def fallback_across_providers(model_name: str, settings: dict[str, Any]) -
             print(f"   streamed by the fallback too: {''.join(chunks)!r}")
 
 
+async def media() -> None:
+    """Step 8: an image, a short speech clip and embeddings (OpenAI's media models, simulated)."""
+    async with Simulator() as sim:
+        openai: dict[str, Any] = {"endpoint": f"{sim.url}/v1", "api_key": "sim-key-not-secret"}
+        async with create_llm("openai/gpt-image-1", **openai) as painter:
+            made = await painter.get_image("a watercolour of the Seine at dawn", size="1024x1024")
+            image = made.images[0]
+            size = len(image.data or b"")
+            print(f"\n8. image: {size} bytes of {image.media_type}, cost=${made.cost or 0:.4f}")
+        async with create_llm("openai/tts-1", **openai) as voice:
+            clip = await voice.get_audio("Bonjour, Paris!", voice="nova", format="wav")
+            seconds = clip.duration_seconds or 0
+            print(f"   speech: {len(clip.data)} bytes of {clip.media_type}, {seconds:.2f} s")
+        async with create_llm("openai/text-embedding-3-small", **openai) as embedder:
+            vectors = await embedder.embed(["Paris", "Lyon", "Marseille"], dimensions=256)
+            print(f"   embeddings: {len(vectors.vectors)} vectors of {len(vectors.vectors[0])} numbers")
+
+
 async def main() -> None:
     async with target() as (model_name, settings, regions):
         where = "the simulator" if regions else "the real service"
@@ -154,6 +173,7 @@ async def main() -> None:
         if regions:
             await failover(model_name, settings, *regions)
             await fallback_across_providers(model_name, settings)
+            await media()
     print("\ndone.")
 
 

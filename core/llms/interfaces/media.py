@@ -83,9 +83,14 @@ class LLMAudioResponse:
 
 @dataclass(slots=True)
 class LLMAudioChunk:
+    """A piece of audio as it arrives (playable in order); the last one has ``final`` set and
+    carries the call's ``usage`` and ``cost`` when known."""
+
     data: bytes = b""
     transcript: str = ""
     final: bool = False
+    usage: Usage | None = None
+    cost: float | None = None
 
 
 @dataclass(slots=True)
