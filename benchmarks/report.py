@@ -396,7 +396,9 @@ interleaved rounds.
   (raw aiohttp: `import aiohttp`; core-llms: `import core.llms` + `create_llm(...)`; OpenAI:
   `AsyncOpenAI(...)`; LiteLLM: `import litellm`). Interpreter start-up is left out. No client
   opens a connection here; core-llms does not even import aiohttp or pydantic until they are
-  needed (its first call loads aiohttp).
+  needed (its first call loads aiohttp). The same processes check that core-llms loaded none of
+  its media code (images, speech, transcription, video, embeddings) or the Responses API: the
+  suite fails when it did (the "import check" line under the results).
 - **cold start to first answer**: in a fresh process, from before `import asyncio` to the
   first completed answer: import, make the client, start the event loop, send the first request
   and read it (session, connection and anything loaded on first use). What a serverless

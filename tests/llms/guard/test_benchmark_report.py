@@ -122,3 +122,32 @@ def test_markdown_shows_each_target_with_its_per_round_range() -> None:
     assert f"| CPU per request, concurrency 64 | 1{x} | 0.90-1.10{x} | \u2264 1.15{x} | yes |" in text
     open_row = "| refused primary, breaker open: extra latency | 0.005 ms | 0.004-0.006 ms |"
     assert open_row in text
+
+
+def test_the_import_check_finds_no_media_or_responses_code_after_import_and_create() -> None:
+    """The benchmark suite's import measurement also reports which media / Responses API modules
+    ``import core.llms`` + ``create_llm`` loaded (the suite fails when any); here, in a fresh
+    process, as the suite runs it."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.oneshot", "import", "core-llms", "http://127.0.0.1:9/v1"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["lazy_loaded"] == [] and answer["import_s"] > 0
+
+
+def test_the_report_says_what_the_import_check_found() -> None:
+    base = {"clients": [], "figures": {}, "verdicts": [], "import_check": {"ran": True, "lazy_loaded": []}}
+    assert "loaded none of the media" in report.markdown(base)
+    failed = {
+        **base,
+        "import_check": {"ran": True, "lazy_loaded": ["core.llms.providers.openai.media.images"]},
+    }
+    assert "import check FAILED" in report.markdown(failed)
