@@ -50,6 +50,7 @@ from ...interfaces.messages import (
 from ...interfaces.metadata import MediaType, ModelMetadata
 from ...interfaces.observer import CallInfo, IObserver
 from ...interfaces.types import LLMResponse, LLMStreamChunk, StreamAccumulator, Usage
+from .redact import redact_with
 
 if TYPE_CHECKING:  # annotations only: the media classes are created on first use
     from ...interfaces.media import (
@@ -375,12 +376,14 @@ class BaseLLM(ABC):
 
     async def _media_call(self, ctx: RequestContext | None, work: Coroutine[Any, Any, _R]) -> _R:
         """Await ``work`` (a media call) after checking ``ctx``; fill provider/model on any
-        :class:`LLMError` that escapes."""
+        :class:`LLMError` that escapes, and mask in it every credential of the model's endpoints
+        (a media module may build an error from text the server sent: a failed job's reason)."""
         try:
             check_context(ctx)
             return await work
         except LLMError as exc:
             exc.fill(provider=self.provider, model=self.name)
+            redact_with(self._connector, exc)
             raise
         finally:
             work.close()  # a no-op once awaited; closes it unawaited when ctx was refused
@@ -389,13 +392,15 @@ class BaseLLM(ABC):
         self, ctx: RequestContext | None, open_stream: Callable[[], AsyncIterator[_R]]
     ) -> AsyncIterator[_R]:
         """Yield what ``open_stream()`` yields (a media stream), after checking ``ctx``; fill
-        provider/model on any :class:`LLMError` that escapes."""
+        provider/model on any :class:`LLMError` that escapes and mask the endpoints'
+        credentials in it (like :meth:`_media_call`)."""
         try:
             check_context(ctx)
             async for item in open_stream():
                 yield item
         except LLMError as exc:
             exc.fill(provider=self.provider, model=self.name)
+            redact_with(self._connector, exc)
             raise
 
     def _unsupported_output(self, media: MediaType, method: str) -> UnsupportedOperationError:
