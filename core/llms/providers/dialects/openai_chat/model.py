@@ -6,7 +6,7 @@ host's models are made from: the registry derives one subclass per catalogue row
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, ClassVar
 
 from ....interfaces.context import RequestContext, check_context
@@ -186,10 +186,18 @@ class OpenAIBaseLLM(BaseLLM):
         self._check_token_limits(prompt_tokens, merged.get(self.metadata.parameters.max_tokens_param))
         return self._wire_request(wire_messages, merged, stream), merged.get("response_format")
 
-    def _parse_response(self, wire: WireResponse, *, response_format: Any = None) -> LLMResponse:
-        """A non-streamed response → :class:`LLMResponse` with endpoint, timings and cost."""
+    def _parse_response(
+        self,
+        wire: WireResponse,
+        *,
+        response_format: Any = None,
+        parse: Callable[..., LLMResponse] = parse_chat_completion,
+    ) -> LLMResponse:
+        """A non-streamed response → :class:`LLMResponse` with endpoint, timings, region and
+        cost. ``parse`` reads the body (the dialect's parser: Chat Completions by default); a
+        parse error is filled with where it came from and masked of the endpoints' credentials."""
         try:
-            response = parse_chat_completion(
+            response = parse(
                 wire.data,
                 provider=self.provider,
                 model=self.name,

@@ -14,11 +14,10 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ....interfaces.context import RequestContext
-from ....interfaces.errors import InvalidInputError, LLMError
+from ....interfaces.errors import InvalidInputError
 from ....interfaces.llm_interfaces import WireRequest, WireResponse
 from ....interfaces.messages import MessagesInput, plain_text_messages
 from ....interfaces.types import LLMResponse, LLMStreamChunk
-from ...base.redact import redact_with
 from .items import separate_items
 from .parameters import CHAT_ONLY_PARAMETERS, check_own_parameter, split_parameters
 from .parsing import parse_responses_body
@@ -62,24 +61,7 @@ def responses_stream(
 
 def parse_wire_response(model: OpenAIModel, wire: WireResponse, response_format: Any = None) -> LLMResponse:
     """A non-streamed response → :class:`LLMResponse` with endpoint, timings and cost."""
-    try:
-        response = parse_responses_body(
-            wire.data,
-            provider=model.provider,
-            model=model.name,
-            cost=model.cost,
-            response_format=response_format,
-        )
-    except LLMError as exc:
-        exc.fill(endpoint=wire.endpoint, request_id=wire.request_id, status=wire.status)
-        redact_with(model._connector, exc)  # the body (a server may echo credentials) is quoted
-        raise
-    response.endpoint = wire.endpoint
-    response.request_id = wire.request_id
-    response.latency = wire.latency
-    response.ttfb = wire.ttfb
-    response.region = wire.headers.get("x-ms-region")  # Azure's serving region (else absent)
-    return response
+    return model._parse_response(wire, response_format=response_format, parse=parse_responses_body)
 
 
 def prepare(

@@ -36,11 +36,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ....interfaces.context import RequestContext
-from ....interfaces.endpoint import Timeouts
 from ....interfaces.errors import InvalidInputError, RequestTimeoutError, ResponseParsingError
 from ....interfaces.llm_interfaces import WireRequest, WireResponse
 from ....interfaces.media import EmbeddingResponse
 from ....interfaces.types import Usage
+from ._common import call_timeouts
 
 if TYPE_CHECKING:
     from ..model import OpenAIModel
@@ -153,16 +153,7 @@ def _options(model: OpenAIModel, params: Mapping[str, Any]) -> _Options:
                 f"encoding_format={_shown(fmt)} is not one of {', '.join(map(repr, _FORMATS))}"
             )
         body["encoding_format"] = fmt
-    timeout = merged.get("timeout")
-    read_timeout = merged.get("read_timeout")
-    if isinstance(timeout, Timeouts):
-        if read_timeout is None:
-            read_timeout = timeout.read
-        timeout = timeout.total
-    if timeout is not None:
-        model._check_seconds("timeout", timeout)
-    if read_timeout is not None:
-        model._check_seconds("read_timeout", read_timeout)
+    timeout, read_timeout = call_timeouts(model, merged.get("timeout"), merged.get("read_timeout"))
     return _Options(body, timeout, read_timeout)
 
 

@@ -72,7 +72,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ....interfaces.context import RequestContext
-from ....interfaces.endpoint import Timeouts
 from ....interfaces.errors import (
     InvalidInputError,
     LLMError,
@@ -88,6 +87,7 @@ from ...base.implementation import sniff_image_media_type
 from ...base.multipart import FormField, MultipartForm
 from ...base.wire_values import token_count
 from ...dialects.openai_chat.errors import error_from_body
+from ._common import call_timeouts
 
 if TYPE_CHECKING:
     from ..model import OpenAIModel
@@ -310,16 +310,7 @@ def _check_prompt(check: _Checker, prompt: Any) -> str:
 
 def _timeouts(check: _Checker, params: dict[str, Any]) -> tuple[float | None, float | None]:
     """(read timeout, total timeout) of the call, checked."""
-    total = params.pop("timeout", None)
-    read = params.pop("read_timeout", None)
-    if isinstance(total, Timeouts):
-        if read is None:
-            read = total.read
-        total = total.total
-    elif total is not None:
-        check.model._check_seconds("timeout", total)
-    if read is not None:
-        check.model._check_seconds("read_timeout", read)
+    total, read = call_timeouts(check.model, params.pop("timeout", None), params.pop("read_timeout", None))
     return read, total
 
 

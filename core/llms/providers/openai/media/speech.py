@@ -50,7 +50,8 @@ from ....interfaces.media import LLMAudioChunk, LLMAudioResponse
 from ....interfaces.types import Usage
 from ...base.connector import decode_json
 from ...base.wire_values import token_count
-from ._audio import TRANSPORT_PARAMS, audio_seconds, call_params, choice, transport
+from ._audio import audio_seconds
+from ._common import TRANSPORT_PARAMS, call_params, choice, transport
 
 if TYPE_CHECKING:
     from ....interfaces.context import RequestContext

@@ -53,7 +53,8 @@ from ....interfaces.messages import AudioPart
 from ....interfaces.types import Usage
 from ...base.multipart import FormField, MultipartForm
 from ...base.wire_values import optional_str, token_count
-from ._audio import TRANSPORT_PARAMS, audio_seconds, call_params, choice, transport
+from ._audio import audio_seconds
+from ._common import TRANSPORT_PARAMS, call_params, choice, transport
 
 if TYPE_CHECKING:
     from ....interfaces.context import RequestContext

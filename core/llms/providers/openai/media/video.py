@@ -65,7 +65,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ....interfaces.context import RequestContext
-from ....interfaces.endpoint import Timeouts
 from ....interfaces.errors import (
     InvalidInputError,
     LLMError,
@@ -81,6 +80,7 @@ from ...base.failover import FailoverConnector
 from ...base.http_errors import parse_retry_after
 from ...base.implementation import sniff_image_media_type
 from ...base.multipart import FormField, MultipartForm
+from ._common import call_timeouts
 
 if TYPE_CHECKING:
     from ..model import OpenAIModel
@@ -227,16 +227,7 @@ async def _prepare(model: OpenAIModel, prompt: Any, params: Mapping[str, Any]) -
     download = merged.get("download", True)
     if not isinstance(download, bool):
         raise InvalidInputError(f"download={_shown(download)} must be True or False")
-    timeout = merged.get("timeout")
-    read_timeout = merged.get("read_timeout")
-    if isinstance(timeout, Timeouts):
-        if read_timeout is None:
-            read_timeout = timeout.read
-        timeout = timeout.total
-    if timeout is not None:
-        model._check_seconds("timeout", timeout)
-    if read_timeout is not None:
-        model._check_seconds("read_timeout", read_timeout)
+    timeout, read_timeout = call_timeouts(model, merged.get("timeout"), merged.get("read_timeout"))
     payload: dict[str, Any] = {"model": model.metadata.model_id, "prompt": prompt}
     if seconds is not None:
         payload["seconds"] = str(seconds)
