@@ -25,9 +25,11 @@ __all__ = [
     "chat_payload",
     "message_to_wire",
     "response_format_to_wire",
+    "text_content",
     "text_messages_to_wire",
     "tool_choice_to_wire",
     "tool_to_wire",
+    "user_content",
 ]
 
 _TOOL_CHOICE_MODES = frozenset({"auto", "none", "required"})
@@ -220,11 +222,11 @@ def message_to_wire(message: Message, system_role: str = "system", index: int = 
     match message.role:
         case "system" | "developer":
             role = system_role if message.role == "system" else "developer"
-            out = {"role": role, "content": _text_content(message, where)}
+            out = {"role": role, "content": text_content(message, where)}
         case "user":
-            out = {"role": "user", "content": _user_content(message.content, where)}
+            out = {"role": "user", "content": user_content(message.content, where)}
         case "assistant":
-            out = {"role": "assistant", "content": _text_content(message, where) or None}
+            out = {"role": "assistant", "content": text_content(message, where) or None}
             if message.tool_calls:
                 out["tool_calls"] = [call.to_dict() for call in message.tool_calls]
             elif out["content"] is None:
@@ -235,7 +237,7 @@ def message_to_wire(message: Message, system_role: str = "system", index: int = 
             out = {
                 "role": "tool",
                 "tool_call_id": message.tool_call_id,
-                "content": _text_content(message, where),
+                "content": text_content(message, where),
             }
         case _:
             assert_never(message.role)
@@ -244,7 +246,9 @@ def message_to_wire(message: Message, system_role: str = "system", index: int = 
     return out
 
 
-def _text_content(message: Message, where: str) -> str:
+def text_content(message: Message, where: str) -> str:
+    """The text of a message that may carry text only (system, assistant, tool): its parts
+    joined; :class:`InvalidInputError` naming a part of another kind."""
     for j, part in enumerate(message.content):
         if not isinstance(part, TextPart):
             raise InvalidInputError(
@@ -253,10 +257,17 @@ def _text_content(message: Message, where: str) -> str:
     return message.text
 
 
-def _user_content(parts: Sequence[ContentPart], where: str) -> str | list[dict[str, Any]]:
+def user_content(
+    parts: Sequence[ContentPart],
+    where: str,
+    part_to_wire: Callable[[ContentPart, str], dict[str, Any]] | None = None,
+) -> str | list[dict[str, Any]]:
+    """A user message's content: its text alone, or its parts each made by ``part_to_wire``
+    (the dialect's; Chat Completions' by default)."""
     if len(parts) == 1 and isinstance(parts[0], TextPart):
         return parts[0].text
-    return [_part_to_wire(part, f"{where}.content[{j}]") for j, part in enumerate(parts)]
+    convert = part_to_wire or _part_to_wire
+    return [convert(part, f"{where}.content[{j}]") for j, part in enumerate(parts)]
 
 
 #: the ``input_audio`` formats Chat Completions accepts.

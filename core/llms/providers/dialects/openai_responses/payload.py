@@ -31,8 +31,10 @@ from ...base.pydantic_compat import is_pydantic_model_class
 from ..openai_chat.payload import (
     PARAMETER_CHECKS,
     response_format_to_wire,
+    text_content,
     tool_choice_to_wire,
     tool_to_wire,
+    user_content,
 )
 from .parameters import RESPONSES_ONLY_PARAMETERS, check_own_parameter
 
@@ -94,7 +96,7 @@ def input_from_messages(
         if item is not None:
             out.append(item)
         elif i == 0 and instructions and message.role == "system":
-            first = _text_only(message, f"messages[{i}]")
+            first = text_content(message, f"messages[{i}]")
         else:
             out.extend(message_to_items(message, i))
     return first, out
@@ -111,11 +113,11 @@ def message_to_items(message: Message, index: int = 0) -> list[dict[str, Any]]:
         )
     match message.role:
         case "system" | "developer":
-            return [{"role": message.role, "content": _text_only(message, where)}]
+            return [{"role": message.role, "content": text_content(message, where)}]
         case "user":
-            return [{"role": "user", "content": _user_content(message.content, where)}]
+            return [{"role": "user", "content": user_content(message.content, where, _part_to_wire)}]
         case "assistant":
-            text = _text_only(message, where)
+            text = text_content(message, where)
             out: list[dict[str, Any]] = []
             if text or not message.tool_calls:
                 out.append({"role": "assistant", "content": text})
@@ -136,26 +138,11 @@ def message_to_items(message: Message, index: int = 0) -> list[dict[str, Any]]:
                 {
                     "type": "function_call_output",
                     "call_id": message.tool_call_id,
-                    "output": _text_only(message, where),
+                    "output": text_content(message, where),
                 }
             ]
         case _:
             assert_never(message.role)
-
-
-def _text_only(message: Message, where: str) -> str:
-    for j, part in enumerate(message.content):
-        if not isinstance(part, TextPart):
-            raise InvalidInputError(
-                f"{where}.content[{j}]: {message.role} messages carry text only, not {part.type} parts"
-            )
-    return message.text
-
-
-def _user_content(parts: Sequence[ContentPart], where: str) -> str | list[dict[str, Any]]:
-    if len(parts) == 1 and isinstance(parts[0], TextPart):
-        return parts[0].text
-    return [_part_to_wire(part, f"{where}.content[{j}]") for j, part in enumerate(parts)]
 
 
 def _part_to_wire(part: ContentPart, where: str) -> dict[str, Any]:
