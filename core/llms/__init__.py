@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from .interfaces.media import LLMImageResponse as LLMImageResponse
     from .interfaces.media import LLMVideoChunk as LLMVideoChunk
     from .interfaces.media import LLMVideoResponse as LLMVideoResponse
+    from .interfaces.media import RerankResponse as RerankResponse
+    from .interfaces.media import RerankResult as RerankResult
     from .interfaces.media import Transcription as Transcription
     from .interfaces.media import TranscriptionSegment as TranscriptionSegment
     from .interfaces.media import TranscriptionWord as TranscriptionWord

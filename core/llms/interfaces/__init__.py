@@ -76,6 +76,8 @@ if TYPE_CHECKING:
     from .media import LLMImageResponse as LLMImageResponse
     from .media import LLMVideoChunk as LLMVideoChunk
     from .media import LLMVideoResponse as LLMVideoResponse
+    from .media import RerankResponse as RerankResponse
+    from .media import RerankResult as RerankResult
     from .media import Transcription as Transcription
     from .media import TranscriptionSegment as TranscriptionSegment
     from .media import TranscriptionWord as TranscriptionWord

@@ -20,6 +20,8 @@ __all__ = [
     "LLMImageResponse",
     "LLMVideoChunk",
     "LLMVideoResponse",
+    "RerankResponse",
+    "RerankResult",
     "Transcription",
     "TranscriptionSegment",
     "TranscriptionWord",
@@ -183,3 +185,27 @@ class Transcription:
     def __repr__(self) -> str:
         text = self.text if len(self.text) <= 60 else self.text[:57] + "..."
         return f"Transcription({text!r}, model={self.model!r})"
+
+
+@dataclass(slots=True)
+class RerankResult:
+    """One document's place in a rerank: its ``index`` in the documents given, its relevance
+    score (higher is more relevant) and, when asked for, the document's text."""
+
+    index: int
+    relevance_score: float
+    document: str | None = None
+
+
+@dataclass(slots=True)
+class RerankResponse:
+    """Documents ordered by relevance to a query (``rerank``), most relevant first."""
+
+    results: list[RerankResult]
+    model: str
+    provider: str
+    usage: Usage | None = None
+    cost: float | None = None
+    endpoint: str | None = None
+    request_id: str | None = None
+    latency: float | None = None

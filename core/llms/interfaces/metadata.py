@@ -25,7 +25,8 @@ __all__ = ["Capabilities", "MediaType", "ModelMetadata", "ParameterRules", "Pric
 
 #: ``"transcription"`` is the output of speech-to-text models (``transcribe`` / ``translate``),
 #: which cannot chat: their ``output_media`` lists it instead of ``"text"``.
-MediaType = Literal["text", "image", "audio", "video", "pdf", "embedding", "transcription"]
+#: ``"rerank"`` is the output of rerank models (``rerank``).
+MediaType = Literal["text", "image", "audio", "video", "pdf", "embedding", "transcription", "rerank"]
 _MEDIA_TYPES: frozenset[str] = frozenset(get_args(MediaType))
 
 

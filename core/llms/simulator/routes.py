@@ -23,7 +23,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from aiohttp import web
 
@@ -45,11 +45,12 @@ from .openai_wire import (
 from .records import RecordedRequest
 from .responder import drop_connection, fault_error_body, send_body, send_json, send_stream
 
-__all__ = ["MODELS", "NOT_JSON", "Family", "Produce", "ProviderRoutes", "RecordedRequest"]
+__all__ = ["MODELS", "NOT_JSON", "Family", "Produce", "ProviderRoutes", "ProviderWire", "RecordedRequest"]
 
 log = logging.getLogger("core.llms.simulator")
 
-Family = Literal["openai", "azure"]
+#: the route family: OpenAI-shaped, Azure, or another provider's wire ("other", with a ProviderWire).
+Family = Literal["openai", "azure", "other"]
 
 MODELS = (
     "gpt-4o",
@@ -93,7 +94,33 @@ _MEDIA_ROUTE_MODULES = (
     "video_routes",
     "embeddings_routes",
     "responses_routes",
+    "bedrock_routes",
+    "anthropic_routes",
+    "gemini_routes",
+    "gemini_media_routes",
+    "cohere_routes",
 )
+
+
+class ProviderWire(Protocol):
+    """What a non-OpenAI provider's routes give :meth:`ProviderRoutes.serve`: its auth check,
+    its response headers and its error bodies (the fault scripting and recording stay shared)."""
+
+    def check_auth(self, request: web.Request) -> None:
+        """Raise :class:`Rejection` (a 401/403 in the provider's shape) unless authorised."""
+        ...
+
+    def headers(self, n: int) -> dict[str, str]:
+        """The response headers of request number ``n`` (its request id …)."""
+        ...
+
+    def rejection_response(self, rejection: Rejection, headers: dict[str, str]) -> web.StreamResponse:
+        """The provider's error response for ``rejection`` (its status, body and headers)."""
+        ...
+
+    def fault_response(self, fault: Fault, headers: dict[str, str]) -> web.StreamResponse:
+        """The provider's error response for a scripted error status (``Fault(status=...)``)."""
+        ...
 
 
 class ProviderRoutes:
@@ -226,9 +253,10 @@ class ProviderRoutes:
         deployment: str | None,
         stream: bool,
         respond: Callable[[dict[str, str], Fault | None], Awaitable[web.StreamResponse]],
+        wire: ProviderWire | None = None,
     ) -> web.StreamResponse:
         fault = self.faults.next()
-        headers = self._headers(n, family, deployment)
+        headers = self._headers(n, family, deployment) if wire is None else wire.headers(n)
         if fault is None:
             return await respond(headers, None)
         log.debug("simulator: request %d gets fault %r", n, fault)
@@ -240,6 +268,8 @@ class ProviderRoutes:
         if fault.replaces_response:
             body: Any = fault.body
             if body is None:
+                if wire is not None:
+                    return wire.fault_response(fault, headers)
                 body = fault_error_body(fault, self._flavor_of(family))
             return send_json(fault.status or 200, body, headers)
         return await respond(headers, fault)
@@ -261,12 +291,15 @@ class ProviderRoutes:
         *,
         check_api_version: bool = True,
         stream: bool | None = None,
+        wire: ProviderWire | None = None,
     ) -> web.StreamResponse:
         """The pipeline of a provider route, for the route modules too: count and record the
         request, take a fault, check auth (and, for an Azure deployment route, ``api-version``),
         then ``produce(n, body, headers, fault)``; a :class:`Rejection` becomes the provider's
         error. ``body`` is the parsed JSON body (``NOT_JSON`` when it is not JSON: a multipart
-        upload is read again with ``await request.read()``). ``stream``: whether the answer is
+        upload is read again with ``await request.read()``). ``wire``: another provider's
+        auth check, response headers and error bodies (Anthropic, Bedrock, Gemini, Cohere …;
+        ``family`` is then only a label). ``stream``: whether the answer is
         streamed (a ``drop`` fault past the headers is then left to ``produce``); None: when the
         body says ``"stream": true``."""
         n, body = await self._begin(request)
@@ -275,15 +308,20 @@ class ProviderRoutes:
 
         async def respond(headers: dict[str, str], fault: Fault | None) -> web.StreamResponse:
             try:
-                self._check_auth(request, family)
-                if family == "azure" and deployment is not None and check_api_version:
-                    _check_api_version(request)
+                if wire is not None:
+                    wire.check_auth(request)
+                else:
+                    self._check_auth(request, family)
+                    if family == "azure" and deployment is not None and check_api_version:
+                        _check_api_version(request)
                 return await produce(n, body, headers, fault)
             except Rejection as rejection:
+                if wire is not None:
+                    return wire.rejection_response(rejection, headers)
                 error = host_error_body(rejection.body, rejection.status, self._flavor_of(family))
                 return send_json(rejection.status, error, {**headers, **rejection.headers})
 
-        return await self._with_fault(request, n, family, deployment, stream, respond)
+        return await self._with_fault(request, n, family, deployment, stream, respond, wire)
 
     async def _answer(
         self,

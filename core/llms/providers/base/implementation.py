@@ -61,6 +61,7 @@ if TYPE_CHECKING:  # annotations only: the media classes are created on first us
         LLMImageResponse,
         LLMVideoChunk,
         LLMVideoResponse,
+        RerankResponse,
         Transcription,
     )
 
@@ -85,8 +86,17 @@ _METHODS_FOR: dict[MediaType, str] = {
     "video": "get_video() or stream_video()",
     "embedding": "embed()",
     "transcription": "transcribe() or translate()",
+    "rerank": "rerank()",
 }
-_OUTPUT_ORDER: tuple[MediaType, ...] = ("text", "image", "audio", "video", "embedding", "transcription")
+_OUTPUT_ORDER: tuple[MediaType, ...] = (
+    "text",
+    "image",
+    "audio",
+    "video",
+    "embedding",
+    "transcription",
+    "rerank",
+)
 
 
 def sniff_image_media_type(data: bytes) -> str:
@@ -373,6 +383,12 @@ class BaseLLM(ABC):
     ) -> Transcription:
         """Turn speech in any language into English text."""
         raise self._unsupported_output("transcription", "translate")
+
+    async def rerank(
+        self, query: str, documents: Sequence[str], ctx: RequestContext | None = None, **params: Any
+    ) -> RerankResponse:
+        """Order ``documents`` by relevance to ``query``."""
+        raise self._unsupported_output("rerank", "rerank")
 
     async def _media_call(self, ctx: RequestContext | None, work: Coroutine[Any, Any, _R]) -> _R:
         """Await ``work`` (a media call) after checking ``ctx``; fill provider/model on any
