@@ -56,6 +56,7 @@ _UNIT_PRICES = (
     ("per_1m_characters", "1M characters"),
     ("per_audio_second", "second of audio"),
     ("per_video_second", "second of video"),
+    ("per_1k_searches", "1K searches"),
 )
 
 

@@ -103,8 +103,13 @@ class Pricing:
     per_video_second: float | None = None
     #: text-to-speech priced by input characters (tts-1, tts-1-hd), per 1M characters.
     per_1m_characters: float | None = None
+    #: rerank priced by searches (Cohere's search units: a query with up to 100 documents), per 1K.
+    per_1k_searches: float | None = None
     #: the day these prices were read from the provider's price list (prices change).
     as_of: date | None = None
+    #: prompt tokens written to the prompt cache (``Usage.cache_write_input_tokens``), per 1M;
+    #: None: billed as input tokens.
+    cache_write_input_per_1m: float | None = None
 
     def __post_init__(self) -> None:
         for name in checks.field_names(Pricing):
@@ -142,12 +147,16 @@ class Pricing:
         return total
 
     def cost(self, usage: Usage) -> float:
-        """USD cost of ``usage``; cached input tokens are billed at the cached price if known."""
+        """USD cost of ``usage``; cached input tokens are billed at the cached price and tokens
+        written to the prompt cache at the cache-write price, where those are known."""
         cached = usage.cached_input_tokens if self.cached_input_per_1m is not None else 0
-        fresh = usage.input_tokens - cached
+        written = usage.cache_write_input_tokens if self.cache_write_input_per_1m is not None else 0
+        fresh = usage.input_tokens - cached - written
         total = fresh * self.input_per_1m + usage.output_tokens * self.output_per_1m
         if cached:
             total += cached * (self.cached_input_per_1m or 0.0)
+        if written:
+            total += written * (self.cache_write_input_per_1m or 0.0)
         return total / 1_000_000
 
 

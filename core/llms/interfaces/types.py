@@ -62,12 +62,16 @@ FinishReason: TypeAlias = Literal["stop", "length", "tool_calls", "content_filte
 @dataclass(slots=True)
 class Usage:
     """Token counts of one call. ``cached_input_tokens`` and ``reasoning_tokens`` are parts of
-    ``input_tokens`` and ``output_tokens`` respectively, as the providers report them."""
+    ``input_tokens`` and ``output_tokens`` respectively, as the providers report them.
+    ``cache_write_input_tokens`` (also part of ``input_tokens``) are the prompt tokens written to
+    the provider's prompt cache on this call (Anthropic's ``cache_creation_input_tokens``), billed
+    at the cache-write price where the model has one."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_input_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
