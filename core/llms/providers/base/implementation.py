@@ -11,13 +11,16 @@ A model class (``ILLM`` ← ``BaseLLM`` ← ``<Provider>BaseLLM`` ← ``<Model>`
   on every escaping :class:`LLMError`, keep a stream's partial output on
   :class:`StreamInterruptedError`, and report to the observer when one is set.
 
-Media methods (``get_image`` … ``embed``) raise :class:`UnsupportedOperationError` with a hint that
-names the method that would work, unless a subclass overrides them.
+Media methods (``get_image`` … ``embed``, ``transcribe``, ``rerank``) call the function the class
+names for them in :attr:`BaseLLM.media_functions` (imported on first use); without one, or for an
+output the model does not produce, they raise :class:`UnsupportedOperationError` with a hint that
+names the method that would work.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import math
 import time
@@ -87,6 +90,19 @@ _METHODS_FOR: dict[MediaType, str] = {
     "embedding": "embed()",
     "transcription": "transcribe() or translate()",
     "rerank": "rerank()",
+}
+#: the output each media method produces.
+_MEDIA_OF_METHOD: dict[str, MediaType] = {
+    "get_image": "image",
+    "stream_image": "image",
+    "get_audio": "audio",
+    "stream_audio": "audio",
+    "get_video": "video",
+    "stream_video": "video",
+    "embed": "embedding",
+    "transcribe": "transcription",
+    "translate": "transcription",
+    "rerank": "rerank",
 }
 _OUTPUT_ORDER: tuple[MediaType, ...] = (
     "text",
@@ -160,6 +176,13 @@ class BaseLLM(ABC):
     """
 
     metadata: ClassVar[ModelMetadata]
+    #: The media methods this class serves (``get_image``, ``stream_image``, ``get_audio``,
+    #: ``stream_audio``, ``get_video``, ``stream_video``, ``embed``, ``transcribe``,
+    #: ``translate``, ``rerank``), each as ``"module:function"``: imported on the method's first
+    #: call (a program that only chats never loads media code) and called as
+    #: ``function(model, <the method's arguments>, ctx, params)``. A method not named here, or
+    #: whose output the model's ``output_media`` lacks, raises :class:`UnsupportedOperationError`.
+    media_functions: ClassVar[Mapping[str, str]] = {}
     #: Parameters the provider understands (beyond ``max_tokens``); the provider base sets this.
     provider_parameters: ClassVar[frozenset[str]] = frozenset()
     #: Other spellings callers may use for a parameter, mapped to the generic name.
@@ -182,9 +205,11 @@ class BaseLLM(ABC):
             self._check_defaults()  # a typo in the defaults fails here, not at the first call
 
     def _check_defaults(self) -> None:
-        """Check the model's ``defaults`` (raise :class:`InvalidInputError` naming a bad one).
-        A model whose calls take other parameters than chat's overrides this."""
-        self._merge_parameters({})
+        """Check the model's ``defaults`` (raise :class:`InvalidInputError` naming a bad one)
+        against the chat parameters; a model that does not chat (images, embeddings …) has its
+        defaults checked by each media call, against that call's parameters."""
+        if self.metadata.supports_output("text"):
+            self._merge_parameters({})
 
     # -- identity -------------------------------------------------------------------------------
 
@@ -328,67 +353,97 @@ class BaseLLM(ABC):
                     )
         return Message("user", tuple(parts))
 
-    # -- media outputs: unsupported unless a subclass overrides ----------------------------------
+    # -- media outputs: served by the functions a model class names ------------------------------
 
     async def get_image(
         self, prompt: str, ctx: RequestContext | None = None, **params: Any
     ) -> LLMImageResponse:
         """Generate images from ``prompt``."""
-        raise self._unsupported_output("image", "get_image")
+        return await self._serve("get_image", ctx, (prompt,), params)  # type: ignore[no-any-return]
 
     def stream_image(
         self, prompt: str, ctx: RequestContext | None = None, **params: Any
     ) -> AsyncIterator[LLMImageChunk]:
         """Generate an image, yielding partial images as they are refined."""
-        return _FailingStream(self._unsupported_output("image", "stream_image"))
+        return self._serve_stream("stream_image", ctx, prompt, params)
 
     async def get_audio(
         self, text: str, ctx: RequestContext | None = None, **params: Any
     ) -> LLMAudioResponse:
         """Speak ``text`` (text to speech)."""
-        raise self._unsupported_output("audio", "get_audio")
+        return await self._serve("get_audio", ctx, (text,), params)  # type: ignore[no-any-return]
 
     def stream_audio(
         self, text: str, ctx: RequestContext | None = None, **params: Any
     ) -> AsyncIterator[LLMAudioChunk]:
         """Speak ``text``, yielding audio as it is produced."""
-        return _FailingStream(self._unsupported_output("audio", "stream_audio"))
+        return self._serve_stream("stream_audio", ctx, text, params)
 
     async def get_video(
         self, prompt: str, ctx: RequestContext | None = None, **params: Any
     ) -> LLMVideoResponse:
         """Generate a video from ``prompt``."""
-        raise self._unsupported_output("video", "get_video")
+        return await self._serve("get_video", ctx, (prompt,), params)  # type: ignore[no-any-return]
 
     def stream_video(
         self, prompt: str, ctx: RequestContext | None = None, **params: Any
     ) -> AsyncIterator[LLMVideoChunk]:
-        """Generate a video, yielding progress."""
-        return _FailingStream(self._unsupported_output("video", "stream_video"))
+        """Generate a video, yielding progress; the final chunk carries the video."""
+        return self._serve_stream("stream_video", ctx, prompt, params)
 
     async def embed(
         self, texts: str | Sequence[str], ctx: RequestContext | None = None, **params: Any
     ) -> EmbeddingResponse:
         """Embed ``texts`` as vectors."""
-        raise self._unsupported_output("embedding", "embed")
+        return await self._serve("embed", ctx, (texts,), params)  # type: ignore[no-any-return]
 
     async def transcribe(
         self, audio: Any, ctx: RequestContext | None = None, **params: Any
     ) -> Transcription:
         """Turn speech (``audio``: bytes, a path or an ``AudioPart``) into text."""
-        raise self._unsupported_output("transcription", "transcribe")
+        return await self._serve("transcribe", ctx, (audio,), params)  # type: ignore[no-any-return]
 
     async def translate(
         self, audio: Any, ctx: RequestContext | None = None, **params: Any
     ) -> Transcription:
         """Turn speech in any language into English text."""
-        raise self._unsupported_output("transcription", "translate")
+        return await self._serve("translate", ctx, (audio,), params)  # type: ignore[no-any-return]
 
     async def rerank(
         self, query: str, documents: Sequence[str], ctx: RequestContext | None = None, **params: Any
     ) -> RerankResponse:
         """Order ``documents`` by relevance to ``query``."""
-        raise self._unsupported_output("rerank", "rerank")
+        return await self._serve("rerank", ctx, (query, documents), params)  # type: ignore[no-any-return]
+
+    def _media_function(self, method: str) -> Callable[..., Any]:
+        """The function serving ``method`` (from :attr:`media_functions`, imported now), or
+        :class:`UnsupportedOperationError` when the class names none or the model does not
+        produce that output."""
+        media = _MEDIA_OF_METHOD[method]
+        target = self.media_functions.get(method)
+        if target is None or not self.metadata.supports_output(media):
+            raise self._unsupported_output(media, method)
+        module, _, name = target.partition(":")
+        function: Callable[..., Any] = getattr(importlib.import_module(module), name)
+        return function
+
+    async def _serve(
+        self, method: str, ctx: RequestContext | None, args: tuple[Any, ...], params: dict[str, Any]
+    ) -> Any:
+        """A media call: ``function(model, *args, ctx, params)`` through :meth:`_media_call`."""
+        function = self._media_function(method)
+        return await self._media_call(ctx, function(self, *args, ctx, params))
+
+    def _serve_stream(
+        self, method: str, ctx: RequestContext | None, subject: Any, params: dict[str, Any]
+    ) -> AsyncIterator[Any]:
+        """A streamed media call: ``function(model, subject, ctx, params)`` through
+        :meth:`_media_stream` (an unsupported one fails on first use, like a generator)."""
+        try:
+            function = self._media_function(method)
+        except UnsupportedOperationError as exc:
+            return _FailingStream(exc)
+        return self._media_stream(ctx, lambda: function(self, subject, ctx, params))
 
     async def _media_call(self, ctx: RequestContext | None, work: Coroutine[Any, Any, _R]) -> _R:
         """Await ``work`` (a media call) after checking ``ctx``; fill provider/model on any

@@ -10,28 +10,15 @@ that only chats never loads them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Coroutine, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import AsyncIterator, Coroutine, Mapping
+from typing import Any, ClassVar, Literal
 
 from ...interfaces.context import RequestContext
 from ...interfaces.errors import InvalidInputError
 from ...interfaces.messages import MessagesInput
-from ...interfaces.metadata import MediaType
 from ...interfaces.types import LLMResponse, LLMStreamChunk
 from ..base.implementation import _FailingStream
 from ..dialects.openai_chat.model import OpenAIChatModel
-
-if TYPE_CHECKING:
-    from ...interfaces.media import (
-        EmbeddingResponse,
-        LLMAudioChunk,
-        LLMAudioResponse,
-        LLMImageChunk,
-        LLMImageResponse,
-        LLMVideoChunk,
-        LLMVideoResponse,
-        Transcription,
-    )
 
 __all__ = ["APIS", "OpenAIModel"]
 
@@ -46,15 +33,31 @@ def _check_api(api: Any, where: str) -> Api:
     return api  # type: ignore[no-any-return]
 
 
+_MEDIA = "core.llms.providers.openai.media"
+
+
 class OpenAIModel(OpenAIChatModel):
     """An OpenAI or Azure OpenAI model: chat (Chat Completions or the Responses API) and, by its
     ``output_media``, ``get_image`` / ``stream_image``, ``get_audio`` / ``stream_audio``,
-    ``transcribe`` / ``translate``, ``get_video`` / ``stream_video`` and ``embed``.
+    ``transcribe`` / ``translate``, ``get_video`` / ``stream_video`` and ``embed`` (each served
+    by its module under :mod:`.media`, see ``media_functions``).
 
     ``api="responses"`` (a call parameter, or in ``defaults``) sends a chat call through the
     Responses API; ``api="chat"`` through Chat Completions. Without it, the model's
     ``metadata.api`` decides (Chat Completions when empty).
     """
+
+    media_functions: ClassVar[Mapping[str, str]] = {
+        "get_image": f"{_MEDIA}.images:generate_image",
+        "stream_image": f"{_MEDIA}.images:stream_image",
+        "get_audio": f"{_MEDIA}.speech:speak",
+        "stream_audio": f"{_MEDIA}.speech:stream_speech",
+        "transcribe": f"{_MEDIA}.transcription:transcribe",
+        "translate": f"{_MEDIA}.transcription:translate",
+        "get_video": f"{_MEDIA}.video:generate_video",
+        "stream_video": f"{_MEDIA}.video:stream_video",
+        "embed": f"{_MEDIA}.embeddings:embed",
+    }
 
     def __init__(self, *args: Any, defaults: Any = None, **kwargs: Any) -> None:
         defaults = dict(defaults or {})
@@ -87,11 +90,6 @@ class OpenAIModel(OpenAIChatModel):
             if value is not None:
                 check_own_parameter(name, value)
         return {k: v for k, v in own.items() if v is not None}
-
-    def _check_defaults(self) -> None:
-        if self.metadata.supports_output("text"):
-            super()._check_defaults()
-        # a media model's defaults are checked by its media call, against that call's parameters
 
     # -- chat: Chat Completions or the Responses API ---------------------------------------------
 
@@ -138,101 +136,6 @@ class OpenAIModel(OpenAIChatModel):
             return responses_stream(self, messages, ctx, params)
 
         return self._observe_stream(ctx, open_stream)
-
-    # -- media --------------------------------------------------------------------------------
-
-    def _produces(self, media: MediaType, method: str) -> None:
-        if not self.metadata.supports_output(media):
-            raise self._unsupported_output(media, method)
-
-    async def get_image(
-        self, prompt: str, ctx: RequestContext | None = None, **params: Any
-    ) -> LLMImageResponse:
-        """Generate images from ``prompt`` (dall-e-3, gpt-image-1): see :mod:`.media.images`."""
-        self._produces("image", "get_image")
-        from .media.images import generate_image
-
-        return await self._media_call(ctx, generate_image(self, prompt, ctx, params))
-
-    def stream_image(
-        self, prompt: str, ctx: RequestContext | None = None, **params: Any
-    ) -> AsyncIterator[LLMImageChunk]:
-        """Generate an image, yielding partial images as they are refined (gpt-image-1)."""
-
-        def open_stream() -> AsyncIterator[LLMImageChunk]:
-            self._produces("image", "stream_image")
-            from .media.images import stream_image
-
-            return stream_image(self, prompt, ctx, params)
-
-        return self._media_stream(ctx, open_stream)
-
-    async def get_audio(
-        self, text: str, ctx: RequestContext | None = None, **params: Any
-    ) -> LLMAudioResponse:
-        """Speak ``text`` (tts-1, tts-1-hd, gpt-4o-mini-tts): see :mod:`.media.speech`."""
-        self._produces("audio", "get_audio")
-        from .media.speech import speak
-
-        return await self._media_call(ctx, speak(self, text, ctx, params))
-
-    def stream_audio(
-        self, text: str, ctx: RequestContext | None = None, **params: Any
-    ) -> AsyncIterator[LLMAudioChunk]:
-        """Speak ``text``, yielding audio bytes as they arrive (playable as they come)."""
-
-        def open_stream() -> AsyncIterator[LLMAudioChunk]:
-            self._produces("audio", "stream_audio")
-            from .media.speech import stream_speech
-
-            return stream_speech(self, text, ctx, params)
-
-        return self._media_stream(ctx, open_stream)
-
-    async def transcribe(self, audio: Any, ctx: RequestContext | None = None, **params: Any) -> Transcription:
-        """Speech to text (whisper-1, gpt-4o-transcribe): see :mod:`.media.transcription`."""
-        self._produces("transcription", "transcribe")
-        from .media.transcription import transcribe
-
-        return await self._media_call(ctx, transcribe(self, audio, ctx, params, translate=False))
-
-    async def translate(self, audio: Any, ctx: RequestContext | None = None, **params: Any) -> Transcription:
-        """Speech in any language to English text (whisper-1)."""
-        self._produces("transcription", "translate")
-        from .media.transcription import transcribe
-
-        return await self._media_call(ctx, transcribe(self, audio, ctx, params, translate=True))
-
-    async def get_video(
-        self, prompt: str, ctx: RequestContext | None = None, **params: Any
-    ) -> LLMVideoResponse:
-        """Generate a video (sora-2): create the job, poll it, download it. See :mod:`.media.video`."""
-        self._produces("video", "get_video")
-        from .media.video import generate_video
-
-        return await self._media_call(ctx, generate_video(self, prompt, ctx, params))
-
-    def stream_video(
-        self, prompt: str, ctx: RequestContext | None = None, **params: Any
-    ) -> AsyncIterator[LLMVideoChunk]:
-        """Generate a video, yielding the job's progress; the final chunk carries the video."""
-
-        def open_stream() -> AsyncIterator[LLMVideoChunk]:
-            self._produces("video", "stream_video")
-            from .media.video import stream_video
-
-            return stream_video(self, prompt, ctx, params)
-
-        return self._media_stream(ctx, open_stream)
-
-    async def embed(
-        self, texts: str | Sequence[str], ctx: RequestContext | None = None, **params: Any
-    ) -> EmbeddingResponse:
-        """Embed ``texts`` (text-embedding-3-small/-large, ada-002): see :mod:`.media.embeddings`."""
-        self._produces("embedding", "embed")
-        from .media.embeddings import embed
-
-        return await self._media_call(ctx, embed(self, texts, ctx, params))
 
 
 async def _raise(error: Exception) -> Any:

@@ -60,7 +60,12 @@ if TYPE_CHECKING:
     from ....interfaces.context import RequestContext
     from ..model import OpenAIModel
 
-__all__ = ["MAX_UPLOAD_BYTES", "UPLOAD_FORMATS", "transcribe"]
+__all__ = [
+    "MAX_UPLOAD_BYTES",
+    "UPLOAD_FORMATS",
+    "transcribe",
+    "translate",
+]
 
 #: the API's upload limit.
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
@@ -114,8 +119,20 @@ _TRANSCRIBE_PARAMS |= TRANSPORT_PARAMS
 _TRANSLATE_PARAMS = _TRANSCRIBE_PARAMS - {"language"}
 
 
+async def translate(
+    model: OpenAIModel, audio: Any, ctx: RequestContext | None, params: dict[str, Any]
+) -> Transcription:
+    """``translate``: speech in any language to English text (whisper-1)."""
+    return await transcribe(model, audio, ctx, params, translate=True)
+
+
 async def transcribe(
-    model: OpenAIModel, audio: Any, ctx: RequestContext | None, params: dict[str, Any], *, translate: bool
+    model: OpenAIModel,
+    audio: Any,
+    ctx: RequestContext | None,
+    params: dict[str, Any],
+    *,
+    translate: bool = False,
 ) -> Transcription:
     """``transcribe`` / ``translate`` (``translate=True``): see the module docs."""
     rules = TRANSCRIPTION_RULES.get(model.metadata.family, _ANY)
