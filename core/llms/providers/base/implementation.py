@@ -68,7 +68,7 @@ if TYPE_CHECKING:  # annotations only: the media classes are created on first us
         Transcription,
     )
 
-__all__ = ["BaseLLM", "sniff_image_media_type"]
+__all__ = ["BaseLLM", "failed_call", "sniff_image_media_type"]
 
 logger = logging.getLogger("core.llms.models")
 
@@ -147,6 +147,12 @@ def _part_media(part: ContentPart) -> MediaType | None:
             return "pdf"
         case _:
             assert_never(part)
+
+
+async def failed_call(error: LLMError) -> NoReturn:
+    """A coroutine that raises ``error`` when awaited (for a method that returns the coroutine
+    of the call it hands over to, and must fail the way an ``async def`` would: on await)."""
+    raise error
 
 
 class _FailingStream:

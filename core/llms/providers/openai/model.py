@@ -17,7 +17,7 @@ from ...interfaces.context import RequestContext
 from ...interfaces.errors import InvalidInputError
 from ...interfaces.messages import MessagesInput
 from ...interfaces.types import LLMResponse, LLMStreamChunk
-from ..base.implementation import _FailingStream
+from ..base.implementation import _FailingStream, failed_call
 from ..dialects.openai_chat.model import OpenAIChatModel
 
 __all__ = ["APIS", "OpenAIModel"]
@@ -109,7 +109,8 @@ class OpenAIModel(OpenAIChatModel):
         try:
             responses = self._responses_wanted(params)
         except InvalidInputError as exc:
-            return self._media_call(ctx, _raise(exc))
+            exc.fill(provider=self.provider, model=self.name)
+            return failed_call(exc)
         if not responses:
             return OpenAIChatModel.get_answer(self, messages, ctx, **params)
         from ..dialects.openai_responses.calls import responses_answer
@@ -136,7 +137,3 @@ class OpenAIModel(OpenAIChatModel):
             return responses_stream(self, messages, ctx, params)
 
         return self._observe_stream(ctx, open_stream)
-
-
-async def _raise(error: Exception) -> Any:
-    raise error
