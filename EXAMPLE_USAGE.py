@@ -4,7 +4,8 @@ With no credentials it starts the built-in simulator (no network) and shows a fa
 answering, streaming, calling a tool, returning structured output, failing over from a dead
 primary to its backup, falling back from a dead provider to another provider's model (an
 OpenAI-compatible host), refusing an unsupported operation with a hint, and making an image, a
-short speech clip and embeddings with OpenAI's media models.
+short speech clip and embeddings with OpenAI's media models; then an AWS Bedrock model failing
+over from a dead region to a backup region, signed for that region (unless AWS credentials are set).
 
 With ``AZURE_OPENAI_API_KEY`` + ``AZURE_OPENAI_ENDPOINT`` + ``AZURE_OPENAI_DEPLOYMENT`` (or
 ``OPENAI_API_KEY``) set, the same walk-through talks to the real service.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -164,6 +166,28 @@ async def media() -> None:
             print(f"   embeddings: {len(vectors.vectors)} vectors of {len(vectors.vectors[0])} numbers")
 
 
+async def bedrock_failover() -> None:
+    """AWS Bedrock (simulated): SigV4-signed calls, us-east-1 down -> the us-west-2 backup serves,
+    its requests signed for its own region."""
+    if importlib.util.find_spec("botocore") is None:
+        print("\n9. AWS Bedrock: skipped (SigV4 needs botocore: pip install 'core-llms[bedrock]')")
+        return
+    async with Simulator() as east, Simulator(aws_region="us-west-2") as west:
+        east.set_default_fault(Fault(status=503))
+        keys: dict[str, Any] = {
+            "aws_access_key_id": "AKIASIMULATED000000",
+            "aws_secret_access_key": "sim-secret-not-secret",
+        }
+        backups = [{"endpoint": west.url, "region": "us-west-2"}]
+        async with create_llm(
+            "bedrock/claude-sonnet-4", region="us-east-1", endpoint=east.url, backups=backups, **keys
+        ) as llm:
+            answer = await llm.get_answer("Hello from Bedrock?")
+            scope = west.requests[-1].headers["authorization"].split("/")[2]
+            print(f"\n9. bedrock/claude-sonnet-4: us-east-1 answers 503 -> {scope} backup: {answer.text!r}")
+            print(f"   sent as {west.requests[-1].path} (an inference profile), cost=${answer.cost or 0:.6f}")
+
+
 async def main() -> None:
     async with target() as (model_name, settings, regions):
         where = "the simulator" if regions else "the real service"
@@ -174,6 +198,8 @@ async def main() -> None:
             await failover(model_name, settings, *regions)
             await fallback_across_providers(model_name, settings)
             await media()
+    if not any(os.environ.get(v) for v in ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK")):
+        await bedrock_failover()
     print("\ndone.")
 
 

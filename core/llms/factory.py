@@ -240,10 +240,6 @@ def _fill_from_env(
         key = _env(spec.api_key_env)
         if key is not None:
             fields["api_key"] = key
-    if "endpoint" not in fields:
-        url = _env(spec.endpoint_env) or spec.default_endpoint
-        if url is not None:
-            fields["endpoint"] = url
     for name, env_names in spec.settings_env.items():
         if name not in settings:
             value = _env(env_names)
@@ -251,6 +247,11 @@ def _fill_from_env(
                 settings[name] = value
     if spec.model_setting is not None and spec.model_setting not in settings:
         settings[spec.model_setting] = model_name
+    if "endpoint" not in fields:
+        # (after the settings: a default endpoint may be made from them, e.g. Bedrock's region)
+        url = _env(spec.endpoint_env) or spec.endpoint_for(settings)
+        if url is not None:
+            fields["endpoint"] = url
 
 
 def _how_to_set(field_name: str, env_names: Sequence[str]) -> str:
@@ -264,6 +265,11 @@ def _check_primary(
     fields: Mapping[str, Any], settings: Mapping[str, Any], spec: ProviderProfile, qualified: str
 ) -> None:
     if "endpoint" not in fields:
+        for name in spec.endpoint_settings:  # the default endpoint is made from a missing setting
+            if settings.get(name) is None:
+                raise ConfigurationError(
+                    f"{qualified} needs {name}", hint=_how_to_set(name, spec.settings_env.get(name, ()))
+                )
         raise ConfigurationError(
             f"{qualified} needs an endpoint", hint=_how_to_set("endpoint", spec.endpoint_env)
         )
@@ -324,7 +330,27 @@ def _derive_backup(
     overrides = dict(backup)
     if isinstance(overrides.get("timeouts"), Mapping):
         overrides["timeouts"] = {**dataclasses.asdict(primary.timeouts), **overrides["timeouts"]}
+    if spec is not None and "endpoint" not in overrides:
+        url = _backup_default_endpoint(primary, overrides, spec)
+        if url is not None:
+            overrides["endpoint"] = url
     return primary.derive(overrides, what=where)
+
+
+def _backup_default_endpoint(
+    primary: EndpointConfig, overrides: Mapping[str, Any], spec: ProviderProfile
+) -> str | None:
+    """A backup's own default endpoint, when the provider's default is made from settings that
+    the backup changes (``backups=[{"region": "us-west-2"}]`` on Bedrock) and the primary uses
+    the default; None otherwise (an endpoint given explicitly is inherited as it is)."""
+    names = spec.endpoint_settings
+    if primary.settings is None or not any(name in overrides for name in names):
+        return None
+    old = {name: getattr(primary.settings, name, None) for name in names}
+    if spec.endpoint_for(old) != primary.endpoint:
+        return None
+    url = spec.endpoint_for({**old, **{k: v for k, v in overrides.items() if k in names}})
+    return url if url != primary.endpoint else None
 
 
 #: other names of ``token_provider=`` (in ``create_llm`` and in backups): ``credential=`` (an

@@ -288,8 +288,13 @@ class ModelRegistry:
 
     def _family_of(self, provider: str, model: str) -> type | None:
         """The catalogue class whose name or alias is the longest prefix of ``model`` (ignoring
-        a fine-tune's ``ft:``), followed by ``-``, ``:`` or ``@``; None when there is none."""
+        a fine-tune's ``ft:`` and one of the provider's ``open_name_prefixes``), followed by ``-``,
+        ``:`` or ``@``; None when there is none."""
         name = model.removeprefix("ft:")
+        for prefix in self._providers[provider].open_name_prefixes:
+            if prefix and name.startswith(prefix):
+                name = name[len(prefix) :]
+                break
         best: tuple[int, type] | None = None
         for key, cls in self._by_provider[provider].items():
             if (

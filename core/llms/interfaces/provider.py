@@ -16,9 +16,11 @@ provider, so a provider never imports upward.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import quote
 
 from .endpoint import EndpointConfig
 from .errors import ConfigurationError, LLMError
@@ -33,6 +35,9 @@ __all__ = [
     "ProviderProfile",
     "RequestSigner",
 ]
+
+#: a ``{field}`` of a provider setting in a default endpoint (see ``ProviderProfile.endpoint_for``).
+_SETTING_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 class ProviderAdapter(Protocol):
@@ -129,6 +134,10 @@ class ProviderProfile:
     ``default_endpoint``, ``api_key_env``, ``endpoint_env``, ``settings_env``
         where the endpoint, the key and each settings field come from when the caller gives
         none: environment variables tried in order, then the default endpoint.
+        ``default_endpoint`` may name settings fields as ``{field}``
+        (``https://bedrock-runtime.{region}.amazonaws.com``): each endpoint's default is then
+        made from its own settings (:meth:`endpoint_for`), so a backup that changes only those
+        fields (``backups=[{"region": "us-west-2"}]``) gets its own URL.
     ``model_setting``
         a settings field that the model name fills when nothing else does (Azure's deployment:
         ``azure/<deployment>``).
@@ -142,6 +151,10 @@ class ProviderProfile:
         the server enforcing the real ones), or None to accept catalogue names only. A name that
         starts with a catalogue model's name (``gpt-4.1-2025-04-14``, ``ft:gpt-4o-mini:…``) takes
         that model's metadata instead, without its price.
+    ``open_name_prefixes``
+        prefixes an open model name may carry before a catalogue name, which then takes that
+        model's metadata (without its price) like a name starting with it: Bedrock's
+        cross-region inference profiles (``us.anthropic.claude-…``).
     ``description``, ``notes``
         one line saying what the provider is, and what differs on it (docs/providers.md).
     """
@@ -159,6 +172,8 @@ class ProviderProfile:
     models: tuple[ModelMetadata | ModelRow, ...] = ()
     generic: ModelMetadata | None = None
     description: str = ""
+    #: see ``open_name_prefixes`` above (e.g. ``("us.", "eu.", "global.")``).
+    open_name_prefixes: tuple[str, ...] = ()
     #: what differs on this provider (quirks), for the providers page.
     notes: str = ""
 
@@ -178,6 +193,15 @@ class ProviderProfile:
         for key in (*self.settings_env, *([self.model_setting] if self.model_setting else [])):
             if key not in own:
                 raise ConfigurationError(f"{where}: {key!r} is not a field of its settings class")
+        for key in self.endpoint_settings:
+            if key not in own:
+                raise ConfigurationError(
+                    f"{where}: its default_endpoint names {{{key}}}, not a field of its settings class"
+                )
+        if not isinstance(self.open_name_prefixes, tuple) or not all(
+            isinstance(p, str) and p for p in self.open_name_prefixes
+        ):
+            raise ConfigurationError(f"{where}: open_name_prefixes must be a tuple of non-empty strings")
         if self.generic is not None and self.generic.provider != self.name:
             raise ConfigurationError(
                 f"{where}: its generic metadata names provider {self.generic.provider!r}"
@@ -194,6 +218,34 @@ class ProviderProfile:
         if self.settings is None:
             return ()
         return tuple(f.name for f in dataclasses.fields(self.settings))
+
+    @property
+    def endpoint_settings(self) -> tuple[str, ...]:
+        """The settings fields :attr:`default_endpoint` is made from (its ``{field}`` names)."""
+        if not self.default_endpoint:
+            return ()
+        return tuple(dict.fromkeys(_SETTING_PLACEHOLDER.findall(self.default_endpoint)))
+
+    def endpoint_for(self, settings: Mapping[str, Any] | Any = None) -> str | None:
+        """The default endpoint of an endpoint with these provider ``settings`` (a mapping of
+        field values, or the settings object): :attr:`default_endpoint` with each ``{field}``
+        replaced by that field's value (the settings class's default for a field not given, e.g.
+        Vertex AI's location), percent-encoded; None when there is no default endpoint or a field
+        it names has no value."""
+        template = self.default_endpoint
+        if not template or not self.endpoint_settings:
+            return template
+        own = dataclasses.fields(self.settings) if self.settings is not None else ()
+        defaults = {f.name: f.default for f in own}
+        values: dict[str, str] = {}
+        for name in self.endpoint_settings:
+            value = settings.get(name) if isinstance(settings, Mapping) else getattr(settings, name, None)
+            if value is None or value == "":
+                value = defaults.get(name)
+            if value is None or value == "" or value is dataclasses.MISSING:
+                return None
+            values[name] = quote(str(value), safe="")
+        return _SETTING_PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
     @property
     def required_settings(self) -> tuple[str, ...]:

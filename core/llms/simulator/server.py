@@ -32,6 +32,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .bedrock_wire import AWS_REGION, DEFAULT_REGION
 from .faults import DEFAULT_FAULT_MIX, Fault, FaultGenerator, RandomFaults
 from .hosts import HostAuth, HostFlavor, resolve_flavor
 from .records import RecordedRequest
@@ -71,6 +72,7 @@ class Simulator:
     ``fault_rate``: when above 0, each request gets, with this probability, a fault drawn from
     ``fault_mix`` (default :data:`~.faults.DEFAULT_FAULT_MIX`) by a :class:`~.faults.RandomFaults`
     generator seeded with ``seed`` (see :meth:`set_fault_generator`).
+    ``aws_region``: the AWS region the Bedrock and S3 routes play (SigV4 scopes must name it).
     """
 
     def __init__(
@@ -88,6 +90,7 @@ class Simulator:
         seed: int | None = None,
         auth_header: str | None = "Authorization",
         flavor: str | HostFlavor = "openai",
+        aws_region: str = DEFAULT_REGION,
     ) -> None:
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an int between 0 and 65535, got {port!r}")
@@ -95,6 +98,9 @@ class Simulator:
             raise ValueError("api_key must be a non-empty string or None")
         if context_chars < 1 or echo_words < 1 or chunk_delay < 0:
             raise ValueError("context_chars and echo_words must be >= 1 and chunk_delay >= 0")
+        if not isinstance(aws_region, str) or not aws_region:
+            raise ValueError("aws_region must be a non-empty string")
+        self._aws_region = aws_region
         self._host = host
         self._port = port
         self._flavor = resolve_flavor(flavor)
@@ -125,6 +131,7 @@ class Simulator:
             return
         app = web.Application(client_max_size=_MAX_BODY)
         self._add_control_routes(app)
+        app[AWS_REGION] = self._aws_region
         self._routes.add_to(app)
         app.router.add_route("*", "/{tail:.*}", self._routes.not_found)
         # handler_cancellation: a request whose client went away stops at once (as on a real server)
@@ -172,6 +179,11 @@ class Simulator:
     def flavor(self) -> HostFlavor:
         """The host quirks the non-Azure routes play (``FLAVORS["openai"]``: none)."""
         return self._flavor
+
+    @property
+    def aws_region(self) -> str:
+        """The AWS region the Bedrock and S3 routes play."""
+        return self._aws_region
 
     @property
     def url(self) -> str:

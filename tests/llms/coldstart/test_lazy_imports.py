@@ -29,9 +29,24 @@ HEAVY = (
     "core.llms.providers.dialects.openai_responses",
     "core.llms.providers.base.multipart",
     "core.llms.providers.base.raw_stream",
+    # AWS Bedrock: botocore (the optional ``bedrock`` extra) is imported by the first SigV4
+    # request's credentials (in a worker thread) or the first event stream, never by import + create
+    "boto3",
+    "botocore",
+    "core.llms.providers.base.eventstream",
+    "core.llms.providers.bedrock.signing",
+    "core.llms.providers.bedrock.media",
+    "core.llms.providers.bedrock.anthropic_invoke",
+    # the other native dialects' media and Cohere's embed/rerank: loaded by such a call only
+    "core.llms.providers.gemini.media",
+    "core.llms.providers.cohere.embed",
+    "core.llms.providers.cohere.rerank",
 )
 #: loaded only to read entry points, i.e. when an installed distribution declares a plugin.
 DISCOVERY = ("importlib.metadata", "email")
+#: google-auth (the optional ``vertex`` extra) and its HTTP stack: loaded by a Vertex AI call that
+#: needs Google credentials, never by import + create, another provider or a Gemini API key.
+GOOGLE_AUTH = ("google.auth", "google.oauth2", "google.auth.transport.requests", "requests")
 
 IMPORT_AND_CREATE = f"""
 import socket, sys
@@ -49,7 +64,19 @@ core.llms.create_llm("azure/gpt-4.1-mini", api_key="k", endpoint="https://r.exam
 for media_model in ("openai/dall-e-3", "openai/tts-1", "openai/whisper-1", "openai/sora-2",
                     "openai/text-embedding-3-small"):
     core.llms.create_llm(media_model, api_key="k")
-print(",".join(m for m in {HEAVY + DISCOVERY!r} if m in sys.modules))
+core.llms.create_llm("bedrock/claude-sonnet-4", region="us-east-1", backups=[{{"region": "us-west-2"}}],
+                     role_arn="arn:aws:iam::123456789012:role/r")
+core.llms.create_llm("bedrock/nova-pro", region="eu-west-1", bedrock_api_key="k" * 20)
+core.llms.create_llm("bedrock/us.anthropic.claude-sonnet-4-20250514-v1:0", region="us-east-1", profile="p")
+for media_model in ("bedrock/titan-embed-text-v2", "bedrock/nova-canvas", "bedrock/nova-reel"):
+    core.llms.create_llm(media_model, region="us-east-1")
+core.llms.create_llm("gemini/gemini-2.5-flash", api_key="k")
+core.llms.create_llm("vertex/gemini-2.5-flash", project="p", backups=[{{"location": "europe-west4"}}])
+for media_model in ("gemini/imagen-4.0-generate-001", "gemini/veo-3.0-generate-001",
+                    "gemini/gemini-embedding-001", "cohere/embed-v4.0", "cohere/rerank-v3.5"):
+    core.llms.create_llm(media_model, api_key="k")
+core.llms.create_llm("vertex/text-embedding-005", project="p")
+print(",".join(m for m in {HEAVY + DISCOVERY + GOOGLE_AUTH!r} if m in sys.modules))
 print("ollama" if "core_llms_ollama" in sys.modules else "-")
 """
 
@@ -78,6 +105,26 @@ asyncio.run(main())
 """
 
 
+GEMINI_CALLS = """
+import asyncio, sys
+import core.llms
+from core.llms.simulator import Simulator
+
+async def main():
+    async with Simulator() as sim:
+        gemini = core.llms.create_llm("gemini/gemini-2.5-flash", api_key="k", endpoint=sim.url + "/v1beta")
+        vertex = core.llms.create_llm("vertex/gemini-2.5-flash", project="p", endpoint=sim.url,
+                                      token_provider=lambda: "token")
+        async with gemini, vertex:
+            await gemini.get_answer("hi")
+            [c async for c in gemini.stream_answer("hi")]
+            await vertex.get_answer("hi")
+    print(",".join(m for m in ("google.auth", "google.oauth2", "requests") if m in sys.modules) or "-")
+
+asyncio.run(main())
+"""
+
+
 def run(script: str, **env: str) -> list[str]:
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env={**os.environ, **env}
@@ -94,9 +141,28 @@ def test_import_and_create_load_no_http_stack_no_pydantic_and_no_network() -> No
     assert ollama == ("ollama" if find_spec("core_llms_ollama") else "-")
 
 
+BEDROCK_PLUGIN = """
+import sys
+import core.llms.providers.bedrock
+import core.llms.providers.bedrock.plugin
+from core.llms.providers.bedrock.plugin import PROFILE
+
+PROFILE.adapter().url
+print(",".join(m for m in ("boto3", "botocore", "yarl", "aiohttp") if m in sys.modules) or "-")
+"""
+
+
+def test_the_bedrock_plugin_imports_no_aws_sdk() -> None:
+    assert run(BEDROCK_PLUGIN) == ["-"]
+
+
 def test_without_entry_point_plugins_importlib_metadata_is_not_loaded() -> None:
     loaded, ollama = run(IMPORT_AND_CREATE, CORE_LLMS_DISABLE_PLUGIN_AUTOLOAD="1")
     assert (loaded, ollama) == ("", "-")
+
+
+def test_gemini_api_keys_and_vertex_token_providers_never_import_google_auth() -> None:
+    assert run(GEMINI_CALLS) == ["-"]
 
 
 def test_first_call_loads_aiohttp_and_maps_its_errors() -> None:

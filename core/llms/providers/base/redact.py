@@ -302,8 +302,17 @@ def _endpoint_secrets(endpoint: EndpointConfig) -> list[str]:
 def _header_secrets(value: str) -> tuple[str, ...]:
     """The secrets of a credential header's value: the credential of ``Bearer <token>`` or
     ``Basic <credentials>`` (the scheme is no secret, and masking it along would also mask the
-    space before another echo), else the value and what follows its first space."""
+    space before another echo); the access key id and the signature of an AWS SigV4
+    ``Authorization`` (its scope and signed header names are public, and would mask ordinary
+    words such as a region or "credentials"); else the value and what follows its first space."""
     scheme, space, credential = value.partition(" ")
     if not space:
         return (value,)
+    if scheme.upper().startswith("AWS4-"):
+        fields = dict(item.strip().partition("=")[::2] for item in credential.split(","))
+        found = tuple(
+            v for v in (fields.get("Credential", "").partition("/")[0], fields.get("Signature", "")) if v
+        )
+        if found:
+            return found
     return (credential,) if scheme.lower() in ("bearer", "basic") else (value, credential)
