@@ -37,7 +37,7 @@ ensure_venv() {
         return
     fi
     echo "benchmarks: installing into $VENV ..." >&2
-    "$VENV/bin/python" -m pip install --quiet -e .
+    "$VENV/bin/python" -m pip install --quiet -e ".[bedrock]"   # botocore: the Bedrock stream baseline
     local failed=0
     while read -r req; do
         case "$req" in ''|'#'*) continue ;; esac

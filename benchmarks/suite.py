@@ -215,6 +215,45 @@ def oneshot(mode: str, client: str, url: str, *extra: str) -> dict[str, Any]:
     return answer
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, timeout: float = 30.0) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _dialect_measure(dialect: str, variant: str, url: str, streams: str) -> dict[str, Any]:
+    """One ``benchmarks.dialects measure`` in a fresh process pinned to CPU 0."""
+    done = subprocess.run(
+        [PY, "-m", "benchmarks.dialects", "measure", dialect, variant, "--url", url, "--streams", streams],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+        return {"error": tail[0]}
+    answer: dict[str, Any] = json.loads(lines[-1])
+    return answer
+
+
 class Run:
     """One run of the suite: collects per-round samples of every figure for every client."""
 
@@ -270,6 +309,38 @@ class Run:
                 got["server_peak_open_streams"] = self.server.stats()["peak_open_streams"]
                 ok = "peak_rss_mb" in got and "error" not in got
                 self.record("peak_rss_mb", client, rnd, got["peak_rss_mb"] if ok else None, got)
+
+    def dialect_streams(self) -> None:
+        """CPU per streamed chunk of the native dialects (``benchmarks/dialects.py``): each
+        dialect's baseline (raw aiohttp decoding the same stream; for Bedrock, botocore's own
+        event-stream parser) and core-llms, interleaved round by round, each in a fresh process
+        pinned to CPU 0, against one stream server on CPU 1."""
+        if "core-llms" not in self.available() or report.RAW not in self.clients:
+            return
+        from .dialects import DIALECTS
+
+        port = _free_port()
+        server = subprocess.Popen(
+            [PY, "-m", "benchmarks.dialects", "serve", "--port", str(port), "--cpu", "1"],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
+        streams = str(max(50, int(self.plan.target_cpu * 200)))
+        try:
+            _wait_for_port(port)
+            for rnd in range(self.plan.rounds):
+                self.say(f"native dialect streams, round {rnd + 1}/{self.plan.rounds}")
+                for dialect in DIALECTS:
+                    for variant in rotated(("raw", "core-llms"), rnd):
+                        got = _dialect_measure(dialect, variant, url, streams)
+                        client = report.RAW if variant == "raw" else "core-llms"
+                        value = got.get("cpu_us_per_chunk")
+                        self.record(f"cpu_us_per_chunk_{dialect}", client, rnd, value, got)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
 
     def available(self) -> list[str]:
         return [c for c in self.clients if c not in self.missing]
@@ -402,6 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         run = Run(plan, clients, servers, log)
         run.fresh_processes()
         samples = run.workers()
+        run.dialect_streams()
         if not args.no_drift:
             drift_server = "uvloop-web" if "uvloop-web" in servers else PRIMARY_SERVER
             log.write(f"drift check: one long-lived process per client, mock server {drift_server}\n")

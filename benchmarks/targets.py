@@ -55,6 +55,24 @@ FIGURES: tuple[Figure, ...] = (
     Figure("ttfc_ms", "time to first chunk, concurrency 32 (paced)", "ms", 2),
     Figure("cpu_us_per_chunk_paced", "CPU per streamed chunk, concurrency 32 (paced)", "µs", 2),
     Figure("peak_rss_mb", "peak RSS, 1,000 concurrent streams", "MB", 1),
+    Figure(
+        "cpu_us_per_chunk_anthropic",
+        "CPU per streamed chunk, Anthropic Messages (SSE), concurrency 16",
+        "µs",
+        2,
+    ),
+    Figure(
+        "cpu_us_per_chunk_gemini",
+        "CPU per streamed chunk, Gemini streamGenerateContent (SSE), concurrency 16",
+        "µs",
+        2,
+    ),
+    Figure(
+        "cpu_us_per_chunk_bedrock",
+        "CPU per streamed chunk, Bedrock ConverseStream (baseline: botocore's parser), concurrency 16",
+        "µs",
+        2,
+    ),
     Figure("failover_first_extra_ms", "refused primary, first time: extra latency", "ms", 3),
     Figure("failover_open_extra_ms", "refused primary, breaker open: extra latency", "ms", 3),
 )
@@ -96,6 +114,10 @@ TARGETS: tuple[Target, ...] = (
     Target("cpu_us_per_chunk", 1.5),
     Target("ttfc_ms", 1.2),
     Target("peak_rss_mb", 1.5),
+    #: the native dialects' streams against a baseline reading the same bytes (benchmarks/dialects.py)
+    Target("cpu_us_per_chunk_anthropic", 1.5),
+    Target("cpu_us_per_chunk_gemini", 1.5),
+    Target("cpu_us_per_chunk_bedrock", 1.5),
     Target("failover_first_extra_ms", 5.0, ratio=False),
     Target("failover_open_extra_ms", 0.1, ratio=False),
 )

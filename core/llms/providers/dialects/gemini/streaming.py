@@ -93,7 +93,10 @@ class GeminiStreamParser:
         "_open",
         "_parts",
         "_response_id",
+        "_runs",
         "_started",
+        "_text_at",
+        "_text_thought",
         "_usage",
         "_usage_data",
         "endpoint",
@@ -116,6 +119,11 @@ class GeminiStreamParser:
         self._feedback: Any = None
         self._candidate: dict[str, Any] = {}  # the candidate's fields other than its content
         self._parts: list[dict[str, Any]] = []
+        #: the text pieces of each text part of ``_parts`` (by index), joined by assembled()
+        self._runs: dict[int, list[str]] = {}
+        #: the index of the text part the next text part of the same kind joins (-1: none)
+        self._text_at = -1
+        self._text_thought = False
         self._calls = 0
         self._open: _StreamedCall | None = None
 
@@ -123,10 +131,11 @@ class GeminiStreamParser:
 
     def feed(self, event: WireEvent) -> list[LLMStreamChunk]:
         """The chunks of one SSE event (usually one)."""
-        if self._done or not event.data.strip():
+        data = event.data
+        if self._done or not data or data.isspace():
             return []
         try:
-            obj = json_loads(event.data)
+            obj = json_loads(data)
         except (ValueError, RecursionError):
             raise self._error(f"stream event is not valid JSON: {cut(event.data, _PREVIEW)!r}") from None
         if type(obj) is list and len(obj) == 1:
@@ -201,22 +210,28 @@ class GeminiStreamParser:
 
     def _keep(self, part: Mapping[str, Any]) -> None:
         """Add a part to the assembled answer: a text part joins the previous text part of the
-        same kind (a signature arriving on it is kept there), any other part stays as it is."""
-        last = self._parts[-1] if self._parts else None
-        if (
-            last is not None
-            and "text" in part
-            and _TEXT_KEYS.issuperset(part)
-            and "text" in last
-            and _TEXT_KEYS.issuperset(last)
-            and "thoughtSignature" not in last
-            and bool(last.get("thought")) == bool(part.get("thought"))
-        ):
-            last["text"] += part.get("text") or ""
-            if "thoughtSignature" in part:
-                last["thoughtSignature"] = part["thoughtSignature"]
+        same kind (a signature arriving on it is kept there), any other part stays as it is.
+        A run's pieces are joined once, by :meth:`assembled` (not ``+=`` per event: a long
+        answer would copy its text again on every event)."""
+        text = part.get("text")
+        if text is None or not part.keys() <= _TEXT_KEYS:
+            self._parts.append(dict(part))
+            self._text_at = -1
+            return
+        thought = bool(part.get("thought"))
+        signature = part.get("thoughtSignature")
+        at = self._text_at
+        if at >= 0 and self._text_thought == thought:
+            self._runs[at].append(text)
+            if signature is not None:
+                self._parts[at]["thoughtSignature"] = signature
+                self._text_at = -1  # a signed part takes no more text
             return
         self._parts.append(dict(part))
+        at = len(self._parts) - 1
+        self._runs[at] = [text]
+        self._text_at = -1 if signature is not None else at
+        self._text_thought = thought
 
     # -- function calls ------------------------------------------------------------------------
 
@@ -237,6 +252,7 @@ class GeminiStreamParser:
             kept = {k: v for k, v in part.items() if k != "functionCall"}
             kept["functionCall"] = {k: v for k, v in fn.items() if k not in ("partialArgs", "willContinue")}
             self._parts.append(kept)
+            self._text_at = -1
             call = self._open = _StreamedCall(index, name, given, kept)
             out.append(ToolCallDelta(index, given, name, ""))
             self._apply(call, fn.get("partialArgs"))
@@ -245,6 +261,7 @@ class GeminiStreamParser:
             return out
         arguments = args_json(fn.get("args"), "functionCall.args")
         self._parts.append(dict(part))
+        self._text_at = -1
         out.append(
             ToolCallDelta(index, given or call_id(self._response_id, index, name, arguments), name, arguments)
         )
@@ -348,6 +365,10 @@ class GeminiStreamParser:
 
     def assembled(self) -> dict[str, Any]:
         """The answer so far as one ``GenerateContentResponse`` (parts merged)."""
+        for at, pieces in self._runs.items():
+            if len(pieces) > 1:
+                self._parts[at]["text"] = "".join(pieces)
+                self._runs[at] = [self._parts[at]["text"]]
         candidate: dict[str, Any] = {"content": {"role": "model", "parts": self._parts}, **self._candidate}
         if self._finish is not None:
             candidate["finishReason"] = self._finish
