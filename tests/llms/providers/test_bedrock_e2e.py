@@ -207,3 +207,34 @@ async def test_an_echoed_api_key_is_masked_in_the_error() -> None:
             with pytest.raises(LLMError) as info:
                 await llm.get_answer("hi")
     assert_no_key_fragment(*everything_shown(info.value))
+
+
+async def test_claude_through_invoke_model_with_api_invoke(east: Simulator) -> None:
+    """``api="invoke"``: the same answers and chunks through InvokeModel and
+    InvokeModelWithResponseStream with Anthropic's native body, on the same model object."""
+    async with create_llm("bedrock/claude-sonnet-4", region="us-east-1", endpoint=east.url, **keys()) as llm:
+        answer = await llm.get_answer("hello there", api="invoke", max_tokens=64)
+        chunks = [c async for c in llm.stream_answer("hello there", api="invoke", max_tokens=64)]
+        converse = await llm.get_answer("hello there", max_tokens=64)
+    assert answer.text and answer.text == "".join(c.text for c in chunks) == converse.text
+    assert answer.usage is not None and answer.cost is not None and chunks[-1].finish_reason == "stop"
+    paths = [r.path for r in east.requests]
+    assert paths == [  # the geography's inference profile, as for Converse
+        f"/model/us.{SONNET}/invoke",
+        f"/model/us.{SONNET}/invoke-with-response-stream",
+        f"/model/us.{SONNET}/converse",
+    ]
+    body = east.requests[0].json
+    assert body["anthropic_version"] == "bedrock-2023-05-31" and "model" not in body
+
+
+async def test_api_invoke_is_refused_for_models_without_a_native_claude_body(east: Simulator) -> None:
+    from core.llms.interfaces import InvalidInputError, UnsupportedOperationError
+
+    async with create_llm("bedrock/nova-pro", region="us-east-1", endpoint=east.url, **keys()) as llm:
+        with pytest.raises(UnsupportedOperationError, match="Claude models only"):
+            await llm.get_answer("hi", api="invoke")
+        with pytest.raises(InvalidInputError, match="api="):
+            async for _ in llm.stream_answer("hi", api="native"):
+                pass
+    assert east.requests == []

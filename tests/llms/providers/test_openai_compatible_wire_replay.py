@@ -295,3 +295,33 @@ async def test_openrouter_429_end_to_end() -> None:
     assert err.attempt == 2  # retried once (max_retries=1), then given up: one endpoint
     assert [r["json"]["model"] for r in server.requests] == ["google/gemini-2.0-flash-exp:free"] * 2
     assert server.requests[0]["path"] == "/api/v1/chat/completions"
+
+
+# -- Bedrock's OpenAI-compatible endpoint (gpt-oss): reasoning inline, an obfuscation field ------
+
+BEDROCK_OPENAI = "bedrock/openai-compat-chat-stream-gpt-oss.sse"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_bedrock_openai_compatible_gpt_oss(seed: int) -> None:
+    raw = wire_bytes(BEDROCK_OPENAI)
+    response = response_of(replay(raw, seed=seed))
+    text, _ = oracle(raw)
+    # the OpenAI SDK reads the inline <reasoning> tags as content: so does the dialect
+    assert response.text == text and response.text.startswith("<reasoning>The user requests instructions")
+    assert response.reasoning is None
+    assert response.finish_reason == "stop" and response.model == "openai.gpt-oss-20b-1:0"
+    # the recording's last chunk: usage {completion_tokens 60, prompt_tokens 78, cached_tokens 32}
+    assert response.usage == Usage(input_tokens=78, output_tokens=60, cached_input_tokens=32)
+
+
+async def test_bedrock_openai_compatible_end_to_end() -> None:
+    raw = wire_bytes(BEDROCK_OPENAI)
+    async with (
+        ReplayServer(raw, headers=recorded_headers(BEDROCK_OPENAI, "text/event-stream"), seed=3) as server,
+        host_model("bedrock_openai/openai.gpt-oss-20b-1:0", f"{server.url}/openai/v1") as model,
+    ):
+        chunks = [c async for c in model.stream_answer("hi")]
+    response, direct = response_of(chunks), response_of(replay(raw))
+    assert (response.text, response.finish_reason, response.usage) == (direct.text, "stop", direct.usage)
+    assert response.cost == pytest.approx((78 * 0.07 + 60 * 0.30) / 1e6)  # no cached price: input rate

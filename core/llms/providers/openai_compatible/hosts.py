@@ -152,6 +152,21 @@ HOSTS: tuple[Host, ...] = (
         ),
     ),
     Host(
+        name="bedrock_openai",
+        description="Amazon Bedrock's OpenAI-compatible endpoint (Bedrock API key; gpt-oss models)",
+        base_url="https://bedrock-runtime.us-east-1.amazonaws.com/openai/v1",
+        key_env=("AWS_BEARER_TOKEN_BEDROCK",), endpoint_env=("BEDROCK_OPENAI_BASE_URL",),
+        quirks="the key is a Bedrock API key (bearer); other regions: "
+        "https://bedrock-runtime.<region>.amazonaws.com/openai/v1; gpt-oss writes its reasoning "
+        "inline as <reasoning>…</reasoning> text; chunks carry an 'obfuscation' field",
+        models=(
+            _model("bedrock_openai", "openai.gpt-oss-120b-1:0", 128_000, 32_768, (0.15, 0.60),
+                   family="gpt-oss", reasoning=True),
+            _model("bedrock_openai", "openai.gpt-oss-20b-1:0", 128_000, 32_768, (0.07, 0.30),
+                   family="gpt-oss", reasoning=True),
+        ),
+    ),
+    Host(
         name="databricks", description="Databricks Model Serving (workspace URL + personal access token)",
         base_url=None, key_env=("DATABRICKS_TOKEN",), endpoint_env=("DATABRICKS_HOST",),
         base_path="/serving-endpoints",
