@@ -238,3 +238,66 @@ async def test_api_invoke_is_refused_for_models_without_a_native_claude_body(eas
             async for _ in llm.stream_answer("hi", api="native"):
                 pass
     assert east.requests == []
+
+
+async def test_a_stream_cut_before_its_first_chunk_goes_to_the_backup_region(
+    east: Simulator, west: Simulator
+) -> None:
+    east.enqueue(Fault(drop="before_first_chunk"))
+    async with create_llm(
+        "bedrock/nova-lite",
+        region="us-east-1",
+        endpoint=east.url,
+        retry=NO_RETRY,
+        backups=[{"region": "us-west-2", "endpoint": west.url}],
+        **keys(),
+    ) as llm:
+        chunks = [c async for c in llm.stream_answer("stream please")]
+    assert "".join(c.text for c in chunks) == "Simulated answer to: stream please"
+    assert chunks[0].endpoint == west.url and chunks[-1].finish_reason == "stop"
+    assert len(east.requests) == 1 and len(west.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(truncate_stream=True, after_chunks=3),
+        Fault(error_event=True, after_chunks=3, error_code="throttlingException"),
+        Fault(error_event=True, after_chunks=3, error_code="modelStreamErrorException"),
+    ],
+    ids=["cut mid-frame", "throttling frame", "model stream error frame"],
+)
+async def test_a_stream_broken_after_its_first_chunk_is_interrupted_with_what_arrived(
+    east: Simulator, west: Simulator, fault: Fault
+) -> None:
+    from core.llms.interfaces import StreamInterruptedError
+
+    east.enqueue(fault)
+    received: list[str] = []
+    async with create_llm(
+        "bedrock/nova-lite",
+        region="us-east-1",
+        endpoint=east.url,
+        retry=NO_RETRY,
+        backups=[{"region": "us-west-2", "endpoint": west.url}],
+        **keys(),
+    ) as llm:
+        with pytest.raises(StreamInterruptedError) as caught:
+            async for chunk in llm.stream_answer("a longer answer to stream please"):
+                received.append(chunk.text)
+    assert received and caught.value.partial_text == "".join(received)
+    assert west.requests == []  # after the first chunk: never failed over (it would repeat text)
+
+
+async def test_an_exception_frame_before_any_chunk_is_typed_and_retried(east: Simulator) -> None:
+    east.enqueue(Fault(error_event=True, after_chunks=0, error_code="throttlingException"))
+    async with create_llm(
+        "bedrock/nova-lite",
+        region="us-east-1",
+        endpoint=east.url,
+        retry={"max_retries": 1, "backoff_initial": 0.001, "backoff_max": 0.002},
+        **keys(),
+    ) as llm:
+        chunks = [c async for c in llm.stream_answer("stream please")]
+    assert "".join(c.text for c in chunks) == "Simulated answer to: stream please"
+    assert len(east.requests) == 2
