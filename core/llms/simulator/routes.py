@@ -99,6 +99,7 @@ _MEDIA_ROUTE_MODULES = (
     "gemini_routes",
     "gemini_media_routes",
     "cohere_routes",
+    "vertex_anthropic_routes",
 )
 
 

@@ -1,5 +1,6 @@
-"""Google Vertex AI provider (Gemini on Vertex AI): a profile (data) on the ``gemini`` dialect,
-serving the Gemini catalogue's models.
+"""Google Vertex AI provider: a profile (data) on the ``gemini`` dialect, serving the Gemini
+catalogue's models, and Anthropic's Claude models on the ``anthropic_messages`` dialect
+(:mod:`.anthropic`: ``rawPredict`` / ``streamRawPredict``).
 
 * :mod:`.adapter` — :class:`VertexAdapter` (project / location URLs, regional hosts, Google
   access tokens, API keys);
@@ -7,7 +8,9 @@ serving the Gemini catalogue's models.
   ``credentials_file``, ``api_version``);
 * :mod:`.credentials` — :class:`GoogleTokenProvider` (google-auth credentials: refreshed off the
   event loop, cached until shortly before expiry, single-flight);
-* :mod:`.plugin` — the profile; the rows are Gemini's catalogue with ``provider="vertex"``.
+* :mod:`.anthropic` — :class:`VertexClaudeModel` and the Claude rows;
+* :mod:`.plugin` — the profile; the rows are Gemini's catalogue with ``provider="vertex"`` and the
+  Claude rows (``ModelRow(meta, VertexClaudeModel)``).
 """
 
 from __future__ import annotations

@@ -1,24 +1,52 @@
 """Vertex AI's URL and auth rules: :class:`VertexAdapter`. Error bodies are Google's envelope,
-mapped by the dialect (:mod:`~..dialects.gemini.errors`)."""
+mapped by the dialect (:mod:`~..dialects.gemini.errors`), or Anthropic's (``{"type": "error", …}``,
+from a Claude model: :mod:`~..dialects.anthropic_messages.errors`)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote, urlsplit
 
-from ...interfaces.endpoint import EndpointConfig
-from ...interfaces.errors import ConfigurationError
+from ...interfaces.endpoint import EndpointConfig, join_url
+from ...interfaces.errors import ConfigurationError, LLMError
 from ..base.auth import resolve_bearer_token
-from ..dialects.gemini.adapter import GoogleAdapter, vertex_url
+from ..dialects.gemini.adapter import GoogleAdapter, vertex_root, vertex_url
 from .credentials import GoogleTokenProvider
 from .settings import VertexSettings
 
-__all__ = ["DEFAULT_ENDPOINT", "VertexAdapter"]
+__all__ = ["ANTHROPIC_OPERATIONS", "DEFAULT_ENDPOINT", "VertexAdapter", "anthropic_url"]
 
 #: the endpoint of ``vertex/`` models when none is given, made from each endpoint's location
 #: (``global``, ``us`` and ``eu`` are served from their own hosts: see
 #: :func:`~..dialects.gemini.adapter.vertex_root`); a backup naming another location gets its own.
 DEFAULT_ENDPOINT = "https://{location}-aiplatform.googleapis.com"
+#: the operations of Claude models (publisher ``anthropic``): the Messages API body, answered
+#: whole (``:rawPredict``) or as Anthropic's SSE stream (``:streamRawPredict``).
+ANTHROPIC_OPERATIONS: Mapping[str, str] = {
+    "anthropic_messages": ":rawPredict",
+    "anthropic_messages_stream": ":streamRawPredict",
+}
+
+
+def anthropic_url(
+    endpoint: str, operation: str, model: str, *, project: str, location: str, api_version: str = "v1"
+) -> str:
+    """The URL of a Claude ``operation`` (:data:`ANTHROPIC_OPERATIONS`) for ``model``
+    (``claude-sonnet-4-5@20250929``): ``{host}/{api_version}/projects/{project}/locations/
+    {location}/publishers/anthropic/models/{model}:rawPredict``, the host following the location
+    as for Gemini. A model id with a ``/`` is a resource name: under the project and location,
+    or whole when it starts with ``projects/``."""
+    method = ANTHROPIC_OPERATIONS[operation]
+    root = vertex_root(endpoint, location)
+    path = urlsplit(root).path.rstrip("/")
+    version = "" if path.endswith(f"/{api_version}") else f"/{api_version}"
+    named = quote(model, safe="/-_.~@")
+    if not model.startswith("projects/"):
+        base = f"projects/{quote(project, safe='')}/locations/{quote(location, safe='')}"
+        named = f"{base}/{named}" if "/" in model else f"{base}/publishers/anthropic/models/{named}"
+    return join_url(root, f"{version}/{named}{method}")
 
 
 class VertexAdapter(GoogleAdapter):
@@ -39,6 +67,8 @@ class VertexAdapter(GoogleAdapter):
     """
 
     provider = "vertex"
+    #: Claude's answers carry Anthropic's ``request-id`` (``req_vrtx_…``).
+    request_id_headers = (*GoogleAdapter.request_id_headers, "request-id")
 
     def __init__(self) -> None:
         #: credentials source → its token provider (which keeps the credentials object alive).
@@ -58,6 +88,15 @@ class VertexAdapter(GoogleAdapter):
 
     def url(self, endpoint: EndpointConfig, operation: str, model: str) -> str:
         settings = self.settings_of(endpoint)
+        if operation in ANTHROPIC_OPERATIONS:
+            return anthropic_url(
+                endpoint.endpoint,
+                operation,
+                model,
+                project=settings.project,
+                location=settings.location,
+                api_version=settings.api_version,
+            )
         return vertex_url(
             endpoint.endpoint,
             operation,
@@ -66,6 +105,23 @@ class VertexAdapter(GoogleAdapter):
             location=settings.location,
             api_version=settings.api_version,
         )
+
+    def map_error(self, status: int, headers: Mapping[str, str], body: bytes, endpoint: str) -> LLMError:
+        """Google's envelope, or Anthropic's error body (a Claude model's own refusal)."""
+        if _anthropic_error(_json(body)):
+            from ..dialects.anthropic_messages.errors import map_error_response
+
+            return map_error_response(status, headers, body, endpoint, self.request_id(headers))
+        return super().map_error(status, headers, body, endpoint)
+
+    def error_in_body(self, data: Any, headers: Mapping[str, str], endpoint: str) -> LLMError | None:
+        if _anthropic_error(data):
+            from ..dialects.anthropic_messages.errors import error_from_body
+
+            return error_from_body(
+                None, data, headers=headers, endpoint=endpoint, request_id=self.request_id(headers)
+            )
+        return super().error_in_body(data, headers, endpoint)
 
     @staticmethod
     def operation_poll(name: str) -> tuple[str, str, dict[str, Any]]:
@@ -112,3 +168,17 @@ class VertexAdapter(GoogleAdapter):
                 settings.credentials, credentials_file=settings.credentials_file
             )
         return provider
+
+
+def _json(body: bytes) -> Any:
+    if not body or b'"error"' not in body:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _anthropic_error(data: Any) -> bool:
+    """Is ``data`` Anthropic's error envelope (``{"type": "error", "error": {...}}``)?"""
+    return isinstance(data, dict) and data.get("type") == "error" and isinstance(data.get("error"), dict)

@@ -1,4 +1,5 @@
-"""The built-in Vertex AI plugin: the ``vertex`` provider profile (Gemini on Vertex AI)."""
+"""The built-in Vertex AI plugin: the ``vertex`` provider profile (Gemini on Vertex AI, and Claude
+through the Anthropic dialect: :mod:`.anthropic`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from ...interfaces.provider import ProviderProfile
 from ..gemini.catalogue import VERTEX_GENERIC, VERTEX_MODELS
 from ..gemini.model import GeminiModel
 from .adapter import DEFAULT_ENDPOINT, VertexAdapter
+from .anthropic import VERTEX_CLAUDE_ROWS
 from .settings import VertexSettings
 
 __all__ = ["PROFILE", "llms_register_providers"]
@@ -28,9 +30,9 @@ PROFILE = ProviderProfile(
         "credentials_file": ("GOOGLE_APPLICATION_CREDENTIALS",),
     },
     requires_api_key=False,
-    models=VERTEX_MODELS,
+    models=(*VERTEX_MODELS, *VERTEX_CLAUDE_ROWS),
     generic=VERTEX_GENERIC,
-    description="Google Vertex AI (Gemini; Google credentials, regional endpoints)",
+    description="Google Vertex AI (Gemini, and Claude via rawPredict; Google credentials, regional hosts)",
     notes="project/location settings; a backup may name another location; google-auth on first call",
 )
 
