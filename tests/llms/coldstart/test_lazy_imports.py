@@ -29,6 +29,7 @@ HEAVY = (
     "core.llms.providers.dialects.openai_responses",
     "core.llms.providers.base.multipart",
     "core.llms.providers.base.raw_stream",
+    "core.llms.providers.base.media_jobs",
     # AWS Bedrock: botocore (the optional ``bedrock`` extra) is imported by the first SigV4
     # request's credentials (in a worker thread) or the first event stream, never by import + create
     "boto3",

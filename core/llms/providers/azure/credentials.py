@@ -31,9 +31,7 @@ the primary endpoint or a backup, wraps it in an :class:`EntraTokenProvider` wit
 
 from __future__ import annotations
 
-import asyncio
 import importlib
-import inspect
 import logging
 import math
 import time
@@ -41,7 +39,16 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from ...interfaces.errors import AuthenticationError, ConfigurationError, LLMError
+from ...interfaces.errors import ConfigurationError
+from ..base.refreshing import (
+    FALLBACK_VALIDITY,
+    RETRY_AFTER_FAILURE,
+    Kept,
+    RefreshFailure,
+    RefreshingValue,
+    failure_reason,
+    run_off_loop,
+)
 
 __all__ = [
     "DEFAULT_REFRESH_MARGIN",
@@ -65,10 +72,6 @@ _CLOUD_SCOPES = (
 )
 #: seconds before expiry a token is refreshed.
 DEFAULT_REFRESH_MARGIN = 300.0
-#: when a refresh fails, the current token is still used if it has this many seconds left.
-FALLBACK_VALIDITY = 30.0
-#: after a failed refresh that fell back on the current token, seconds before trying again.
-RETRY_AFTER_FAILURE = 30.0
 
 
 def is_credential(value: object) -> bool:
@@ -100,32 +103,7 @@ def default_credential() -> Any:
     return identity.DefaultAzureCredential()
 
 
-class _Token:
-    """A token and when to refresh it (never shown)."""
-
-    __slots__ = ("expires_on", "refresh_at", "value")
-
-    def __init__(self, value: str, expires_on: float, refresh_at: float) -> None:
-        self.value = value
-        self.expires_on = expires_on
-        self.refresh_at = refresh_at
-
-    def __repr__(self) -> str:
-        return f"_Token(expires_on={self.expires_on!r})"
-
-
-class _Failure:
-    """Why a fetch failed: each waiting request raises its own error from it (an error object is
-    filled in with the endpoint and attempt of the request that raises it: never shared)."""
-
-    __slots__ = ("hint", "message")
-
-    def __init__(self, message: str, hint: str) -> None:
-        self.message = message
-        self.hint = hint
-
-
-class EntraTokenProvider:
+class EntraTokenProvider(RefreshingValue[str]):
     """A token provider (an async callable returning a bearer token) for Azure OpenAI, made from
     an Entra ID ``credential`` (see the module doc): cached, refreshed ``refresh_margin`` seconds
     before expiry, single-flight, never blocking the event loop.
@@ -143,7 +121,7 @@ class EntraTokenProvider:
         llm = create_llm("azure/gpt-4.1", endpoint="https://res.openai.azure.com", token_provider=tokens)
     """
 
-    __slots__ = ("_clock", "_credential", "_fetching", "_is_async", "_margin", "_token", "scope")
+    __slots__ = ("_credential", "scope")
 
     _credential: Any
     scope: str
@@ -169,22 +147,11 @@ class EntraTokenProvider:
             )
         if not isinstance(scope, str) or not scope.strip() or any(c.isspace() for c in scope):
             raise ConfigurationError("EntraTokenProvider.scope must be a scope string without spaces")
-        if (
-            isinstance(refresh_margin, bool)
-            or not isinstance(refresh_margin, int | float)
-            or not 0 <= refresh_margin < math.inf
-        ):
-            raise ConfigurationError("EntraTokenProvider.refresh_margin must be a number of seconds >= 0")
+        super().__init__(refresh_margin=refresh_margin, clock=clock, owner="EntraTokenProvider")
         if not callable(clock):
             raise ConfigurationError("EntraTokenProvider.clock must be a callable returning seconds")
         self._credential = credential
         self.scope = scope
-        self._margin = float(refresh_margin)
-        self._clock = clock
-        self._is_async = inspect.iscoroutinefunction(credential.get_token)
-        self._token: _Token | None = None
-        #: the refresh in flight (shared by every request that waits for it), if any.
-        self._fetching: asyncio.Task[_Token | _Failure] | None = None
 
     @property
     def credential(self) -> Any:
@@ -192,98 +159,43 @@ class EntraTokenProvider:
         return self._credential
 
     @property
-    def refresh_margin(self) -> float:
-        """Seconds before expiry a token is refreshed."""
-        return self._margin
+    def _token(self) -> Kept[str] | None:
+        """The token kept (never shown by its repr)."""
+        return self._kept
 
     def __repr__(self) -> str:
         return f"EntraTokenProvider(credential={type(self._credential).__name__}, scope={self.scope!r})"
 
-    def invalidate(self) -> None:
-        """Forget the current token: the next request fetches a new one (e.g. after a 401 that
-        says the token was revoked)."""
-        self._token = None
-
-    async def __call__(self) -> str:
-        """A valid token: the kept one until its refresh time, else a new one."""
-        token = self._token
-        if token is not None and self._clock() < token.refresh_at:
-            return token.value
-        return await self._refresh()
-
-    async def _refresh(self) -> str:
-        loop = asyncio.get_running_loop()
-        task = self._fetching
-        if task is None or task.done() or task.get_loop() is not loop:
-            # (a refresh begun in another event loop cannot be awaited here: this loop gets its own)
-            task = self._fetching = loop.create_task(self._fetch())
-        # shielded: a request cancelled while it waits does not cancel the others' refresh
-        outcome = await asyncio.shield(task)
-        if isinstance(outcome, _Failure):
-            raise AuthenticationError(outcome.message, hint=outcome.hint)
-        return outcome.value
-
-    async def _fetch(self) -> _Token | _Failure:
-        """Ask the credential once; keep and return the token, or say why there is none."""
-        try:
-            access = await self._get_token()
-        except Exception as exc:  # reported by its type only: its text may hold details
-            return self._failed(exc)
-        finally:
-            if self._fetching is asyncio.current_task():
-                self._fetching = None
-        return self._keep(access)
-
-    async def _get_token(self) -> Any:
-        get_token = self._credential.get_token
-        if self._is_async:
-            return await get_token(self.scope)
-        result = await asyncio.to_thread(get_token, self.scope)  # a sync credential does network I/O
-        if inspect.isawaitable(result):  # a sync-looking get_token that returned a coroutine
-            result = await result
-        return result
-
-    def _keep(self, access: Any) -> _Token | _Failure:
+    async def _load(self) -> tuple[str, float | None, float | None]:
+        """Ask the credential once (a sync one in a worker thread)."""
+        access = await run_off_loop(self._credential.get_token, self.scope)
         value, expires_on, refresh_on = _read_access_token(access)
         if value is None or expires_on is None:
-            return _Failure(
+            raise RefreshFailure(
                 f"the Entra ID credential {type(self._credential).__name__} returned "
                 f"a {type(access).__name__}, not an access token (token, expires_on)",
                 "get_token(*scopes) must return an AccessToken (azure.core.credentials)",
             )
-        now = self._clock()
-        lifetime = expires_on - now
-        if lifetime <= 0:
-            return _Failure(
-                f"the Entra ID credential {type(self._credential).__name__} returned an expired token",
-                "check the machine's clock and the credential's token cache",
-            )
-        refresh_at = expires_on - min(self._margin, lifetime / 2)
-        if refresh_on is not None and now < refresh_on < refresh_at:
-            refresh_at = refresh_on
-        token = self._token = _Token(value, expires_on, refresh_at)
-        return token
+        return value, expires_on, refresh_on
 
-    def _failed(self, exc: Exception) -> _Token | _Failure:
-        """A failed refresh: the current token while it is still good for a while, else why not."""
+    def _expired(self) -> RefreshFailure:
+        return RefreshFailure(
+            f"the Entra ID credential {type(self._credential).__name__} returned an expired token",
+            "check the machine's clock and the credential's token cache",
+        )
+
+    def _log_fallback(self, exc: Exception) -> None:
+        logger.warning(
+            "refreshing the Entra ID token from %s failed (%s); the current token is used until "
+            "it nearly expires",
+            type(self._credential).__name__,
+            failure_reason(exc),
+        )
+
+    def _explain(self, exc: Exception) -> RefreshFailure:
         kind = type(self._credential).__name__
-        if isinstance(exc, LLMError):
-            reason = type(exc).__name__
-        else:
-            reason = f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins.")
-        current = self._token
-        now = self._clock()
-        if current is not None and now < current.expires_on - FALLBACK_VALIDITY:
-            current.refresh_at = min(now + RETRY_AFTER_FAILURE, current.expires_on - FALLBACK_VALIDITY)
-            logger.warning(
-                "refreshing the Entra ID token from %s failed (%s); the current token is used until "
-                "it nearly expires",
-                kind,
-                reason,
-            )
-            return current
-        return _Failure(
-            f"the Entra ID credential {kind} could not get a token ({reason})",
+        return RefreshFailure(
+            f"the Entra ID credential {kind} could not get a token ({failure_reason(exc)})",
             f"call {kind}.get_token({self.scope!r}) yourself to see why (signed in? az login, "
             "managed identity, AZURE_CLIENT_ID / AZURE_TENANT_ID …)",
         )

@@ -39,7 +39,7 @@ from ...interfaces.errors import (
     StreamInterruptedError,
     UnsupportedOperationError,
 )
-from ...interfaces.llm_interfaces import IConnector
+from ...interfaces.llm_interfaces import IConnector, WireResponse
 from ...interfaces.messages import (
     AudioPart,
     ContentPart,
@@ -479,6 +479,27 @@ class BaseLLM(ABC):
             exc.fill(provider=self.provider, model=self.name)
             redact_with(self._connector, exc)
             raise
+
+    def _stamp_response(
+        self, wire: WireResponse, parse: Callable[..., LLMResponse], **kwargs: Any
+    ) -> LLMResponse:
+        """A non-streamed response → :class:`LLMResponse` with endpoint, request id and timings.
+        ``parse`` (the dialect's parser) reads the body as ``parse(wire.data, provider=, model=,
+        cost=self.cost, **kwargs)`` (``kwargs`` may give another ``cost``); a parse error is filled
+        with where it came from and masked of the endpoints' credentials (a server may echo them
+        in the body it quotes)."""
+        kwargs.setdefault("cost", self.cost)
+        try:
+            response = parse(wire.data, provider=self.provider, model=self.name, **kwargs)
+        except LLMError as exc:
+            exc.fill(endpoint=wire.endpoint, request_id=wire.request_id, status=wire.status)
+            redact_with(self._connector, exc)
+            raise
+        response.endpoint = wire.endpoint
+        response.request_id = wire.request_id
+        response.latency = wire.latency
+        response.ttfb = wire.ttfb
+        return response
 
     def _unsupported_output(self, media: MediaType, method: str) -> UnsupportedOperationError:
         if self.metadata.supports_output(media):

@@ -169,7 +169,9 @@ class RefreshingValue(Generic[T]):
                 self._fetching = None
         return self._keep(value, expires_at, refresh_hint)
 
-    def _keep(self, value: T, expires_at: float | None, refresh_hint: float | None) -> Kept[T] | RefreshFailure:
+    def _keep(
+        self, value: T, expires_at: float | None, refresh_hint: float | None
+    ) -> Kept[T] | RefreshFailure:
         now = self._clock()
         if expires_at is None:
             refresh_at = math.inf

@@ -41,7 +41,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...interfaces.endpoint import Secret
-from ...interfaces.errors import AuthenticationError, ConfigurationError, LLMError
+from ...interfaces.errors import ConfigurationError
+from ..base.refreshing import (
+    FALLBACK_VALIDITY,
+    RETRY_AFTER_FAILURE,
+    RefreshFailure,
+    RefreshingValue,
+    type_name,
+)
 from .settings import BedrockSettings
 
 __all__ = [
@@ -57,10 +64,6 @@ logger = logging.getLogger("core.llms.bedrock")
 
 #: seconds before expiry temporary credentials are refreshed (botocore's advisory window).
 DEFAULT_REFRESH_MARGIN = 15 * 60.0
-#: when a refresh fails, the current credentials are still used if they have this many seconds left.
-FALLBACK_VALIDITY = 30.0
-#: after a failed refresh that fell back on the current credentials, seconds before trying again.
-RETRY_AFTER_FAILURE = 30.0
 #: the ``RoleSessionName`` of an assumed role when none is given.
 DEFAULT_ROLE_SESSION_NAME = "core-llms"
 
@@ -149,23 +152,7 @@ def default_session(profile: str | None) -> Any:
     return botocore.session.Session(profile=profile)
 
 
-class _Failure:
-    """Why a fetch failed: each waiting request raises its own error from it (an error object is
-    filled in with the endpoint of the request that raises it: never shared)."""
-
-    __slots__ = ("config", "hint", "message")
-
-    def __init__(self, message: str, hint: str, *, config: bool = False) -> None:
-        self.message = message
-        self.hint = hint
-        self.config = config
-
-    def error(self) -> LLMError:
-        cls = ConfigurationError if self.config else AuthenticationError
-        return cls(self.message, hint=self.hint)
-
-
-class AwsCredentialProvider:
+class AwsCredentialProvider(RefreshingValue[FrozenCredentials]):
     """The credentials of one :class:`CredentialSpec` (see the module doc): ``await provider()``
     returns fresh :class:`FrozenCredentials` or raises :class:`AuthenticationError` /
     :class:`ConfigurationError` naming no secret.
@@ -174,7 +161,7 @@ class AwsCredentialProvider:
     a worker thread; ``clock`` returns seconds since the epoch (tests pass a fake).
     """
 
-    __slots__ = ("_clock", "_credentials", "_fetching", "_kept", "_margin", "_refresh_at", "_session", "spec")
+    __slots__ = ("_credentials", "_session", "spec")
 
     def __init__(
         self,
@@ -188,70 +175,29 @@ class AwsCredentialProvider:
             raise ConfigurationError(
                 f"AwsCredentialProvider needs a CredentialSpec, not {type(spec).__name__}"
             )
-        if (
-            isinstance(refresh_margin, bool)
-            or not isinstance(refresh_margin, int | float)
-            or not 0 <= refresh_margin < math.inf
-        ):
-            raise ConfigurationError("AwsCredentialProvider.refresh_margin must be a number of seconds >= 0")
+        super().__init__(refresh_margin=refresh_margin, clock=clock, owner="AwsCredentialProvider")
         self.spec = spec
         self._session = session_factory or default_session
-        self._margin = float(refresh_margin)
-        self._clock = clock
         #: botocore's credentials object (refreshable or not), once resolved (in a worker thread).
         self._credentials: Any = None
-        self._kept: FrozenCredentials | None = None
-        self._refresh_at = 0.0
-        self._fetching: asyncio.Task[FrozenCredentials | _Failure] | None = None
 
     def __repr__(self) -> str:
         return f"AwsCredentialProvider({self.spec.describe()})"
 
-    @property
-    def refresh_margin(self) -> float:
-        """Seconds before expiry temporary credentials are refreshed."""
-        return self._margin
-
     def invalidate(self) -> None:
         """Forget the credentials and how they were found: the next request resolves them again
         (after ``aws sso login``, say)."""
-        self._kept = None
+        super().invalidate()
         self._credentials = None
-        self._refresh_at = 0.0
 
-    async def __call__(self) -> FrozenCredentials:
-        """Fresh credentials: the kept ones until their refresh time, else new ones (fetched in a
-        worker thread, once for all the requests waiting)."""
-        kept = self._kept
-        if kept is not None and self._clock() < self._refresh_at:
-            return kept
-        return await self._refresh()
-
-    async def _refresh(self) -> FrozenCredentials:
-        loop = asyncio.get_running_loop()
-        task = self._fetching
-        if task is None or task.done() or task.get_loop() is not loop:
-            # (a fetch begun in another event loop cannot be awaited here: this loop gets its own)
-            task = self._fetching = loop.create_task(self._fetch())
-        # shielded: a request cancelled while it waits does not cancel the others' fetch
-        outcome = await asyncio.shield(task)
-        if isinstance(outcome, _Failure):
-            raise outcome.error()
-        return outcome
-
-    async def _fetch(self) -> FrozenCredentials | _Failure:
-        try:
-            frozen = await asyncio.to_thread(self._load)
-        except Exception as exc:  # reported by its kind and type only: its text may hold details
-            return self._failed(exc)
-        finally:
-            if self._fetching is asyncio.current_task():
-                self._fetching = None
-        return self._keep(frozen)
+    async def _load(self) -> tuple[FrozenCredentials, float | None, float | None]:
+        """A snapshot of the credentials, taken in a worker thread."""
+        frozen = await asyncio.to_thread(self._snapshot)
+        return frozen, frozen.expires_at, None
 
     # -- in a worker thread ------------------------------------------------------------------
 
-    def _load(self) -> FrozenCredentials:
+    def _snapshot(self) -> FrozenCredentials:
         """Resolve the credentials (first time), then take a snapshot (botocore refreshes
         temporary credentials here when they are due)."""
         credentials = self._credentials
@@ -309,84 +255,62 @@ class AwsCredentialProvider:
 
     # -- back on the event loop --------------------------------------------------------------
 
-    def _keep(self, frozen: FrozenCredentials) -> FrozenCredentials | _Failure:
-        now = self._clock()
-        expires_at = frozen.expires_at
-        if expires_at is None:
-            self._refresh_at = math.inf
-        else:
-            lifetime = expires_at - now
-            if lifetime <= 0:
-                return _Failure(
-                    f"the AWS credentials from {self.spec.describe()} have expired",
-                    "check the machine's clock and refresh them (aws sso login, a new session token …)",
-                )
-            self._refresh_at = expires_at - min(self._margin, lifetime / 2)
-        self._kept = frozen
-        return frozen
+    def _expired(self) -> RefreshFailure:
+        return RefreshFailure(
+            f"the AWS credentials from {self.spec.describe()} have expired",
+            "check the machine's clock and refresh them (aws sso login, a new session token …)",
+        )
 
-    def _failed(self, exc: Exception) -> FrozenCredentials | _Failure:
-        """A failed fetch: the current credentials while they are still good for a while, else why not."""
-        failure = self._explain(exc)
-        current = self._kept
-        now = self._clock()
-        if (
-            current is not None
-            and current.expires_at is not None
-            and now < current.expires_at - FALLBACK_VALIDITY
-        ):
-            self._refresh_at = min(now + RETRY_AFTER_FAILURE, current.expires_at - FALLBACK_VALIDITY)
-            logger.warning(
-                "refreshing the AWS credentials from %s failed (%s); the current ones are used until "
-                "they nearly expire",
-                self.spec.describe(),
-                _type_name(exc),
-            )
-            return current
-        return failure
+    def _log_fallback(self, exc: Exception) -> None:
+        logger.warning(
+            "refreshing the AWS credentials from %s failed (%s); the current ones are used until "
+            "they nearly expire",
+            self.spec.describe(),
+            type_name(exc),
+        )
 
-    def _explain(self, exc: Exception) -> _Failure:
+    def _explain(self, exc: Exception) -> RefreshFailure:
         """What a failure means, by its kind: names the profile or role, never a secret."""
         where = self.spec.describe()
         kinds = {cls.__name__ for cls in type(exc).__mro__}
         if isinstance(exc, _MissingBotocore):
-            return _Failure(
+            return RefreshFailure(
                 "signing AWS Bedrock requests (SigV4) needs botocore, which is not installed",
                 _INSTALL_HINT,
                 config=True,
             )
         if isinstance(exc, _NoCredentials) or "NoCredentialsError" in kinds:
-            return _Failure(f"no AWS credentials found ({where})", _CHAIN_HINT)
+            return RefreshFailure(f"no AWS credentials found ({where})", _CHAIN_HINT)
         if "ProfileNotFound" in kinds:
-            return _Failure(
+            return RefreshFailure(
                 f"the AWS profile {self.spec.profile!r} is not in the AWS config files",
                 "check AWS_PROFILE / profile= and ~/.aws/config (or AWS_CONFIG_FILE)",
                 config=True,
             )
         if "PartialCredentialsError" in kinds:
-            return _Failure(
+            return RefreshFailure(
                 f"incomplete AWS credentials ({where}): a key without its secret?",
                 "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the profile's keys",
                 config=True,
             )
         if kinds & {"SSOError", "SSOTokenLoadError", "UnauthorizedSSOTokenError", "TokenRetrievalError"}:
             profile = f" --profile {self.spec.profile}" if self.spec.profile else ""
-            return _Failure(
-                f"the AWS SSO session for {where} is missing or expired ({_type_name(exc)})",
+            return RefreshFailure(
+                f"the AWS SSO session for {where} is missing or expired ({type_name(exc)})",
                 f"run 'aws sso login{profile}'",
             )
         if "ClientError" in kinds and self.spec.roles:
             code = _error_code(exc)
-            return _Failure(
-                f"assuming the AWS role failed ({where}: {code or _type_name(exc)})",
+            return RefreshFailure(
+                f"assuming the AWS role failed ({where}: {code or type_name(exc)})",
                 "check the role's trust policy (it must trust the caller) and sts:AssumeRole permissions",
             )
         if "ClientError" in kinds:
-            return _Failure(
+            return RefreshFailure(
                 f"getting AWS credentials failed ({where}: {_error_code(exc) or 'ClientError'})", _CHAIN_HINT
             )
-        return _Failure(
-            f"getting AWS credentials failed ({where}: {_type_name(exc)})",
+        return RefreshFailure(
+            f"getting AWS credentials failed ({where}: {type_name(exc)})",
             "call botocore.session.Session(profile=...).get_credentials() yourself to see why",
         )
 
@@ -397,11 +321,6 @@ class _NoCredentials(Exception):
 
 class _MissingBotocore(Exception):
     """botocore is not installed."""
-
-
-def _type_name(exc: BaseException) -> str:
-    kind = type(exc)
-    return f"{kind.__module__}.{kind.__qualname__}".removeprefix("builtins.")
 
 
 def _error_code(exc: BaseException) -> str | None:

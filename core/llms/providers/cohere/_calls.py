@@ -4,10 +4,9 @@ under the call's, refused when unknown), the per-call transport options (``model
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ...interfaces.endpoint import Timeouts
 from ...interfaces.errors import InvalidInputError, RequestTimeoutError
@@ -15,12 +14,10 @@ from ...interfaces.errors import InvalidInputError, RequestTimeoutError
 if TYPE_CHECKING:
     from .model import CohereModel
 
-__all__ = ["TRANSPORT_PARAMS", "Transport", "call_params", "gather", "shown"]
+__all__ = ["TRANSPORT_PARAMS", "Transport", "call_params", "shown"]
 
 #: what every embed / rerank call takes besides its own parameters.
 TRANSPORT_PARAMS = frozenset({"timeout", "read_timeout", "model"})
-
-_T = TypeVar("_T")
 
 
 def shown(value: Any) -> str:
@@ -82,31 +79,3 @@ class Transport:
                 f"the call ran out of time before {what}", hint="pass a longer timeout="
             )
         return left
-
-
-async def gather(
-    send: Callable[[int, int], Awaitable[_T]], batches: list[tuple[int, int]], concurrency: int
-) -> list[_T]:
-    """``send(start, end)`` of every batch, at most ``concurrency`` at a time, results in batch
-    order; the first error cancels the rest and is raised."""
-    if len(batches) == 1:
-        return [await send(*batches[0])]
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(start: int, end: int) -> _T:
-        async with gate:
-            return await send(start, end)
-
-    tasks = [asyncio.ensure_future(one(start, end)) for start, end in batches]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        for task in tasks:
-            if task in done and not task.cancelled() and task.exception() is not None:
-                error = task.exception()
-                assert error is not None
-                raise error
-        return [task.result() for task in tasks]
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

@@ -43,9 +43,10 @@ from ...interfaces.llm_interfaces import WireRequest, WireResponse
 from ...interfaces.media import EmbeddingResponse
 from ...interfaces.messages import ImagePart
 from ...interfaces.types import Usage
+from ..base.batches import gather_bounded
 from ..base.implementation import sniff_image_media_type
 from ..dialects.cohere_v2.parsing import billed_count
-from ._calls import TRANSPORT_PARAMS, Transport, call_params, gather, shown
+from ._calls import TRANSPORT_PARAMS, Transport, call_params, shown
 
 if TYPE_CHECKING:
     from .model import CohereModel
@@ -240,7 +241,7 @@ async def embed(
         vectors, tokens, image_tokens = _parse(wire, end - start)
         return wire, vectors, tokens, image_tokens
 
-    results = await gather(send, _batches(model, inputs, images), CONCURRENCY)
+    results = await gather_bounded(lambda span: send(*span), _batches(model, inputs, images), CONCURRENCY)
     vectors = [vector for _, batch, _, _ in results for vector in batch]
     text_tokens = sum(r[2] for r in results)
     image_tokens = sum(r[3] for r in results)

@@ -5,8 +5,7 @@ concurrent sends in order, and short renderings of values for error messages."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ...openai.media import _common as _shared
@@ -22,7 +21,6 @@ __all__ = [
     "call_params",
     "call_timeouts",
     "choice",
-    "gather_bounded",
     "model_ids",
     "shown",
     "transport",
@@ -95,29 +93,3 @@ def shown(value: Any) -> str:
         text = repr(value)
         return text if len(text) <= 40 else text[:37] + "..."
     return f"<{type(value).__name__}>"
-
-
-async def gather_bounded(send: Callable[[_A], Awaitable[_T]], items: Sequence[_A], limit: int) -> list[_T]:
-    """``send(item)`` for every item, at most ``limit`` at a time, results in item order; the
-    first error cancels the others and is raised."""
-    if len(items) == 1:
-        return [await send(items[0])]
-    gate = asyncio.Semaphore(limit)
-
-    async def one(item: _A) -> _T:
-        async with gate:
-            return await send(item)
-
-    tasks = [asyncio.ensure_future(one(item)) for item in items]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        for task in tasks:  # in item order: the earliest failed item's error
-            if task in done and not task.cancelled() and task.exception() is not None:
-                error = task.exception()
-                assert error is not None
-                raise error
-        return [task.result() for task in tasks]
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

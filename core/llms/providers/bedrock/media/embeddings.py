@@ -51,7 +51,8 @@ from ....interfaces.errors import (
 from ....interfaces.llm_interfaces import WireRequest, WireResponse
 from ....interfaces.media import EmbeddingResponse
 from ....interfaces.types import Usage
-from ._common import TRANSPORT_PARAMS, choice, gather_bounded, model_ids, shown, transport
+from ...base.batches import gather_bounded
+from ._common import TRANSPORT_PARAMS, choice, model_ids, shown, transport
 
 if TYPE_CHECKING:
     from ...base.implementation import BaseLLM

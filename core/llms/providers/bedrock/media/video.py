@@ -64,14 +64,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import logging
 import math
 import os
 import re
-import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,16 +79,15 @@ from ....interfaces.context import RequestContext
 from ....interfaces.errors import (
     ConfigurationError,
     InvalidInputError,
-    LLMError,
-    RequestTimeoutError,
     ResponseParsingError,
-    ResponseTooLargeError,
     VideoJobFailedError,
 )
-from ....interfaces.llm_interfaces import IConnector, WireRequest, WireResponse
+from ....interfaces.llm_interfaces import WireResponse
 from ....interfaces.media import LLMVideoChunk, LLMVideoResponse
 from ....interfaces.messages import ImagePart
 from ...base.failover import FailoverConnector
+from ...base.media_jobs import POLL_BACKOFF as POLL_BACKOFF
+from ...base.media_jobs import JobState, MediaJob, final_response, run_job, too_large_hint
 from ...base.redact import cut
 from . import s3
 from ._common import TRANSPORT_PARAMS, model_ids, shown, transport
@@ -116,9 +113,8 @@ SHOT_SECONDS = 6
 MAX_SECONDS = 120
 #: seconds before the first poll, unless ``poll_interval`` says otherwise.
 DEFAULT_POLL_INTERVAL = 2.0
-#: each wait between polls is this much longer than the one before ...
-POLL_BACKOFF = 1.5
-#: ... up to this many seconds (or ``poll_interval``, when it is longer).
+#: each wait between polls is :data:`POLL_BACKOFF` times longer than the one before, up to this
+#: many seconds (or ``poll_interval``, when it is longer).
 MAX_POLL_INTERVAL = 15.0
 #: the whole job's time limit when the call has neither ``timeout`` nor ``ctx.deadline`` (a
 #: two-minute video takes Nova Reel about 17 minutes).
@@ -332,6 +328,8 @@ async def _prepare(
         "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": output.uri}},
         "clientRequestToken": _client_token(ctx),
     }
+    if download:
+        await s3.check_fetchable(model)  # the credentials to sign the download, before the job starts
     return _Call(
         payload,
         wire.model_id,
@@ -442,97 +440,36 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
 # -- the job ------------------------------------------------------------------------------------
 
 
-class _Job:
-    """The requests of one video job and its deadline."""
+class _Job(MediaJob[_Call]):
+    """One Nova Reel job: ``StartAsyncInvoke``, ``GetAsyncInvoke`` polls, the video from S3."""
 
-    __slots__ = ("arn", "call", "ctx", "deadline", "endpoint", "model", "request_id", "started")
+    model: BaseLLM
+    default_timeout = DEFAULT_JOB_TIMEOUT
+    max_poll_interval = MAX_POLL_INTERVAL
 
-    def __init__(self, model: BaseLLM, call: _Call, ctx: RequestContext | None, started: float) -> None:
-        self.model = model
-        self.call = call
-        self.ctx = ctx
-        self.started = started
-        given = ctx.deadline if ctx is not None and ctx.deadline is not None else math.inf
-        timeout = call.timeout
-        if timeout is None and given == math.inf:
-            timeout = DEFAULT_JOB_TIMEOUT
-        self.deadline = min(given, started + timeout if timeout is not None else math.inf)
-        self.arn: str | None = None
-        self.endpoint: str | None = None
-        self.request_id: str | None = None
-
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
+    created = "started"
+    every_poll = True
 
     @property
     def invocation_id(self) -> str:
-        return (self.arn or "").rsplit("/", 1)[-1]
+        return (self.id or "").rsplit("/", 1)[-1]
 
-    async def send(self, method: str) -> WireResponse:
-        """The start (``POST``) or one poll (``GET``), with what is left of the job's time."""
-        remaining = self.remaining()
-        if remaining <= 0:
-            raise self.timed_out(None, None)
-        call = self.call
-        start = method == "POST"
-        request = WireRequest(
-            "async_invoke",
-            call.payload if start else {},
-            model=call.model_id,
-            model_fixed=call.model_fixed,
-            method=method,
-            # the ARN's "/" encoded; its ":" as they are (aiohttp would decode "%3A" after the
-            # request was signed: the signed URL and the one sent must be the same)
-            path="" if start else "/" + quote(self.arn or "", safe=":"),
-            read_timeout=call.read_timeout,
-            total_timeout=remaining,
+    def late_hint(self) -> str:
+        return (
+            "the job keeps running on the provider (its video will be written under "
+            f"{self.call.output.uri}); pass a longer timeout= (or a later ctx deadline) for the next job"
         )
-        return await self.connector().send(request, self.ctx)
 
-    def connector(self) -> IConnector:
-        """The model's connector; once the job exists, pinned to the endpoint that holds it."""
-        connector = self.model._connector
-        if self.endpoint is not None and isinstance(connector, FailoverConnector):
-            return connector.pinned(self.endpoint)
-        return connector
+    def progress_note(self, status: str | None, progress: float | None) -> str:
+        return (
+            f"; last status {status}, ~{progress:.0%} done"
+            if status is not None and progress is not None
+            else ""
+        )
 
-    def timed_out(self, status: str | None, progress: float | None) -> RequestTimeoutError:
-        elapsed = time.monotonic() - self.started
-        if self.arn is None:
-            error = RequestTimeoutError(
-                f"the video job was not started within the call's deadline ({elapsed:.1f} s)",
-                endpoint=self.endpoint,
-                hint="pass a longer timeout= (or a later ctx deadline)",
-            )
-        else:
-            where = (
-                f"; last status {status}, ~{progress:.0%} done"
-                if status is not None and progress is not None
-                else ""
-            )
-            error = RequestTimeoutError(
-                f"video job {self.arn} did not finish within the call's deadline ({elapsed:.1f} s{where})",
-                endpoint=self.endpoint,
-                request_id=self.request_id,
-                hint="the job keeps running on the provider (its video will be written under "
-                f"{self.call.output.uri}); pass a longer timeout= (or a later ctx deadline) for the "
-                "next job",
-            )
-        error.job_id = self.arn  # type: ignore[attr-defined]  # (RequestTimeoutError has no field for it)
-        return error
-
-    def tag(self, error: LLMError) -> None:
-        """Name the job on an error raised once it exists (message and ``job_id``)."""
-        if self.arn is None:
-            return
-        if getattr(error, "job_id", None) is None:
-            error.job_id = self.arn  # type: ignore[attr-defined]
-        if self.arn not in error.message:
-            error.message = f"video job {self.arn}: {error.message}"
-            error.args = (error.message, *error.args[1:])
-
-    def started_job(self, wire: WireResponse) -> None:
-        """Read the start's answer: the invocation ARN."""
+    async def start(self) -> JobState:
+        """``StartAsyncInvoke``; its answer names the job by its invocation ARN."""
+        wire = await self.send("async_invoke", self.call.payload)
         data = wire.data
         arn = data.get("invocationArn") if isinstance(data, dict) else None
         if not isinstance(arn, str) or not _ARN.fullmatch(arn):
@@ -543,11 +480,16 @@ class _Job:
                 status=wire.status,
                 request_id=wire.request_id,
             )
-        self.arn = arn
+        self.id = arn
         self.endpoint, self.request_id = wire.endpoint, wire.request_id
+        logger.debug("video job %s started on %s", self.id, self.endpoint)
+        return JobState("in_progress", 0.0)
 
-    def parse(self, wire: WireResponse) -> tuple[str, dict[str, Any]]:
-        """A ``GetAsyncInvoke`` answer -> its status (``InProgress`` …) and body."""
+    async def poll(self) -> JobState:
+        """``GetAsyncInvoke``: its status (``InProgress`` …) and progress."""
+        # the ARN's "/" encoded; its ":" as they are (aiohttp would decode "%3A" after the request
+        # was signed: the signed URL and the one sent must be the same)
+        wire = await self.send("async_invoke", {}, method="GET", path="/" + quote(self.id or "", safe=":"))
         data = wire.data
         status = data.get("status") if isinstance(data, dict) else None
         if not isinstance(status, str) or status not in _STATUSES:
@@ -559,18 +501,22 @@ class _Job:
                 request_id=wire.request_id,
             )
         assert isinstance(data, dict)
-        return status, data
+        if status == "Failed":
+            return JobState("in_progress", 0.0, failure=self.failed(data, wire))
+        if status == "Completed":
+            return JobState("completed", 1.0, done=True, data=data)
+        return JobState("in_progress", self.progress(data))
 
-    def progress(self, data: Mapping[str, Any], last: float) -> float:
+    def progress(self, data: Mapping[str, Any]) -> float:
         """The job's progress (0.0-0.99 while running): the service's ``progress`` when it reports
-        one (0-100), else an estimate from the elapsed time; never below ``last``."""
+        one (0-100), else an estimate from the elapsed time (the runner keeps it from going down)."""
         reported = data.get("progress")
         if isinstance(reported, int | float) and not isinstance(reported, bool) and math.isfinite(reported):
             value = reported / 100.0
         else:
             expected = max(_EXPECTED_ONE_SHOT, self.call.seconds * _EXPECTED_PER_SECOND)
-            value = (time.monotonic() - self.started) / expected
-        return max(last, min(max(value, 0.0), 0.99))
+            value = self.clock.elapsed() / expected
+        return min(max(value, 0.0), 0.99)
 
     def failed(self, data: Mapping[str, Any], wire: WireResponse) -> VideoJobFailedError:
         raw = data.get("failureMessage")
@@ -579,8 +525,8 @@ class _Job:
         )
         blocked = any(word in message.lower() for word in _BLOCKED_WORDS)
         return VideoJobFailedError(
-            f"video job {self.arn} failed: {message}",
-            job_id=self.arn,
+            f"video job {self.id} failed: {message}",
+            job_id=self.id,
             code="content_filter" if blocked else "Failed",
             endpoint=wire.endpoint,
             request_id=wire.request_id,
@@ -611,116 +557,49 @@ class _Job:
                 folder = location
         return folder.child("output.mp4")
 
-    def cost(self) -> float | None:
-        return self.model.metadata.pricing.media_cost(video_seconds=self.call.seconds)
-
-
-async def _run(
-    model: BaseLLM, prompt: Any, ctx: RequestContext | None, params: Mapping[str, Any]
-) -> AsyncGenerator[LLMVideoChunk, None]:
-    """Start the job, poll it until it ends, fetch the video; yield the progress."""
-    started = time.monotonic()
-    call = await _prepare(model, prompt, ctx, params)
-    if call.download:
-        await s3.check_fetchable(model)
-    job = _Job(model, call, ctx, started)
-    try:
-        wire = await job.send("POST")
-        job.started_job(wire)
-        logger.debug("video job %s started on %s", job.arn, job.endpoint)
-        progress = 0.0
-        yield LLMVideoChunk(progress=progress, status="in_progress", job_id=job.arn)
-        interval = call.poll_interval
-        longest = max(MAX_POLL_INTERVAL, interval)
-        last_chance = False
-        while True:
-            remaining = job.remaining()
-            wait = interval
-            interval = min(interval * POLL_BACKOFF, longest)
-            if wait >= remaining:
-                if last_chance or remaining <= 0:
-                    raise job.timed_out("in_progress", progress)
-                last_chance = True  # one more poll just before the deadline
-                wait = max(remaining - min(1.0, remaining / 4), 0.0)
-            await _sleep(wait)
-            wire = await job.send("GET")
-            status, data = job.parse(wire)
-            if status == "Failed":
-                raise job.failed(data, wire)
-            if status == "Completed":
-                break
-            progress = job.progress(data, progress)
-            yield LLMVideoChunk(progress=progress, status="in_progress", job_id=job.arn)
-        location = job.video_location(data)
+    async def finish(self, state: JobState) -> LLMVideoResponse:
+        location = self.video_location(state.data)
         video: bytes | None = None
         media_type = "video/mp4"
-        if call.download:
-            video, media_type = await _download(job, location)
-        response = LLMVideoResponse(
-            model=model.name,
-            provider=model.provider,
+        if self.call.download:
+            remaining = self.remaining()
+            if remaining <= 0:
+                raise self.timed_out("completed", 1.0)
+            assert self.endpoint is not None
+            with too_large_hint():
+                video, media_type = await s3.fetch_object(
+                    self.model,
+                    self.endpoint,
+                    location,
+                    ctx=self.ctx,
+                    total_timeout=remaining,
+                    read_timeout=self.call.read_timeout,
+                )
+        return LLMVideoResponse(
+            model=self.model.name,
+            provider=self.model.provider,
             data=video,
             url=location.uri,
             media_type=media_type,
-            duration_seconds=float(call.seconds),
-            cost=job.cost(),
-            endpoint=job.endpoint,
-            request_id=job.request_id,
-            job_id=job.arn,
+            duration_seconds=float(self.call.seconds),
+            cost=self.model.metadata.pricing.media_cost(video_seconds=self.call.seconds),
+            endpoint=self.endpoint,
+            request_id=self.request_id,
+            job_id=self.id,
         )
-        yield LLMVideoChunk(
-            progress=1.0, status="completed", data=video, final=True, job_id=job.arn, response=response
-        )
-    except LLMError as exc:
-        job.tag(exc)
-        raise
-    except (asyncio.CancelledError, GeneratorExit):
-        if job.arn is not None:
-            logger.debug(
-                "video job %s: the call stopped before the job ended; it keeps running on %s",
-                job.arn,
-                job.endpoint,
-            )
-        raise
-
-
-async def _download(job: _Job, location: s3.S3Location) -> tuple[bytes, str]:
-    remaining = job.remaining()
-    if remaining <= 0:
-        raise job.timed_out("completed", 1.0)
-    assert job.endpoint is not None
-    try:
-        return await s3.fetch_object(
-            job.model,
-            job.endpoint,
-            location,
-            ctx=job.ctx,
-            total_timeout=remaining,
-            read_timeout=job.call.read_timeout,
-        )
-    except ResponseTooLargeError as exc:
-        exc.hint = (
-            "the video is larger than the endpoint's max_response_bytes: raise it, e.g. "
-            "create_llm(..., max_response_bytes=512 * 1024 * 1024), or pass download=False"
-        )
-        raise
 
 
 async def generate_video(
     model: BaseLLM, prompt: str, ctx: RequestContext | None, params: dict[str, Any]
 ) -> LLMVideoResponse:
     """Start a video job, wait for it, fetch the video (see the module docstring)."""
-    response: LLMVideoResponse | None = None
-    async with contextlib.aclosing(_run(model, prompt, ctx, params)) as chunks:
-        async for chunk in chunks:
-            if chunk.final:
-                response = chunk.response
-    assert response is not None  # the last chunk is the final one, or an error was raised
-    return response
+    return await final_response(stream_video(model, prompt, ctx, params))
 
 
 def stream_video(
     model: BaseLLM, prompt: str, ctx: RequestContext | None, params: dict[str, Any]
 ) -> AsyncIterator[LLMVideoChunk]:
     """Start a video job and yield its progress; the final chunk carries the video."""
-    return _run(model, prompt, ctx, params)
+    return run_job(
+        _Job, model, ctx, lambda: _prepare(model, prompt, ctx, params), lambda seconds: _sleep(seconds)
+    )

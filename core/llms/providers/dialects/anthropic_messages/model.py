@@ -9,12 +9,10 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 from ....interfaces.context import RequestContext
-from ....interfaces.errors import LLMError
 from ....interfaces.llm_interfaces import WireRequest, WireResponse
 from ....interfaces.messages import MessagesInput
 from ....interfaces.types import LLMResponse, LLMStreamChunk
 from ...base.implementation import BaseLLM
-from ...base.redact import redact_with
 from .calls import Prepared, prepare
 from .parameters import ANTHROPIC_PARAMETERS, PARAMETER_ALIASES, check_value
 from .parsing import Cost, costing, parse_message
@@ -109,21 +107,10 @@ class AnthropicModel(BaseLLM):
 def parse_wire_response(model: BaseLLM, wire: WireResponse, prepared: Prepared) -> LLMResponse:
     """A non-streamed response → :class:`LLMResponse` with endpoint, timings and cost; a parse
     error is filled with where it came from and masked of the endpoints' credentials."""
-    try:
-        response = parse_message(
-            wire.data,
-            provider=model.provider,
-            model=model.name,
-            cost=costing(model),
-            response_format=prepared.response_format,
-            format_tool=prepared.format_tool,
-        )
-    except LLMError as exc:
-        exc.fill(endpoint=wire.endpoint, request_id=wire.request_id, status=wire.status)
-        redact_with(model.connector, exc)
-        raise
-    response.endpoint = wire.endpoint
-    response.request_id = wire.request_id
-    response.latency = wire.latency
-    response.ttfb = wire.ttfb
-    return response
+    return model._stamp_response(
+        wire,
+        parse_message,
+        cost=costing(model),
+        response_format=prepared.response_format,
+        format_tool=prepared.format_tool,
+    )

@@ -15,7 +15,6 @@ from ....interfaces.llm_interfaces import WireRequest, WireResponse
 from ....interfaces.messages import MessagesInput, plain_text_messages
 from ....interfaces.types import LLMResponse, LLMStreamChunk
 from ...base.implementation import BaseLLM
-from ...base.redact import redact_with
 from .content import block_tokens, messages_to_converse, separate_blocks, text_messages_to_converse
 from .parameters import CONVERSE_PARAMETERS, reasoning_family
 from .parsing import parse_converse
@@ -161,24 +160,9 @@ class BedrockConverseModel(BaseLLM):
     ) -> LLMResponse:
         """A non-streamed response → :class:`LLMResponse` with endpoint and timings; a parse
         error is filled with where it came from and masked of the endpoints' credentials."""
-        try:
-            response = parse_converse(
-                wire.data,
-                provider=self.provider,
-                model=self.name,
-                cost=self.cost,
-                response_format=response_format,
-                structured_tool=structured,
-            )
-        except LLMError as exc:
-            exc.fill(endpoint=wire.endpoint, request_id=wire.request_id, status=wire.status)
-            redact_with(self._connector, exc)
-            raise
-        response.endpoint = wire.endpoint
-        response.request_id = wire.request_id
-        response.latency = wire.latency
-        response.ttfb = wire.ttfb
-        return response
+        return self._stamp_response(
+            wire, parse_converse, response_format=response_format, structured_tool=structured
+        )
 
     # -- the ILLM methods --------------------------------------------------------------------------
 

@@ -10,12 +10,11 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 from ....interfaces.context import RequestContext
-from ....interfaces.errors import InvalidInputError, LLMError, UnsupportedOperationError
+from ....interfaces.errors import InvalidInputError, UnsupportedOperationError
 from ....interfaces.llm_interfaces import WireRequest, WireResponse
 from ....interfaces.messages import MessagesInput, plain_text_messages
 from ....interfaces.types import LLMResponse, LLMStreamChunk
 from ...base.implementation import BaseLLM
-from ...base.redact import redact_with
 from .parameters import COHERE_CHAT_PARAMETERS, COHERE_PARAMETER_ALIASES, TRANSPORT_PARAMETERS
 from .parsing import parse_chat_body
 from .payload import chat_payload, messages_to_wire, split_cohere_fields, text_messages_to_wire
@@ -149,23 +148,7 @@ class CohereChatModel(BaseLLM):
     def _parse_response(self, wire: WireResponse, response_format: Any = None) -> LLMResponse:
         """A non-streamed response → :class:`LLMResponse` with endpoint, timings and cost; a
         parse error is filled with where it came from and masked of the endpoints' credentials."""
-        try:
-            response = parse_chat_body(
-                wire.data,
-                provider=self.provider,
-                model=self.name,
-                cost=self.cost,
-                response_format=response_format,
-            )
-        except LLMError as exc:
-            exc.fill(endpoint=wire.endpoint, request_id=wire.request_id, status=wire.status)
-            redact_with(self._connector, exc)
-            raise
-        response.endpoint = wire.endpoint
-        response.request_id = wire.request_id
-        response.latency = wire.latency
-        response.ttfb = wire.ttfb
-        return response
+        return self._stamp_response(wire, parse_chat_body, response_format=response_format)
 
     def _stream_parser(self, endpoint: str, request_id: str | None = None) -> CohereStreamParser:
         """A fresh parser for one streamed attempt on ``endpoint``."""

@@ -13,7 +13,6 @@ from ....interfaces.llm_interfaces import WireRequest, WireResponse
 from ....interfaces.messages import MessagesInput
 from ....interfaces.types import LLMResponse, LLMStreamChunk
 from ...base.implementation import MESSAGE_OVERHEAD_TOKENS, BaseLLM
-from ...base.redact import redact_with
 from .parameters import GEMINI_PARAMETERS, PARAMETER_ALIASES
 from .parsing import parse_generate_content
 from .payload import contents_to_wire, generation_config, request_fields, separate_contents
@@ -121,25 +120,11 @@ class GeminiBaseLLM(BaseLLM):
         """A non-streamed answer → :class:`LLMResponse` with endpoint, timings and cost; a parse
         error (a blocked prompt included) is filled with where it came from and masked of the
         endpoints' credentials."""
-        try:
-            response = parse_generate_content(
-                wire.data,
-                provider=self.provider,
-                model=self.name,
-                cost=self.cost,
-                response_format=response_format,
-            )
-        except LLMError as exc:
-            exc.fill(endpoint=wire.endpoint, request_id=wire.request_id, status=wire.status)
-            redact_with(self._connector, exc)
-            raise
-        response.endpoint = wire.endpoint
-        data = wire.data if isinstance(wire.data, Mapping) else {}
-        response.request_id = wire.request_id or (
-            data.get("responseId") if isinstance(data.get("responseId"), str) else None
-        )
-        response.latency = wire.latency
-        response.ttfb = wire.ttfb
+        response = self._stamp_response(wire, parse_generate_content, response_format=response_format)
+        if not wire.request_id:  # Gemini's own id of the answer, when no header gave one
+            data = wire.data if isinstance(wire.data, Mapping) else {}
+            response_id = data.get("responseId")
+            response.request_id = response_id if isinstance(response_id, str) else None
         return response
 
     def _stream_parser(self, endpoint: str, request_id: str | None = None) -> GeminiStreamParser:

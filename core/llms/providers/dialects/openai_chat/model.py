@@ -15,7 +15,6 @@ from ....interfaces.llm_interfaces import WireRequest, WireResponse
 from ....interfaces.messages import MessagesInput, plain_text_messages
 from ....interfaces.types import FinishReason, LLMResponse, LLMStreamChunk
 from ...base.implementation import BaseLLM
-from ...base.redact import redact_with
 from .parameters import DEVELOPER_ROLE_FAMILIES, OPENAI_CHAT_PARAMETERS
 from .parsing import map_finish_reason, parse_chat_completion
 from .payload import chat_payload, message_to_wire, text_messages_to_wire
@@ -196,22 +195,7 @@ class OpenAIBaseLLM(BaseLLM):
         """A non-streamed response → :class:`LLMResponse` with endpoint, timings, region and
         cost. ``parse`` reads the body (the dialect's parser: Chat Completions by default); a
         parse error is filled with where it came from and masked of the endpoints' credentials."""
-        try:
-            response = parse(
-                wire.data,
-                provider=self.provider,
-                model=self.name,
-                cost=self.cost,
-                response_format=response_format,
-            )
-        except LLMError as exc:
-            exc.fill(endpoint=wire.endpoint, request_id=wire.request_id, status=wire.status)
-            redact_with(self._connector, exc)  # the body (a server may echo credentials) is quoted
-            raise
-        response.endpoint = wire.endpoint
-        response.request_id = wire.request_id
-        response.latency = wire.latency
-        response.ttfb = wire.ttfb
+        response = self._stamp_response(wire, parse, response_format=response_format)
         response.region = wire.headers.get("x-ms-region")  # Azure's serving region (else absent)
         return response
 

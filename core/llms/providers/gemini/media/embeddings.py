@@ -41,17 +41,17 @@ has ``usageMetadata``. ``cost``: by the catalogue's price per 1M characters wher
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from ....interfaces.errors import InvalidInputError, RequestTimeoutError, ResponseParsingError
 from ....interfaces.llm_interfaces import WireRequest, WireResponse
 from ....interfaces.media import EmbeddingResponse
 from ....interfaces.types import Usage
+from ...base.batches import gather_bounded
 from ...base.wire_values import token_count
 from ._common import (
     TRANSPORT_PARAMS,
@@ -106,8 +106,6 @@ TASK_TYPES = (
 )
 _PARAMS = frozenset({"task_type", "dimensions", "title", "auto_truncate"}) | TRANSPORT_PARAMS
 _ALIASES = {"output_dimensionality": "dimensions"}
-
-_T = TypeVar("_T")
 
 
 @dataclass(slots=True)
@@ -372,10 +370,7 @@ async def embed(
         wire = await model._connector.send(request, ctx)
         return _parse_vertex(wire, len(chunk)) if vertex else _parse_gemini(wire, len(chunk))
 
-    if len(batches) == 1:
-        results = [await send(*batches[0])]
-    else:
-        results = await _gather(send, batches)
+    results = await gather_bounded(lambda span: send(*span), batches, CONCURRENCY)
     vectors = [vector for batch in results for vector in batch.vectors]
     counts = [batch.tokens for batch in results]
     usage = Usage(input_tokens=sum(c for c in counts if c is not None)) if None not in counts else None
@@ -392,27 +387,3 @@ async def embed(
         request_id=first.request_id,
         latency=time.perf_counter() - started,
     )
-
-
-async def _gather(send: Callable[[int, int], Awaitable[_T]], batches: list[tuple[int, int]]) -> list[_T]:
-    """``send(start, end)`` of every batch, at most CONCURRENCY at a time, results in batch order;
-    the first error cancels the rest and is raised."""
-    gate = asyncio.Semaphore(CONCURRENCY)
-
-    async def one(start: int, end: int) -> _T:
-        async with gate:
-            return await send(start, end)
-
-    tasks = [asyncio.ensure_future(one(start, end)) for start, end in batches]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        failed = [t for t in tasks if t in done and not t.cancelled() and t.exception() is not None]
-        if failed:
-            error = failed[0].exception()
-            assert error is not None
-            raise error
-        return [t.result() for t in tasks]
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

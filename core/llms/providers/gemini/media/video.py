@@ -63,27 +63,19 @@ duration asked (or the default 8 s).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import re
-import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from ....interfaces.errors import (
-    InvalidInputError,
-    LLMError,
-    RequestTimeoutError,
-    ResponseParsingError,
-    ResponseTooLargeError,
-    VideoJobFailedError,
-)
-from ....interfaces.llm_interfaces import IConnector, WireRequest, WireResponse
+from ....interfaces.errors import InvalidInputError, ResponseParsingError, VideoJobFailedError
+from ....interfaces.llm_interfaces import WireResponse
 from ....interfaces.media import LLMVideoChunk, LLMVideoResponse
-from ...base.failover import FailoverConnector
+from ...base.media_jobs import POLL_BACKOFF as POLL_BACKOFF
+from ...base.media_jobs import JobState, MediaJob, final_response, run_job, too_large_hint, video_body
 from ._common import (
     TRANSPORT_PARAMS,
     MediaModel,
@@ -138,9 +130,8 @@ _ANY = VeoRules(durations=tuple(range(1, 61)), resolutions=("720p", "1080p"))
 PERSON_GENERATION = ("allow_all", "allow_adult", "dont_allow")
 #: seconds before the first poll, unless ``poll_interval`` says otherwise.
 DEFAULT_POLL_INTERVAL = 5.0
-#: each wait between polls is this much longer than the one before ...
-POLL_BACKOFF = 1.5
-#: ... up to this many seconds (or ``poll_interval``, when it is longer).
+#: each wait between polls is :data:`POLL_BACKOFF` times longer than the one before, up to this
+#: many seconds (or ``poll_interval``, when it is longer).
 MAX_POLL_INTERVAL = 20.0
 #: the whole job's time limit when the call has neither ``timeout`` nor ``ctx.deadline``.
 DEFAULT_JOB_TIMEOUT = 20 * 60.0
@@ -297,116 +288,53 @@ class _Video:
     media_type: str
 
 
-class _Job:
-    """The requests of one video operation and its deadline."""
+class _Job(MediaJob[_Call]):
+    """One Veo operation: ``:predictLongRunning``, its polls, the video's download."""
 
-    __slots__ = ("call", "ctx", "deadline", "endpoint", "model", "name", "request_id", "started", "vertex")
+    model: MediaModel
+    default_timeout = DEFAULT_JOB_TIMEOUT
+    max_poll_interval = MAX_POLL_INTERVAL
 
-    def __init__(self, model: MediaModel, call: _Call, ctx: RequestContext | None, started: float) -> None:
-        self.model = model
-        self.call = call
-        self.ctx = ctx
-        self.started = started
-        self.vertex = is_vertex(model)
-        given = ctx.deadline if ctx is not None and ctx.deadline is not None else math.inf
-        timeout = call.timeout
-        if timeout is None and given == math.inf:
-            timeout = DEFAULT_JOB_TIMEOUT
-        self.deadline = min(given, started + timeout if timeout is not None else math.inf)
-        self.name: str | None = None
-        self.endpoint: str | None = None
-        self.request_id: str | None = None
+    noun = "video operation"
+    deadline_word = "by"
+    stopped = "video operation %s: the call stopped before it was done; it keeps running on %s"
 
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
+    def progress_note(self, status: str | None, progress: float | None) -> str:
+        return f"; {progress:.0%} done" if progress else ""
 
-    async def send(
-        self,
-        operation: str,
-        payload: dict[str, Any],
-        *,
-        method: str = "POST",
-        path: str = "",
-        headers: dict[str, str] | None = None,
-    ) -> WireResponse:
-        """One request of the job, with what is left of its time as the call's limit."""
-        remaining = self.remaining()
-        if remaining <= 0:
-            raise self.timed_out()
-        request = WireRequest(
-            operation,
-            payload,
-            model=self.call.model_id,
-            model_fixed=self.call.model_fixed,
-            method=method,
-            path=path,
-            headers=headers,
-            read_timeout=self.call.read_timeout,
-            total_timeout=remaining,
-        )
-        return await self._connector().send(request, self.ctx)
+    async def start(self) -> JobState:
+        wire = await self.send("predict_long_running", self.call.payload)
+        self.endpoint, self.request_id = wire.endpoint, wire.request_id
+        state = self.read(wire)
+        logger.debug("video operation %s started on %s", self.id, wire.endpoint)
+        return state
 
-    def _connector(self) -> IConnector:
-        """The model's connector; once the operation exists, pinned to the endpoint that holds it."""
-        connector = self.model._connector
-        if self.endpoint is not None and isinstance(connector, FailoverConnector):
-            return connector.pinned(self.endpoint)
-        return connector
+    async def poll(self) -> JobState:
+        assert self.id is not None
+        if is_vertex(self.model):
+            return self.read(await self.send("operation", {"operationName": self.id}))
+        return self.read(await self.send("operation", {}, method="GET", path="/" + quote(self.id, safe="/")))
 
-    async def poll(self) -> WireResponse:
-        assert self.name is not None
-        if self.vertex:
-            return await self.send("operation", {"operationName": self.name})
-        return await self.send("operation", {}, method="GET", path="/" + quote(self.name, safe="/"))
-
-    def timed_out(self, progress: float | None = None) -> RequestTimeoutError:
-        elapsed = time.monotonic() - self.started
-        if self.name is None:
-            error = RequestTimeoutError(
-                f"the video operation was not created within the call's deadline ({elapsed:.1f} s)",
-                endpoint=self.endpoint,
-                hint="pass a longer timeout= (or a later ctx deadline)",
-            )
-        else:
-            done = f"; {progress:.0%} done" if progress else ""
-            error = RequestTimeoutError(
-                f"video operation {self.name} did not finish by the call's deadline ({elapsed:.1f} s{done})",
-                endpoint=self.endpoint,
-                request_id=self.request_id,
-                hint="the operation keeps running on the provider; pass a longer timeout= (or a later "
-                "ctx deadline) for the next job",
-            )
-        error.job_id = self.name  # type: ignore[attr-defined]  # (RequestTimeoutError has no field for it)
-        return error
-
-    def tag(self, error: LLMError) -> None:
-        """Name the operation on an error raised once it exists (message and ``job_id``)."""
-        if self.name is None:
-            return
-        if getattr(error, "job_id", None) is None:
-            error.job_id = self.name  # type: ignore[attr-defined]
-        if self.name not in error.message:
-            error.message = f"video operation {self.name}: {error.message}"
-            error.args = (error.message, *error.args[1:])
-
-    def read(self, wire: WireResponse) -> tuple[bool, float, dict[str, Any]]:
-        """An operation object → (done, progress 0.0-1.0, the object)."""
+    def read(self, wire: WireResponse) -> JobState:
+        """An operation object → its state (done, progress 0.0-1.0; why it made no video)."""
         data = wire.data
         if not isinstance(data, dict):
             raise self._bad(wire, f"a video operation that is a JSON {type(data).__name__}")
-        if self.name is None:
+        if self.id is None:
             name = data.get("name")
             if not isinstance(name, str) or len(name) > 500 or not _OPERATION_NAME.match(name):
                 raise self._bad(wire, "a video operation without a usable name")
-            self.name = name
+            self.id = name
         done = data.get("done", False)
         if not isinstance(done, bool):
             raise self._bad(wire, "a video operation whose 'done' is not true or false")
+        if done or "error" in data:
+            return JobState("done", 1.0 if done else 0.0, True, self.failed(data, wire), data=data, wire=wire)
         metadata = data.get("metadata")
         progress = metadata.get("progressPercent") if isinstance(metadata, dict) else None
         if isinstance(progress, bool) or not isinstance(progress, int | float) or not math.isfinite(progress):
             progress = 0
-        return done or "error" in data, 1.0 if done else min(max(progress / 100.0, 0.0), 1.0), data
+        return JobState("running", min(max(progress / 100.0, 0.0), 1.0))
 
     @staticmethod
     def _bad(wire: WireResponse, what: str) -> ResponseParsingError:
@@ -425,8 +353,8 @@ class _Job:
             _, name = status_of(error)
             message = " ".join(str(error.get("message") or "no reason given").split())[:500]
             return VideoJobFailedError(
-                f"video operation {self.name} failed: {message}",
-                job_id=self.name,
+                f"video operation {self.id} failed: {message}",
+                job_id=self.id,
                 code=name or "failed",
                 endpoint=wire.endpoint,
                 request_id=wire.request_id,
@@ -445,23 +373,23 @@ class _Job:
         reasons = body.get("raiMediaFilteredReasons")
         reason = reasons[0] if isinstance(reasons, list) and reasons and isinstance(reasons[0], str) else ""
         return VideoJobFailedError(
-            f"video operation {self.name} made no video: the provider's safety filters removed it"
+            f"video operation {self.id} made no video: the provider's safety filters removed it"
             + (f" ({' '.join(reason.split())[:300]})" if reason else ""),
-            job_id=self.name,
+            job_id=self.id,
             code=_FILTERED_CODE,
             endpoint=wire.endpoint,
             request_id=wire.request_id,
             hint="change the prompt (or person_generation, or the image)",
         )
 
-    def video(self, data: dict[str, Any], wire: WireResponse) -> _Video:
+    def video(self, data: Mapping[str, Any], wire: WireResponse) -> _Video:
         """The video of a finished operation."""
         response = data.get("response")
         response = response if isinstance(response, dict) else {}
         inner = response.get("generateVideoResponse")
         samples = _samples(inner if isinstance(inner, dict) else response)
         if not samples:
-            raise self._bad(wire, f"a finished video operation ({self.name}) without a video")
+            raise self._bad(wire, f"a finished video operation ({self.id}) without a video")
         sample = samples[0]
         inner_video = sample.get("video")
         video: dict[str, Any] = inner_video if isinstance(inner_video, dict) else sample
@@ -473,10 +401,33 @@ class _Job:
             return _Video(decode_base64(encoded, "the operation's video bytes", **fields), None, media_type)
         uri = video.get("uri") or video.get("gcsUri")
         if not isinstance(uri, str) or not uri or len(uri) > 4_000:
-            raise self._bad(
-                wire, f"a finished video operation ({self.name}) without the video's bytes or URI"
-            )
+            raise self._bad(wire, f"a finished video operation ({self.id}) without the video's bytes or URI")
         return _Video(None, _without_key(uri), media_type)
+
+    async def finish(self, state: JobState) -> LLMVideoResponse:
+        assert state.wire is not None
+        video = self.video(state.data, state.wire)
+        body, url, media_type = video.data, video.uri, video.media_type
+        if body is None and self.call.download and url is not None:
+            path = _file_path(url)
+            if path is not None:
+                with too_large_hint():
+                    wire = await self.send(
+                        "operation", {}, method="GET", path=path, headers={"Accept": "*/*"}
+                    )
+                body, media_type = video_body(wire)
+        return LLMVideoResponse(
+            model=self.model.name,
+            provider=self.model.provider,
+            data=body,
+            url=url,
+            media_type=media_type,
+            duration_seconds=float(self.call.seconds),
+            cost=self.model.metadata.pricing.media_cost(video_seconds=self.call.seconds),
+            endpoint=self.endpoint,
+            request_id=self.request_id,
+            job_id=self.id,
+        )
 
 
 def _samples(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -515,112 +466,15 @@ def _file_path(uri: str) -> str | None:
     return f"{quote(path, safe='/:')}?{query}"
 
 
-async def _download(job: _Job, path: str) -> tuple[bytes, str]:
-    try:
-        wire = await job.send("operation", {}, method="GET", path=path, headers={"Accept": "*/*"})
-    except ResponseTooLargeError as exc:
-        exc.hint = (
-            "the video is larger than the endpoint's max_response_bytes: raise it, e.g. "
-            "create_llm(..., max_response_bytes=512 * 1024 * 1024), or pass download=False"
-        )
-        raise
-    content_type = (wire.headers.get("Content-Type", "") if wire.headers is not None else "").split(";")[0]
-    if wire.data is not None or not wire.body:
-        what = "JSON" if wire.data is not None else "an empty body"
-        raise ResponseParsingError(
-            f"{wire.endpoint} answered the video's download with {what}, not a video",
-            endpoint=wire.endpoint,
-            status=wire.status,
-            request_id=wire.request_id,
-        )
-    media_type = content_type.strip().lower() if content_type.startswith("video/") else "video/mp4"
-    return wire.body, media_type
-
-
-async def _run(
-    model: MediaModel, prompt: Any, ctx: RequestContext | None, params: Mapping[str, Any]
-) -> AsyncGenerator[LLMVideoChunk, None]:
-    """Start the operation, poll it until it is done, download the video; yield the progress."""
-    started = time.monotonic()
-    call = await _prepare(model, prompt, params)
-    job = _Job(model, call, ctx, started)
-    try:
-        wire = await job.send("predict_long_running", call.payload)
-        job.endpoint, job.request_id = wire.endpoint, wire.request_id
-        done, progress, data = job.read(wire)
-        logger.debug("video operation %s started on %s", job.name, wire.endpoint)
-        interval = call.poll_interval
-        longest = max(MAX_POLL_INTERVAL, interval)
-        last_chance = False
-        shown: float | None = None
-        while not done:
-            if shown != progress:
-                shown = progress
-                yield LLMVideoChunk(progress=progress, status="running", job_id=job.name)
-            wait = interval
-            interval = min(interval * POLL_BACKOFF, longest)
-            remaining = job.remaining()
-            if wait >= remaining:
-                if last_chance or remaining <= 0:
-                    raise job.timed_out(progress)
-                last_chance = True  # one more poll just before the deadline
-                wait = max(remaining - min(1.0, remaining / 4), 0.0)
-            await _sleep(wait)
-            wire = await job.poll()
-            done, reported, data = job.read(wire)
-            progress = max(progress, reported)
-        failure = job.failed(data, wire)
-        if failure is not None:
-            raise failure
-        video = job.video(data, wire)
-        body, url, media_type = video.data, video.uri, video.media_type
-        if body is None and call.download and url is not None:
-            path = _file_path(url)
-            if path is not None:
-                body, media_type = await _download(job, path)
-        response = LLMVideoResponse(
-            model=model.name,
-            provider=model.provider,
-            data=body,
-            url=url,
-            media_type=media_type,
-            duration_seconds=float(call.seconds),
-            cost=model.metadata.pricing.media_cost(video_seconds=call.seconds),
-            endpoint=job.endpoint,
-            request_id=job.request_id,
-            job_id=job.name,
-        )
-        yield LLMVideoChunk(
-            progress=1.0, status="done", data=body, final=True, job_id=job.name, response=response
-        )
-    except LLMError as exc:
-        job.tag(exc)
-        raise
-    except (asyncio.CancelledError, GeneratorExit):
-        if job.name is not None:
-            logger.debug(
-                "video operation %s: the call stopped before it was done; it keeps running on %s",
-                job.name,
-                job.endpoint,
-            )
-        raise
-
-
 async def generate_video(
     model: MediaModel, prompt: str, ctx: RequestContext | None, params: dict[str, Any]
 ) -> LLMVideoResponse:
     """Start a Veo operation, wait for it, download the video (see the module docstring)."""
-    response: LLMVideoResponse | None = None
-    async with contextlib.aclosing(_run(model, prompt, ctx, params)) as chunks:
-        async for chunk in chunks:
-            if chunk.final:
-                response = chunk.response
-    assert response is not None  # the last chunk is the final one, or an error was raised
-    return response
+    return await final_response(stream_video(model, prompt, ctx, params))
 
 
 def stream_video(
     model: MediaModel, prompt: str, ctx: RequestContext | None, params: dict[str, Any]
 ) -> AsyncIterator[LLMVideoChunk]:
     """Start a Veo operation and yield its progress; the final chunk carries the video."""
-    return _run(model, prompt, ctx, params)
+    return run_job(_Job, model, ctx, lambda: _prepare(model, prompt, params), lambda seconds: _sleep(seconds))

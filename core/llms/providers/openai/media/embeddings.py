@@ -26,20 +26,20 @@ way), ``timeout`` (seconds for the whole call, every batch included) and ``read_
 from __future__ import annotations
 
 import array
-import asyncio
 import base64
 import binascii
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from ....interfaces.context import RequestContext
 from ....interfaces.errors import InvalidInputError, RequestTimeoutError, ResponseParsingError
 from ....interfaces.llm_interfaces import WireRequest, WireResponse
 from ....interfaces.media import EmbeddingResponse
 from ....interfaces.types import Usage
+from ...base.batches import gather_bounded
 from ._common import call_timeouts
 
 if TYPE_CHECKING:
@@ -64,8 +64,6 @@ MODEL_DIMENSIONS: Mapping[str, int] = {
 _FIXED_SIZE = frozenset({"text-embedding-ada-002"})
 _PARAMETERS = frozenset({"dimensions", "user", "encoding_format", "timeout", "read_timeout"})
 _FORMATS = ("base64", "float")
-
-_T = TypeVar("_T")
 
 
 @dataclass(slots=True)
@@ -226,7 +224,8 @@ def _parse(wire: WireResponse, count: int) -> tuple[list[list[float]], int | Non
             raise bad(f"an unreadable vector for input {index}")
         vectors[index] = vector
     filled = [vector for vector in vectors if vector is not None]
-    assert len(filled) == count  # as many items as inputs, each index once
+    if len(filled) != count:
+        raise bad(f"{len(filled)} vectors for {count} inputs")
     usage = data.get("usage") if isinstance(data, dict) else None
     tokens = usage.get("prompt_tokens") if isinstance(usage, dict) else None
     if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0:
@@ -265,10 +264,7 @@ async def embed(
         return wire, vectors, tokens
 
     batches = _batches(inputs)
-    if len(batches) == 1:
-        results = [await send(*batches[0])]
-    else:
-        results = await _gather(send, batches)
+    results = await gather_bounded(lambda span: send(*span), batches, CONCURRENCY)
     vectors = [vector for _, batch, _ in results for vector in batch]
     counts = [tokens for _, _, tokens in results if tokens is not None]
     usage = Usage(input_tokens=sum(counts)) if counts else None
@@ -283,27 +279,3 @@ async def embed(
         request_id=first.request_id,
         latency=time.perf_counter() - started,
     )
-
-
-async def _gather(send: Callable[[int, int], Awaitable[_T]], batches: list[tuple[int, int]]) -> list[_T]:
-    """``send(start, end)`` of every batch, at most CONCURRENCY at a time, results in batch order;
-    the first error cancels the rest and is raised."""
-    gate = asyncio.Semaphore(CONCURRENCY)
-
-    async def one(start: int, end: int) -> _T:
-        async with gate:
-            return await send(start, end)
-
-    tasks = [asyncio.ensure_future(one(start, end)) for start, end in batches]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        failed = [t for t in tasks if t in done and not t.cancelled() and t.exception() is not None]
-        if failed:
-            error = failed[0].exception()
-            assert error is not None
-            raise error
-        return [t.result() for t in tasks]
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

@@ -53,32 +53,24 @@ a larger one raises :class:`ResponseTooLargeError` whose hint says how to raise 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import os
-import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ....interfaces.context import RequestContext
-from ....interfaces.errors import (
-    InvalidInputError,
-    LLMError,
-    RequestTimeoutError,
-    ResponseParsingError,
-    ResponseTooLargeError,
-    VideoJobFailedError,
-)
-from ....interfaces.llm_interfaces import IConnector, WireRequest, WireResponse
+from ....interfaces.errors import InvalidInputError, ResponseParsingError, VideoJobFailedError
+from ....interfaces.llm_interfaces import WireResponse
 from ....interfaces.media import LLMVideoChunk, LLMVideoResponse
 from ....interfaces.messages import ImagePart
-from ...base.failover import FailoverConnector
 from ...base.http_errors import parse_retry_after
 from ...base.implementation import sniff_image_media_type
+from ...base.media_jobs import POLL_BACKOFF as POLL_BACKOFF
+from ...base.media_jobs import JobState, MediaJob, final_response, run_job, too_large_hint, video_body
 from ...base.multipart import FormField, MultipartForm
 from ._common import call_timeouts
 
@@ -104,9 +96,8 @@ SIZES: tuple[str, ...] = ("720x1280", "1280x720", "1024x1792", "1792x1024")
 _PRO_SIZES = frozenset({"1024x1792", "1792x1024"})
 #: seconds before the first poll, unless ``poll_interval`` says otherwise.
 DEFAULT_POLL_INTERVAL = 2.0
-#: each wait between polls is this much longer than the one before ...
-POLL_BACKOFF = 1.5
-#: ... up to this many seconds (or ``poll_interval``, when it is longer).
+#: each wait between polls is :data:`POLL_BACKOFF` times longer than the one before, up to this
+#: many seconds (or ``poll_interval``, when it is longer).
 MAX_POLL_INTERVAL = 15.0
 #: a wait the server asks for is followed up to this many seconds.
 _MAX_POLL_HINT = 60.0
@@ -143,6 +134,8 @@ class _Call:
     download: bool
     timeout: float | None
     read_timeout: float | None
+    model_id: str
+    model_fixed: bool = False
 
 
 # -- parameters ---------------------------------------------------------------------------------
@@ -241,7 +234,9 @@ async def _prepare(model: OpenAIModel, prompt: Any, params: Mapping[str, Any]) -
             form = MultipartForm([*fields, reference])
         else:
             payload["input_reference"] = reference
-    return _Call(payload, form, seconds, size, poll_interval, download, timeout, read_timeout)
+    return _Call(
+        payload, form, seconds, size, poll_interval, download, timeout, read_timeout, model.metadata.model_id
+    )
 
 
 async def _reference(value: Any) -> FormField | dict[str, str]:
@@ -304,87 +299,28 @@ async def _read_reference(path: Path) -> bytes:
 # -- the job ------------------------------------------------------------------------------------
 
 
-class _Job:
-    """The requests of one video job and its deadline."""
+class _Job(MediaJob[_Call]):
+    """One sora video job: ``POST /videos``, ``GET /videos/{id}``, ``GET /videos/{id}/content``."""
 
-    __slots__ = ("call", "ctx", "deadline", "endpoint", "id", "model", "request_id", "started")
+    model: OpenAIModel
+    default_timeout = DEFAULT_JOB_TIMEOUT
+    max_poll_interval = MAX_POLL_INTERVAL
 
-    def __init__(self, model: OpenAIModel, call: _Call, ctx: RequestContext | None, started: float) -> None:
-        self.model = model
-        self.call = call
-        self.ctx = ctx
-        self.started = started
-        # the earlier of ctx.deadline and the call's timeout; the default timeout when neither
-        given = ctx.deadline if ctx is not None and ctx.deadline is not None else math.inf
-        timeout = call.timeout
-        if timeout is None and given == math.inf:
-            timeout = DEFAULT_JOB_TIMEOUT
-        self.deadline = min(given, started + timeout if timeout is not None else math.inf)
-        self.id: str | None = None
-        self.endpoint: str | None = None
-        self.request_id: str | None = None
+    @property
+    def path(self) -> str:
+        return "/" + quote(self.id or "", safe="")
 
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
+    async def start(self) -> JobState:
+        wire = await self.send("videos", self.call.payload, form=self.call.form)
+        self.endpoint, self.request_id = wire.endpoint, wire.request_id
+        state = self.parse(wire)
+        logger.debug("video job %s created on %s (%s)", self.id, wire.endpoint, state.status)
+        return state
 
-    async def send(self, method: str, path: str = "") -> WireResponse:
-        """One request of the job, with what is left of its time as the call's limit."""
-        remaining = self.remaining()
-        if remaining <= 0:
-            raise self.timed_out(None, None)
-        call = self.call
-        create = method == "POST"
-        request = WireRequest(
-            "videos",
-            call.payload if create else {},
-            model=self.model.metadata.model_id,
-            method=method,
-            path=path,
-            form=call.form if create else None,
-            read_timeout=call.read_timeout,
-            total_timeout=remaining,
-        )
-        return await self._connector().send(request, self.ctx)
+    async def poll(self) -> JobState:
+        return self.parse(await self.send("videos", {}, method="GET", path=self.path))
 
-    def _connector(self) -> IConnector:
-        """The model's connector; once the job exists, pinned to the endpoint that holds it (a
-        backup's job is unknown to the primary)."""
-        connector = self.model._connector
-        if self.endpoint is not None and isinstance(connector, FailoverConnector):
-            return connector.pinned(self.endpoint)
-        return connector
-
-    def timed_out(self, status: str | None, progress: float | None) -> RequestTimeoutError:
-        elapsed = time.monotonic() - self.started
-        if self.id is None:
-            error = RequestTimeoutError(
-                f"the video job was not created within the call's deadline ({elapsed:.1f} s)",
-                endpoint=self.endpoint,
-                hint="pass a longer timeout= (or a later ctx deadline)",
-            )
-        else:
-            where = f"; last status {status}, {progress:.0%} done" if status is not None else ""
-            error = RequestTimeoutError(
-                f"video job {self.id} did not finish within the call's deadline ({elapsed:.1f} s{where})",
-                endpoint=self.endpoint,
-                request_id=self.request_id,
-                hint="the job keeps running on the provider; pass a longer timeout= (or a later ctx "
-                "deadline) for the next job",
-            )
-        error.job_id = self.id  # type: ignore[attr-defined]  # (RequestTimeoutError has no field for it)
-        return error
-
-    def tag(self, error: LLMError) -> None:
-        """Name the job on an error raised once it exists (message and ``job_id``)."""
-        if self.id is None:
-            return
-        if getattr(error, "job_id", None) is None:
-            error.job_id = self.id  # type: ignore[attr-defined]
-        if self.id not in error.message:
-            error.message = f"video job {self.id}: {error.message}"
-            error.args = (error.message, *error.args[1:])
-
-    def parse(self, wire: WireResponse) -> tuple[str, float, dict[str, Any]]:
+    def parse(self, wire: WireResponse) -> JobState:
         """A job object → its status and progress (0.0-1.0)."""
         data = wire.data
         status = data.get("status") if isinstance(data, dict) else None
@@ -407,12 +343,14 @@ class _Job:
                     request_id=wire.request_id,
                 )
             self.id = job_id
+        if status in _FAILED:
+            return JobState(status, 0.0, failure=self.failed(data, wire))
         if status in _DONE:
-            return status, 1.0, data
+            return JobState(status, 1.0, done=True, data=data)
         progress = data.get("progress")
         if isinstance(progress, bool) or not isinstance(progress, int | float) or not math.isfinite(progress):
             progress = 0
-        return status, min(max(progress / 100.0, 0.0), 1.0), data
+        return JobState(status, min(max(progress / 100.0, 0.0), 1.0), wait=_poll_hint(wire))
 
     def failed(self, data: dict[str, Any], wire: WireResponse) -> VideoJobFailedError:
         error = data.get("error")
@@ -431,6 +369,28 @@ class _Job:
             hint="the provider's moderation refused the prompt or the reference image: change it"
             if moderated
             else "the job failed on the provider; a new job may succeed",
+        )
+
+    async def finish(self, state: JobState) -> LLMVideoResponse:
+        data, call = state.data, self.call
+        seconds = _job_seconds(data, call.seconds)
+        size = data.get("size") if isinstance(data.get("size"), str) else call.size
+        video: bytes | None = None
+        media_type = "video/mp4"
+        if call.download:
+            with too_large_hint():
+                wire = await self.send("videos", {}, method="GET", path=self.path + "/content")
+            video, media_type = video_body(wire)
+        return LLMVideoResponse(
+            model=self.model.name,
+            provider=self.model.provider,
+            data=video,
+            media_type=media_type,
+            duration_seconds=seconds,
+            cost=self.cost(seconds, size),
+            endpoint=self.endpoint,
+            request_id=self.request_id,
+            job_id=self.id,
         )
 
     def cost(self, seconds: float | None, size: str | None) -> float | None:
@@ -473,114 +433,15 @@ def _job_seconds(data: Mapping[str, Any], asked: int | None) -> float | None:
     return float(asked) if asked is not None else None
 
 
-async def _run(
-    model: OpenAIModel, prompt: Any, ctx: RequestContext | None, params: Mapping[str, Any]
-) -> AsyncGenerator[LLMVideoChunk, None]:
-    """Create the job, poll it until it ends, download the video; yield the progress."""
-    started = time.monotonic()
-    call = await _prepare(model, prompt, params)
-    job = _Job(model, call, ctx, started)
-    try:
-        wire = await job.send("POST")
-        job.endpoint, job.request_id = wire.endpoint, wire.request_id
-        status, progress, data = job.parse(wire)
-        logger.debug("video job %s created on %s (%s)", job.id, wire.endpoint, status)
-        job_path = "/" + quote(job.id or "", safe="")
-        interval = call.poll_interval
-        longest = max(MAX_POLL_INTERVAL, interval)
-        last_chance = False
-        shown: tuple[str, float] | None = None
-        while True:
-            if status in _FAILED:
-                raise job.failed(data, wire)
-            if status in _DONE:
-                break
-            if shown != (status, progress):
-                shown = (status, progress)
-                yield LLMVideoChunk(progress=progress, status=status, job_id=job.id)
-            hint = _poll_hint(wire)
-            wait = interval if hint is None else hint
-            interval = min(interval * POLL_BACKOFF, longest)
-            remaining = job.remaining()
-            if wait >= remaining:
-                if last_chance or remaining <= 0:
-                    raise job.timed_out(status, progress)
-                last_chance = True  # one more poll just before the deadline
-                wait = max(remaining - min(1.0, remaining / 4), 0.0)
-            await _sleep(wait)
-            wire = await job.send("GET", job_path)
-            status, reported, data = job.parse(wire)
-            progress = max(progress, reported)
-        seconds = _job_seconds(data, call.seconds)
-        size = data.get("size") if isinstance(data.get("size"), str) else call.size
-        video: bytes | None = None
-        media_type = "video/mp4"
-        if call.download:
-            video, media_type = await _download(job, job_path + "/content")
-        response = LLMVideoResponse(
-            model=model.name,
-            provider=model.provider,
-            data=video,
-            media_type=media_type,
-            duration_seconds=seconds,
-            cost=job.cost(seconds, size),
-            endpoint=job.endpoint,
-            request_id=job.request_id,
-            job_id=job.id,
-        )
-        yield LLMVideoChunk(
-            progress=1.0, status=status, data=video, final=True, job_id=job.id, response=response
-        )
-    except LLMError as exc:
-        job.tag(exc)
-        raise
-    except (asyncio.CancelledError, GeneratorExit):
-        if job.id is not None:
-            logger.debug(
-                "video job %s: the call stopped before the job ended; it keeps running on %s",
-                job.id,
-                job.endpoint,
-            )
-        raise
-
-
-async def _download(job: _Job, path: str) -> tuple[bytes, str]:
-    try:
-        wire = await job.send("GET", path)
-    except ResponseTooLargeError as exc:
-        exc.hint = (
-            "the video is larger than the endpoint's max_response_bytes: raise it, e.g. "
-            "create_llm(..., max_response_bytes=512 * 1024 * 1024), or pass download=False"
-        )
-        raise
-    content_type = (wire.headers.get("Content-Type", "") if wire.headers is not None else "").split(";")[0]
-    if wire.data is not None or not wire.body:
-        what = "JSON" if wire.data is not None else "an empty body"
-        raise ResponseParsingError(
-            f"{wire.endpoint} answered the video's download with {what}, not a video",
-            endpoint=wire.endpoint,
-            status=wire.status,
-            request_id=wire.request_id,
-        )
-    media_type = content_type.strip().lower() if content_type.startswith("video/") else "video/mp4"
-    return wire.body, media_type
-
-
 async def generate_video(
     model: OpenAIModel, prompt: str, ctx: RequestContext | None, params: dict[str, Any]
 ) -> LLMVideoResponse:
     """Create a video job, wait for it, download the video (see the module docstring)."""
-    response: LLMVideoResponse | None = None
-    async with contextlib.aclosing(_run(model, prompt, ctx, params)) as chunks:
-        async for chunk in chunks:
-            if chunk.final:
-                response = chunk.response
-    assert response is not None  # the last chunk is the final one, or an error was raised
-    return response
+    return await final_response(stream_video(model, prompt, ctx, params))
 
 
 def stream_video(
     model: OpenAIModel, prompt: str, ctx: RequestContext | None, params: dict[str, Any]
 ) -> AsyncIterator[LLMVideoChunk]:
     """Create a video job and yield its progress; the final chunk carries the video."""
-    return _run(model, prompt, ctx, params)
+    return run_job(_Job, model, ctx, lambda: _prepare(model, prompt, params), lambda seconds: _sleep(seconds))
