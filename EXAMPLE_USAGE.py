@@ -5,7 +5,9 @@ answering, streaming, calling a tool, returning structured output, failing over 
 primary to its backup, falling back from a dead provider to another provider's model (an
 OpenAI-compatible host), refusing an unsupported operation with a hint, and making an image, a
 short speech clip and embeddings with OpenAI's media models; then an AWS Bedrock model failing
-over from a dead region to a backup region, signed for that region (unless AWS credentials are set).
+over from a dead region to a backup region, signed for that region (unless AWS credentials are set);
+then the providerless ``LLMClient``: a one-line ``ask``, streamed events, labels and a shared budget,
+and its blocking twin ``client.sync`` for code without an event loop.
 
 With ``AZURE_OPENAI_API_KEY`` + ``AZURE_OPENAI_ENDPOINT`` + ``AZURE_OPENAI_DEPLOYMENT`` (or
 ``OPENAI_API_KEY``) set, the same walk-through talks to the real service.
@@ -28,7 +30,9 @@ from pydantic import BaseModel
 from core.llms import (
     ILLM,
     BaseLLM,
+    Budget,
     FallbackLLM,
+    LLMClient,
     LLMFactory,
     StreamAccumulator,
     UnsupportedOperationError,
@@ -188,6 +192,33 @@ async def bedrock_failover() -> None:
             print(f"   sent as {west.requests[-1].path} (an inference profile), cost=${answer.cost or 0:.6f}")
 
 
+async def client_layer(model_name: str, settings: dict[str, Any]) -> None:
+    """Steps 10-11: the providerless client (one line per call, events, labels, a budget) and
+    its blocking twin for code without an event loop."""
+    provider = model_name.partition("/")[0]
+    client = LLMClient(default_model=model_name, providers={provider: settings})
+    async with client:
+        print(f"\n10. LLMClient: {await client.ask('Name a river in France.')!r}")
+        words: list[str] = []
+        async for event in client.chat_stream([("system", "Be brief."), "Describe Lyon."]):
+            if event.type == "chunk":
+                words.append(event.delta)
+            elif event.type == "usage":
+                print(f"    streamed {''.join(words)!r} then usage={event.usage} cost=${event.cost or 0:.6f}")
+        budget = Budget(cost_usd=0.50)  # shared by every call of the bound client
+        team = client.bind(tenant="acme", run_id="nightly", budget=budget)
+        await team.ask("Name a mountain in France.")
+        print(f"    bound labels {team.labels}; spent ${budget.spent_usd:.6f} of $0.50")
+
+        def blocking_code() -> None:  # e.g. a script, a Flask view, a notebook cell
+            print(f"\n11. client.sync.ask: {client.sync.ask('Name a city in Italy.')!r}")
+            chunks = [e.delta for e in client.sync.chat_stream("Count to three.") if e.type == "chunk"]
+            print(f"    client.sync.chat_stream: {''.join(chunks)!r}")
+
+        # the simulator serves from this event loop, so the blocking code runs in a thread here
+        await asyncio.to_thread(blocking_code)
+
+
 async def main() -> None:
     async with target() as (model_name, settings, regions):
         where = "the simulator" if regions else "the real service"
@@ -198,8 +229,10 @@ async def main() -> None:
             await failover(model_name, settings, *regions)
             await fallback_across_providers(model_name, settings)
             await media()
-    if not any(os.environ.get(v) for v in ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK")):
-        await bedrock_failover()
+        aws = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK")
+        if not any(os.environ.get(v) for v in aws):
+            await bedrock_failover()
+        await client_layer(model_name, settings)
     print("\ndone.")
 
 

@@ -13,7 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from .clients import CLIENTS
-from .targets import CPU_LEVELS, FIGURE_BY_KEY, FIGURES, PRIMARY_SERVER, TARGETS, TIMES, Verdict, cpu_key
+from .targets import (
+    CPU_LEVELS,
+    ENTRY_BASELINE,
+    ENTRY_FIGURES,
+    FIGURE_BY_KEY,
+    FIGURES,
+    PRIMARY_SERVER,
+    TARGETS,
+    TIMES,
+    Verdict,
+    cpu_key,
+)
 
 RAW = "raw-aiohttp"
 PLOT_NAME = "benchmarks-cpu-per-request.png"
@@ -115,17 +126,20 @@ def figures(samples: dict[str, dict[str, list[float | None]]]) -> dict[str, dict
     ``value`` is the median over rounds; ``ratio`` the median over rounds of the client's figure
     divided by raw aiohttp's from the same round, ``ratio_range`` the lowest and highest of those
     per-round ratios (both None for figures raw aiohttp has not got), ``value_range`` the same
-    for the figure itself.
+    for the figure itself. A figure with a ``baseline`` (the entry points) is divided by that
+    figure of the same client and round instead.
     """
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for key, by_client in samples.items():
+        figure = FIGURE_BY_KEY.get(key)
+        baseline = figure.baseline if figure is not None else None
         raw = by_client.get(RAW, [])
         out[key] = {}
         for client, series in by_client.items():
             values = [v for v in series if v is not None]
-            ratios = [
-                v / r for v, r in zip(series, raw, strict=False) if v is not None and r is not None and r > 0
-            ]
+            under = samples.get(baseline, {}).get(client, []) if baseline else raw
+            pairs = zip(series, under, strict=False)
+            ratios = [v / r for v, r in pairs if v is not None and r is not None and r > 0]
             has_ratio = key in _RATIO_KEYS and bool(ratios)
             out[key][client] = {
                 "value": _median(values),
@@ -137,7 +151,8 @@ def figures(samples: dict[str, dict[str, list[float | None]]]) -> dict[str, dict
     return out
 
 
-_RATIO_KEYS = {f.key for f in FIGURES if not f.key.startswith("failover_")}
+_RATIO_KEYS = {f.key for f in FIGURES if not f.key.startswith("failover_") and f.key != ENTRY_BASELINE}
+_ENTRY_KEYS = {f.key for f in ENTRY_FIGURES}
 
 
 def core_figures(figs: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, float | None]]:
@@ -193,7 +208,7 @@ def markdown(result: dict[str, Any]) -> str:
     head = "| figure | " + " | ".join(clients) + " |"
     lines = [head, "|---|" + "---:|" * len(clients)]
     for fig in FIGURES:
-        if fig.key not in figs:
+        if fig.key not in figs or fig.key in _ENTRY_KEYS:  # (their own table)
             continue
         row = ["missing" if c in missing else _cell(figs[fig.key].get(c), fig.digits) for c in clients]
         lines.append(f"| {fig.label} ({fig.unit}) | " + " | ".join(row) + " |")
@@ -208,6 +223,8 @@ def markdown(result: dict[str, Any]) -> str:
     lines += _rss_notes(result)
     lines += _import_check_note(result)
     lines += ["", *server_table(result)]
+    entries = entry_table(result)
+    lines += ["", *entries] if entries else []
     if result.get("drift") and result["drift"].get("rows"):
         from . import drift
 
@@ -256,6 +273,30 @@ def server_table(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def entry_table(result: dict[str, Any]) -> list[str]:
+    """The entry points (``benchmarks/entrypoints.py``): core-llms' CPU per request at
+    concurrency 1 through each entry point, and its ratio to a direct ``get_answer`` of the same
+    round (median of the per-round ratios, with their range)."""
+    figs = result["figures"]
+    if not any(f.key in figs for f in ENTRY_FIGURES):
+        return []
+    lines = [
+        "| entry point (same request, concurrency 1) | CPU per request (µs) "
+        "| ratio to direct `get_answer` (range) |",
+        "|---|---:|---:|",
+    ]
+    for fig in ENTRY_FIGURES:
+        entry = figs.get(fig.key, {}).get("core-llms") or {}
+        value = f"{entry['value']:,.1f}" if entry.get("value") is not None else "—"
+        ratio = "baseline" if fig.key == ENTRY_BASELINE else "—"
+        if entry.get("ratio") is not None:
+            low, high = entry["ratio_range"]
+            ratio = f"{entry['ratio']:.2f}{TIMES} ({low:.2f}-{high:.2f})"
+        name = fig.label.removeprefix("CPU per request, ").removesuffix(", concurrency 1")
+        lines.append(f"| {name} | {value} | {ratio} |")
+    return lines
+
+
 def _spread(entry: dict[str, Any] | None, unit: str) -> str:
     """``low-high`` of core-llms' per-round ratios (or, for absolute figures, values)."""
     if not entry:
@@ -289,7 +330,7 @@ def guard_summary(verdicts: list[Verdict], with_baseline: bool) -> str:
     for v in verdicts:
         measured = "not measured" if v.measured is None else f"{v.measured:.3g}"
         status = "ok  " if v.passed else "FAIL"
-        lines.append(f"  {status} {v.target.key:<26} {measured:>12}  allowed ≤ {v.allowed:.3g}  {v.note}")
+        lines.append(f"  {status} {v.target.key:<30} {measured:>12}  allowed ≤ {v.allowed:.3g}  {v.note}")
     failed = sum(not v.passed for v in verdicts)
     lines.append("guard: " + (f"{failed} figure(s) regressed" if failed else "all figures within bounds"))
     return "\n".join(lines)
@@ -429,6 +470,13 @@ interleaved rounds.
   backup; extra latency over a healthy primary, for a freshly made model (first discovery) and
   once the primary's breaker is open. The peers have no failover (n/a).
 - **100,000 requests through the batch path**: not measured; the batch path does not exist yet.
+- **entry points** (issue 13; `benchmarks/entrypoints.py`): core-llms alone, the same
+  non-streamed request sent one at a time through a direct `llm.get_answer` (the baseline),
+  `LLMClient.chat`, the LiteLLM-compatible `core.llms.compat.completion()` called from plain sync
+  code (it runs the call on a worker thread's event loop: the CPU of both threads counts) and
+  `acompletion()`. Each in a fresh process pinned to CPU 0, interleaved round by round against
+  the raw-asyncio mock server; each ratio is to the direct `get_answer` of the same round, not
+  to raw aiohttp (targets: `client.chat` and `completion()` ≤ 1.15{TIMES}).
 
 - **mock servers**: `asyncio-raw` is the suite's own HTTP/1.1 server on a raw `asyncio.Protocol`;
   `uvloop-web` an `aiohttp.web` app on uvloop serving the same bytes (an independent server
@@ -437,7 +485,8 @@ interleaved rounds.
 
 Where core-llms spends its CPU: `benchmarks/profiles/` (py-spy, `./benchmarks/run.sh profile`).
 
-Targets for core-llms (issue 4, ratios to raw aiohttp unless a unit is given): {targets}.
+Targets for core-llms (issues 4 and 13; ratios to raw aiohttp unless a unit or another baseline is
+given): {targets}.
 """
 
 

@@ -13,6 +13,9 @@
 #                                        the drift check alone (CPU per request over batches, one process)
 #   ./benchmarks/run.sh layers [--server uvloop-web] [--rounds 5] [--concurrency 1,64,512]
 #                                        core-llms' extra CPU per request, layer by layer (diagnostic)
+#   ./benchmarks/run.sh entrypoints [--rounds 5] [--requests 3000]
+#                                        client.chat / completion() / acompletion() against a direct
+#                                        get_answer (CPU per request, concurrency 1; the suite's stage alone)
 #
 # Other options: --rounds N, --clients raw-aiohttp,core-llms,openai,litellm,
 # --servers asyncio-raw,uvloop-web[,uvloop-raw], --no-drift, --no-docs.
@@ -63,5 +66,9 @@ fi
 if [ "${1:-}" = "layers" ]; then
     shift
     exec "$VENV/bin/python" -m benchmarks.layers "$@"
+fi
+if [ "${1:-}" = "entrypoints" ]; then
+    shift
+    exec "$VENV/bin/python" -m benchmarks.entrypoints "$@"
 fi
 exec "$VENV/bin/python" -m benchmarks.suite "$@"

@@ -11,6 +11,8 @@ interleaved: each round measures every figure for every client (and server), in 
 rotates from round to round, and a figure is the median over rounds; its ratio to raw aiohttp is
 the median of the per-round ratios. A drift check (``benchmarks/drift.py``) follows: batches of
 requests in one long-lived process per client, to see whether the cost per request grows.
+The entry points (``benchmarks/entrypoints.py``: ``client.chat``, LiteLLM's ``completion()``)
+are judged against a direct ``get_answer`` of the same round instead of raw aiohttp.
 Results go to ``benchmarks/results/<timestamp>.json`` and ``.md``; a full run also rewrites
 ``docs/benchmarks.md`` and its plot. ``--quick`` (raw aiohttp and core-llms, 5 rounds of smaller
 measurements, about two minutes) exits 1 when a target regresses by more than 20%.
@@ -342,6 +344,25 @@ class Run:
             server.terminate()
             server.wait(timeout=10)
 
+    def entry_points(self) -> None:
+        """CPU per request of core-llms' entry points (``benchmarks/entrypoints.py``): a direct
+        ``get_answer`` (the baseline), ``client.chat``, LiteLLM's sync ``completion()`` and
+        ``acompletion()``, interleaved round by round (order rotated), each in a fresh process
+        pinned to CPU 0, against the primary mock server (CPU 1). Recorded as core-llms' figures;
+        their ratios are to the direct ``get_answer`` of the same round."""
+        if "core-llms" not in self.available():
+            return
+        from . import entrypoints
+
+        url = f"http://127.0.0.1:{self.server.port}"
+        requests = max(500, int(self.plan.target_cpu * entrypoints.REQUESTS_PER_CPU_S))
+        for rnd in range(self.plan.rounds):
+            self.say(f"entry points, round {rnd + 1}/{self.plan.rounds}")
+            for variant in rotated(entrypoints.VARIANTS, rnd):
+                got = entrypoints.measure_in_process(variant, url, requests)
+                key = entrypoints.FIGURE_KEYS[variant]
+                self.record(key, "core-llms", rnd, got.get("cpu_us_per_request"), got)
+
     def available(self) -> list[str]:
         return [c for c in self.clients if c not in self.missing]
 
@@ -474,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         run.fresh_processes()
         samples = run.workers()
         run.dialect_streams()
+        run.entry_points()
         if not args.no_drift:
             drift_server = "uvloop-web" if "uvloop-web" in servers else PRIMARY_SERVER
             log.write(f"drift check: one long-lived process per client, mock server {drift_server}\n")

@@ -21,6 +21,8 @@ from .interfaces import __all__ as _interfaces_all
 from .interfaces.types import MEDIA_NAMES as _MEDIA_NAMES
 
 if TYPE_CHECKING:
+    from .budget import Budget as Budget
+    from .client import LLMClient as LLMClient
     from .factory import LLMFactory as LLMFactory
     from .factory import create_llm as create_llm
     from .fallback import FallbackLLM as FallbackLLM
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from .interfaces.media import TranscriptionWord as TranscriptionWord
     from .interfaces.provider import ModelRow as ModelRow
     from .interfaces.provider import ProviderProfile as ProviderProfile
+    from .prompt import Prompt as Prompt
     from .providers.base.breaker import FailureRate as FailureRate
     from .providers.base.implementation import BaseLLM as BaseLLM
     from .providers.base.retry import RetryPolicy as RetryPolicy
@@ -58,6 +61,9 @@ _LAZY: dict[str, str] = {
     "EndpointConfig": "core.llms.interfaces.endpoint",
     "Timeouts": "core.llms.interfaces.endpoint",
     "FallbackLLM": "core.llms.fallback",
+    "LLMClient": "core.llms.client.client",
+    "Budget": "core.llms.budget",
+    "Prompt": "core.llms.prompt",
     "ModelRow": "core.llms.interfaces.provider",
     "ProviderProfile": "core.llms.interfaces.provider",
     "RetryPolicy": "core.llms.providers.base.retry",

@@ -84,6 +84,16 @@ class RetrySettings(_Strict):
     max_retry_after: float | None = Field(None, ge=0)
     rate_limit: Literal["retry", "failover"] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_retry_if(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "retry_if" in data:
+            raise ValueError(
+                "retry_if is a Python function and cannot be set in a config file; set it in code: "
+                "create_llm(..., retry={'retry_if': fn}) or RetryPolicy(retry_if=fn)"
+            )
+        return data
+
 
 class EndpointSettings(_Strict):
     """Fields of one endpoint (a primary or a backup); all optional in the file.

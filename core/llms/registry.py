@@ -199,6 +199,12 @@ class ModelRegistry:
             keys = list(self._models)
         return [_metadata_of(self._models[q], "") for q in sorted(keys)]
 
+    def qualified_names(self, name: str) -> list[str]:
+        """The qualified names of every catalogue model whose bare name or alias is ``name``
+        (``"claude-sonnet-4"`` → the Anthropic, Bedrock and Vertex AI rows), sorted; empty when
+        none is."""
+        return sorted(self._bare.get(name, ()))
+
     def metadata(self, name: str) -> ModelMetadata:
         """The metadata of the model ``name`` resolves to."""
         return _metadata_of(self.resolve(name)[1], "")

@@ -256,7 +256,54 @@ class UnknownModelError(ConfigurationError):
 
 
 class BudgetExceededError(LLMError):
-    """The call would exceed the budget set on its context."""
+    """A call would pass (or, streaming, passed) a token or cost limit: a call's
+    ``token_budget`` / ``cost_ceiling_usd`` / ``ctx.budget_usd``, or a shared
+    :class:`~core.llms.budget.Budget`. Nothing was sent when it is raised before a call.
+
+    ``unit`` is ``"tokens"`` or ``"usd"``; ``limit`` the limit; ``spent`` what was already spent
+    against it (a shared budget's spending and reservations, or a stream's running figure);
+    ``estimate`` what this call was estimated to need; ``text`` the answer received before a
+    stream was stopped. The message states the figures given, e.g. ``"the prompt + max_tokens
+    500 does not fit token_budget (needs ~607 tokens; limit 300 tokens)"`` (``spent`` when not 0).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: float | None = None,
+        spent: float | None = None,
+        estimate: float | None = None,
+        unit: str | None = None,
+        text: str = "",
+        **fields: Any,
+    ) -> None:
+        figures = "; ".join(
+            prefix + self._figure(value, unit)
+            for prefix, value in (("needs ~", estimate), ("limit ", limit), ("spent ", spent))
+            if value is not None and (value or prefix != "spent ")  # (nothing spent: not said)
+        )
+        super().__init__(f"{message} ({figures})" if figures else message, **fields)
+        self.limit = limit
+        self.spent = spent
+        self.estimate = estimate
+        self.unit = unit
+        self.text = text
+
+    @staticmethod
+    def _figure(value: float, unit: str | None) -> str:
+        """``1,234 tokens``, ``$0.0000428`` (three significant digits, no exponent), or the number."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return repr(value)
+        if unit == "tokens":
+            return f"{value:,.0f} tokens"
+        if unit == "usd":
+            from math import floor, isfinite, log10
+
+            if value == 0 or not isfinite(value):
+                return f"${value:.2f}"
+            return f"${value:,.{min(12, max(2, 2 - floor(log10(abs(value)))))}f}"
+        return f"{value:g}"
 
 
 class ResponseParsingError(LLMError):

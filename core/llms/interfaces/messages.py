@@ -22,7 +22,7 @@ import binascii
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias, TypeVar, cast
+from typing import Any, Literal, TypeAlias, TypeGuard, TypeVar, cast
 
 from .errors import InvalidInputError
 
@@ -288,7 +288,16 @@ class Message:
         return "".join(p.text for p in self.content if isinstance(p, TextPart))
 
 
-MessagesInput: TypeAlias = str | Message | Mapping[str, Any] | Sequence[Message | Mapping[str, Any]]
+#: a ``("role", content)`` pair: ``("system", "Be brief.")``.
+RoleAndContent: TypeAlias = tuple[str, Any]
+
+MessagesInput: TypeAlias = (
+    str
+    | Message
+    | Mapping[str, Any]
+    | RoleAndContent
+    | Sequence[Message | Mapping[str, Any] | RoleAndContent | str]
+)
 
 _DETAILS = frozenset({"auto", "low", "high"})
 _PART_TYPES = frozenset({TextPart, ImagePart, AudioPart, FilePart})
@@ -360,9 +369,11 @@ def _tool_calls(calls: Any) -> tuple[ToolCall, ...]:
 def normalize_messages(messages: MessagesInput) -> list[Message]:
     """Turn any accepted message input into ``list[Message]``.
 
-    Accepts a string (one user message), a single message or dict, or a sequence of
-    :class:`Message` objects and OpenAI-format dicts. Raises :class:`InvalidInputError` naming
-    the message index and field for anything it cannot map.
+    Accepts a string (one user message), a single message, dict or ``("role", content)`` pair,
+    or a sequence mixing :class:`Message` objects, OpenAI-format dicts, ``("role", content)``
+    pairs and strings (each a user message). A top-level pair whose first item is a role
+    (``("user", "hi")``) is one message, not two. Raises :class:`InvalidInputError` naming the
+    message index and field for anything it cannot map.
     """
     if isinstance(messages, str):
         return [Message("user", (TextPart(messages),))]
@@ -370,6 +381,8 @@ def normalize_messages(messages: MessagesInput) -> list[Message]:
         return [messages]
     if isinstance(messages, Mapping):
         return [_from_dict(messages, 0)]
+    if _is_pair(messages):
+        return [_from_pair(messages, 0)]
     if isinstance(messages, bytes | bytearray | memoryview) or not isinstance(messages, Iterable):
         raise InvalidInputError(
             f"messages must be a string, a Message, a dict or a list of them, not {type(messages).__name__}"
@@ -380,8 +393,15 @@ def normalize_messages(messages: MessagesInput) -> list[Message]:
             out.append(m)
         elif isinstance(m, Mapping):
             out.append(_from_dict(m, i))
+        elif isinstance(m, str):
+            out.append(Message("user", (TextPart(m),)))
+        elif isinstance(m, tuple):
+            out.append(_from_pair(m, i))
         else:
-            raise InvalidInputError(f"messages[{i}] must be a Message or a dict, not {type(m).__name__}")
+            raise InvalidInputError(
+                f"messages[{i}] must be a Message, a dict, a (role, content) pair or a string, "
+                f"not {type(m).__name__}"
+            )
     if not out:
         raise InvalidInputError("messages is empty: at least one message is needed")
     return out
@@ -403,6 +423,26 @@ def plain_text_messages(messages: MessagesInput) -> list[tuple[str, str]] | None
             return None
         out.append((role, content))
     return out
+
+
+def _is_pair(value: Any) -> TypeGuard[tuple[Any, ...]]:
+    return type(value) is tuple and len(value) == 2 and isinstance(value[0], str) and value[0] in _ROLES
+
+
+def _from_pair(pair: tuple[Any, ...], i: int) -> Message:
+    """A ``("role", content)`` pair as a message (content: a string or parts, as in a dict)."""
+    if len(pair) != 2:
+        raise InvalidInputError(f"messages[{i}] is a tuple of {len(pair)} items; expected (role, content)")
+    role, content = pair
+    if not isinstance(role, str) or role not in _ROLES:
+        shown = repr(role) if isinstance(role, str) and len(role) < 40 else f"a {_kind(role)}"
+        raise InvalidInputError(f"messages[{i}] role is {shown}; expected one of {sorted(_ROLES)}")
+    if role == "tool":
+        raise InvalidInputError(
+            f"messages[{i}] is a ('tool', ...) pair; a tool result needs its tool_call_id",
+            hint="use Message.tool(tool_call_id, content) or a dict with tool_call_id",
+        )
+    return Message(cast(Role, role), _parts(content, i))
 
 
 def _from_dict(d: Mapping[str, Any], i: int) -> Message:

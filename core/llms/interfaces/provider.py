@@ -155,6 +155,15 @@ class ProviderProfile:
         prefixes an open model name may carry before a catalogue name, which then takes that
         model's metadata (without its price) like a name starting with it: Bedrock's
         cross-region inference profiles (``us.anthropic.claude-…``).
+    ``model_prefixes``
+        how a bare model name outside the catalogue is routed to this provider by
+        :class:`~core.llms.client.LLMClient` (``("gpt-", "o1", …)`` for OpenAI, ``("claude-",)``
+        for Anthropic …); several providers may claim a prefix, the client's preference order
+        then decides.
+    ``credential_env``
+        environment variables whose presence means credentials other than an API key are
+        configured (AWS's chain, Google's Application Default Credentials): with one of them set,
+        a provider that needs no API key counts as configured (:meth:`configured`).
     ``description``, ``notes``
         one line saying what the provider is, and what differs on it (docs/providers.md).
     """
@@ -176,6 +185,10 @@ class ProviderProfile:
     open_name_prefixes: tuple[str, ...] = ()
     #: what differs on this provider (quirks), for the providers page.
     notes: str = ""
+    #: see ``model_prefixes`` above.
+    model_prefixes: tuple[str, ...] = ()
+    #: see ``credential_env`` above.
+    credential_env: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         where = f"provider profile {self.name!r}"
@@ -202,6 +215,10 @@ class ProviderProfile:
             isinstance(p, str) and p for p in self.open_name_prefixes
         ):
             raise ConfigurationError(f"{where}: open_name_prefixes must be a tuple of non-empty strings")
+        for attr in ("model_prefixes", "credential_env"):
+            value = getattr(self, attr)
+            if not isinstance(value, tuple) or not all(isinstance(p, str) and p for p in value):
+                raise ConfigurationError(f"{where}: {attr} must be a tuple of non-empty strings")
         if self.generic is not None and self.generic.provider != self.name:
             raise ConfigurationError(
                 f"{where}: its generic metadata names provider {self.generic.provider!r}"
@@ -246,6 +263,34 @@ class ProviderProfile:
                 return None
             values[name] = quote(str(value), safe="")
         return _SETTING_PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+    def configured(self, environ: Mapping[str, str]) -> bool:
+        """Whether ``environ`` holds what an endpoint of this provider needs, so that a model
+        can be made with no keyword at all: its API key (when it needs one; else one of
+        :attr:`credential_env`, or — for a keyless local server — its endpoint variable), an
+        endpoint (a variable or :attr:`default_endpoint` with its ``{field}`` values) and every
+        required settings field (the :attr:`model_setting` excepted: the model name fills it).
+        Only names are looked at, never values (beyond being non-empty)."""
+
+        def present(names: tuple[str, ...]) -> bool:
+            return any(environ.get(n) for n in names)
+
+        if self.requires_api_key:
+            if not present(self.api_key_env):
+                return False
+        elif self.credential_env:
+            if not present(self.credential_env) and not present(self.api_key_env):
+                return False
+        elif not present(self.endpoint_env):
+            return False  # a keyless local server: only when told where it is
+        settings = {
+            name: next((environ[n] for n in names if environ.get(n)), None)
+            for name, names in self.settings_env.items()
+        }
+        for name in self.required_settings:
+            if name != self.model_setting and not settings.get(name):
+                return False
+        return present(self.endpoint_env) or self.endpoint_for(settings) is not None
 
     @property
     def required_settings(self) -> tuple[str, ...]:

@@ -42,6 +42,13 @@ HEAVY = (
     "core.llms.providers.gemini.media",
     "core.llms.providers.cohere.embed",
     "core.llms.providers.cohere.rerank",
+    # the layers on top of the models: loaded when used
+    "core.llms.client",
+    "core.llms.client.client",
+    "core.llms.client.sync",
+    "core.llms.budget",
+    "core.llms.prompt",
+    "core.llms.compat",
 )
 #: loaded only to read entry points, i.e. when an installed distribution declares a plugin.
 DISCOVERY = ("importlib.metadata", "email")

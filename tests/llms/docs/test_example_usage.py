@@ -34,4 +34,9 @@ def test_example_walk_through_runs_on_the_simulator() -> None:
     assert "primary answers 503 -> served by the backup" in out
     assert "is down -> answered by groq/llama-3.3-70b-versatile" in out
     assert "streamed by the fallback too: 'Simulated answer to: And streaming?'" in out
+    assert "10. LLMClient: 'Simulated answer to: Name a river in France.'" in out
+    assert "streamed 'Simulated answer to: Describe Lyon.' then usage=Usage(" in out
+    assert "bound labels {'tenant': 'acme', 'run_id': 'nightly'}; spent $0.0000" in out
+    assert "11. client.sync.ask: 'Simulated answer to: Name a city in Italy.'" in out
+    assert "client.sync.chat_stream: 'Simulated answer to: Count to three.'" in out
     assert out.rstrip().endswith("done.")

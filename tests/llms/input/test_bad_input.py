@@ -112,7 +112,7 @@ def test_message_content_given_loosely_is_stored_as_parts() -> None:
         (bytearray(b"hi"), "not bytearray"),
         (42, "not int"),
         ([], "messages is empty"),
-        ([b"hi"], r"messages\[0\] must be a Message or a dict, not bytes"),
+        ([b"hi"], r"messages\[0\] must be a Message, a dict, a \(role, content\) pair or a string, not byt"),
         (
             {"role": "user", "content": b"hi"},
             r"messages\[0\].content must be a string or a list of parts, not bytes",

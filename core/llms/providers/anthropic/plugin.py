@@ -19,6 +19,7 @@ PROFILE = ProviderProfile(
     settings=AnthropicSettings,
     default_endpoint=DEFAULT_BASE_URL,
     api_key_env=("ANTHROPIC_API_KEY",),
+    model_prefixes=("claude-",),
     endpoint_env=("ANTHROPIC_BASE_URL",),
     settings_env={"beta": ("ANTHROPIC_BETA",)},
     models=ANTHROPIC_MODELS,

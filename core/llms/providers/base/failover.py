@@ -35,6 +35,14 @@ deadline reached before an attempt                 ``RequestTimeoutError("deadli
 success                                            ``breaker.record_success()``
 =================================================  ==============================================
 
+With ``policy.retry_if`` set, the caller's hook is asked first after each failed attempt
+(:func:`~core.llms.providers.base.retry.decide_with_hook`, with ``attempt`` = the number of the
+attempt within the call, all endpoints counted): ``None`` leaves the table above to decide,
+``False`` raises ``e`` at once, ``True`` retries the same endpoint while ``max_retries`` and the
+deadline allow, then the next endpoint, then gives up. Without a hook that costs one attribute
+check per failed attempt, nothing on success. A stream failure after the first item never reaches
+the hook (it is never retried).
+
 A "next endpoint" is a later one whose breaker would let a request through now
 (:meth:`~core.llms.providers.base.breaker.CircuitBreaker.available`: not open, and not half-open
 with its single probe already in flight): the same test that picks it, so a call never decides to
@@ -95,7 +103,7 @@ from ...interfaces.provider import EndpointModel, ProviderAdapter
 from .breaker import DEFAULT_FAILURE_RATE, CircuitBreaker, FailureRate
 from .connector import Connector, OpenStream, request_body
 from .pool import EndpointPool
-from .retry import RetryPolicy, decide
+from .retry import RetryPolicy, decide, decide_with_hook
 
 __all__ = ["FailoverConnector"]
 
@@ -455,13 +463,19 @@ class _Call:
         following = range(i + 1, len(owner._connectors))
         next_name = next((owner.endpoints[j] for j in following if owner._breakers[j].available()), None)
         remaining = self.remaining()
-        decision = decide(
-            error,
-            owner.policy,
-            retries_done=self.tries - 1,
-            has_next=next_name is not None,
-            remaining=remaining,
-        )
+        policy, has_next, done = owner.policy, next_name is not None, self.tries - 1
+        if policy.retry_if is None:  # the common case: one attribute check, no hook machinery
+            decision = decide(error, policy, retries_done=done, has_next=has_next, remaining=remaining)
+        else:  # the caller's hook first (attempt: its number within the call, all endpoints)
+            decision = decide_with_hook(
+                error,
+                policy,
+                attempt=self.sent,
+                ctx=self.ctx,
+                retries_done=done,
+                has_next=has_next,
+                remaining=remaining,
+            )
         logger.debug(
             "%s attempt %d failed: %s status=%s -> %s (%s)",
             name,

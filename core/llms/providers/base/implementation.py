@@ -149,6 +149,30 @@ def _part_media(part: ContentPart) -> MediaType | None:
             assert_never(part)
 
 
+def estimate_prompt_tokens(messages: Sequence[Message]) -> int:
+    """A cheap over-the-thumb token count of a prompt: characters / 4, a per-message overhead,
+    a fixed count per image (audio and files are not guessed). Used before sending: the context
+    window check and the budgets (:mod:`core.llms.budget`)."""
+    chars = 0
+    images = 0
+    for message in messages:
+        for part in message.content:
+            match part:
+                case TextPart():
+                    chars += len(part.text)
+                case ImagePart():
+                    images += 1
+                case AudioPart() | FilePart():
+                    pass  # their token cost depends on duration / pages; not guessed here
+        for call in message.tool_calls:
+            chars += len(call.function.name) + len(call.function.arguments)
+    return (
+        chars // 4
+        + images * IMAGE_TOKEN_ESTIMATE
+        + (len(messages) * MESSAGE_OVERHEAD_TOKENS + REPLY_PRIMING_TOKENS)
+    )
+
+
 async def failed_call(error: LLMError) -> NoReturn:
     """A coroutine that raises ``error`` when awaited (for a method that returns the coroutine
     of the call it hands over to, and must fail the way an ``async def`` would: on await)."""
@@ -656,25 +680,8 @@ class BaseLLM(ABC):
             logger.warning("dropping parameter %r: %s does not support it", name, self.name)
 
     def _estimate_tokens(self, messages: Sequence[Message]) -> int:
-        """A cheap over-the-thumb token count: characters / 4, per-message overhead, images."""
-        chars = 0
-        images = 0
-        for message in messages:
-            for part in message.content:
-                match part:
-                    case TextPart():
-                        chars += len(part.text)
-                    case ImagePart():
-                        images += 1
-                    case AudioPart() | FilePart():
-                        pass  # their token cost depends on duration / pages; not guessed here
-            for call in message.tool_calls:
-                chars += len(call.function.name) + len(call.function.arguments)
-        return (
-            chars // 4
-            + images * IMAGE_TOKEN_ESTIMATE
-            + (len(messages) * MESSAGE_OVERHEAD_TOKENS + REPLY_PRIMING_TOKENS)
-        )
+        """A cheap over-the-thumb token count (see :func:`estimate_prompt_tokens`)."""
+        return estimate_prompt_tokens(messages)
 
     def _estimate_text_tokens(self, messages: Sequence[tuple[str, str]]) -> int:
         """:meth:`_estimate_tokens` of plain text messages, ``(role, text)``."""

@@ -6,8 +6,11 @@ session, one connection pool — and one :class:`CircuitBreaker`, so they share 
 endpoint's health: when one model finds the endpoint dead, the other skips it too.
 
 "The same endpoint" means the same adapter kind and provider, and equal endpoint settings (URL,
-credentials, headers, timeouts, TLS, proxy, limits, name, model id, provider settings). A model
-whose settings differ in any of these gets its own connector.
+credentials, headers, timeouts, TLS, proxy, limits, name, model id, provider settings), and the
+same thread making the model: an aiohttp session belongs to one event loop and a loop to one
+thread, so a model made in another thread (the worker loop of ``LLMClient.sync`` or of the
+LiteLLM-compatible blocking calls, a thread running its own ``asyncio.run``) gets its own
+connector and breaker. A model whose settings differ in any of these gets its own connector.
 
 The pool keeps weak references: a connector lives while a model (its ``FailoverConnector``) holds
 it. Each holder counts; ``aclose()`` of one model releases its hold, and the session closes when
@@ -66,7 +69,7 @@ class EndpointPool:
 def _key(endpoint: EndpointConfig, adapter: ProviderAdapter) -> Hashable | None:
     """What identifies an endpoint for sharing; None when a setting cannot be compared (an
     unhashable token provider or settings object: such an endpoint is not shared)."""
-    values: list[object] = [type(adapter), getattr(adapter, "provider", None)]
+    values: list[object] = [threading.get_ident(), type(adapter), getattr(adapter, "provider", None)]
     for name in ENDPOINT_FIELDS:
         value = getattr(endpoint, name)
         if name == "headers":

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 
+from ...interfaces.context import RequestContext
 from ...interfaces.errors import ConfigurationError, LLMError, RateLimitError
 
-__all__ = ["Action", "Decision", "RetryPolicy", "decide"]
+__all__ = ["Action", "Decision", "RetryIf", "RetryPolicy", "decide", "decide_with_hook"]
+
+#: ``retry_if(error, attempt, ctx)``: True retries, False raises now, None keeps the rules.
+RetryIf: TypeAlias = Callable[[LLMError, int, RequestContext | None], bool | None]
 
 #: what to do after a failed attempt.
 #: ``raise`` - raise this error now (it would fail the same way anywhere);
@@ -33,6 +38,14 @@ class RetryPolicy:
 
     ``max_retries`` counts *extra* tries on one endpoint (so ``2`` means up to three tries
     there); it applies only where retrying the same endpoint is right (see :func:`decide`).
+
+    ``retry_if(error, attempt, ctx)`` is the caller's say, asked after each failed attempt
+    (``attempt``: its 1-based number within the call, all endpoints counted) before the rules:
+    ``None`` leaves the decision to the rules, ``False`` raises the error at once (no retry, no
+    failover), ``True`` retries even an error the rules would raise (a 400 the caller knows to
+    be passing) — on the same endpoint while ``max_retries`` allows, then on the next endpoint,
+    never past the deadline. A stream that failed after its first chunk is never retried, so
+    the hook is not asked then. An exception the hook raises propagates as it is.
     """
 
     max_retries: int = 2
@@ -45,6 +58,8 @@ class RetryPolicy:
     max_retry_after: float = 60.0
     #: what a 429 does when a backup endpoint exists: wait and retry here, or fail over at once.
     rate_limit: Literal["retry", "failover"] = "retry"
+    #: the caller's retry hook (see above), or None.
+    retry_if: RetryIf | None = None
 
     def __post_init__(self) -> None:
         retries = self.max_retries
@@ -67,6 +82,11 @@ class RetryPolicy:
             )
         if not 0 <= self.jitter <= 1:
             raise ConfigurationError(f"RetryPolicy.jitter must be within [0, 1], got {self.jitter}")
+        if self.retry_if is not None and not callable(self.retry_if):
+            raise ConfigurationError(
+                f"RetryPolicy.retry_if must be a function (error, attempt, ctx) -> bool | None, "
+                f"not {type(self.retry_if).__name__}"
+            )
         if self.rate_limit not in ("retry", "failover"):
             raise ConfigurationError(
                 f"RetryPolicy.rate_limit must be 'retry' or 'failover', got {_shown(self.rate_limit)}"
@@ -138,6 +158,45 @@ def decide(
     # 4. The last usable endpoint, or an error only worth repeating here (409): retry it with
     #    backoff, honouring a server-sent Retry-After (e.g. on 503), until retries run out.
     return _retry_here(error, policy, retries_done, remaining, move_on=False)
+
+
+def decide_with_hook(
+    error: LLMError,
+    policy: RetryPolicy,
+    *,
+    attempt: int,
+    ctx: RequestContext | None,
+    retries_done: int,
+    has_next: bool,
+    remaining: float | None,
+) -> Decision:
+    """:func:`decide`, after asking ``policy.retry_if`` (which must be set): its ``False``
+    raises, its ``True`` retries here while retries last and then moves on, its ``None`` leaves
+    the decision to :func:`decide`.
+
+    An exception the hook raises propagates as it is, with ``error`` as its ``__context__`` (as
+    if the hook had been called in the ``except`` block that caught ``error``).
+    """
+    hook = policy.retry_if
+    if hook is None:
+        return decide(error, policy, retries_done=retries_done, has_next=has_next, remaining=remaining)
+    try:
+        verdict = hook(error, attempt, ctx)
+    except BaseException as exc:
+        if exc.__context__ is None and exc is not error:
+            exc.__context__ = error
+        raise
+    if verdict is None:
+        return decide(error, policy, retries_done=retries_done, has_next=has_next, remaining=remaining)
+    if verdict is False:
+        return Decision("raise", reason="retry_if said no")
+    if verdict is not True:
+        raise ConfigurationError(
+            f"retry_if must return True, False or None, not {type(verdict).__name__}",
+            hint="return None to leave the decision to the retry rules",
+        ) from error
+    chosen = _retry_here(error, policy, retries_done, remaining, move_on=has_next)
+    return Decision(chosen.action, chosen.delay, f"retry_if said retry: {chosen.reason}")
 
 
 def _retry_here(

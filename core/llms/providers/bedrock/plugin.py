@@ -30,6 +30,15 @@ PROFILE = ProviderProfile(
         "s3_endpoint": ("AWS_ENDPOINT_URL_S3",),
     },
     requires_api_key=False,
+    # botocore's chain (profiles, SSO, roles) or a Bedrock API key
+    credential_env=(
+        "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK", "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ),
+    model_prefixes=(
+        "anthropic.", "amazon.", "meta.", "mistral.", "cohere.", "ai21.", "deepseek.", "openai.", "qwen.",
+        "writer.", "us.", "eu.", "apac.", "global.",
+    ),
     models=BEDROCK_MODELS,
     generic=BEDROCK_GENERIC,
     open_name_prefixes=tuple(f"{geography}." for geography in GEOGRAPHIES),

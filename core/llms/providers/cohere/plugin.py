@@ -17,6 +17,7 @@ PROFILE = ProviderProfile(
     model_class=CohereModel,
     default_endpoint=DEFAULT_BASE_URL,
     api_key_env=("CO_API_KEY", "COHERE_API_KEY"),
+    model_prefixes=("command", "embed-", "rerank-", "c4ai-"),
     endpoint_env=("CO_API_URL",),
     models=COHERE_MODELS,
     generic=COHERE_GENERIC,

@@ -18,6 +18,7 @@ PROFILE = ProviderProfile(
     model_class=GeminiModel,
     default_endpoint=DEFAULT_BASE_URL,
     api_key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    model_prefixes=("gemini-", "gemma-", "imagen-", "veo-", "text-embedding-00", "gemini-embedding-"),
     endpoint_env=("GEMINI_BASE_URL",),
     models=GEMINI_MODELS,
     generic=GEMINI_GENERIC,

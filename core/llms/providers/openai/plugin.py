@@ -19,6 +19,10 @@ PROFILE = ProviderProfile(
     settings=OpenAISettings,
     default_endpoint=DEFAULT_BASE_URL,
     api_key_env=("OPENAI_API_KEY",),
+    model_prefixes=(
+        "gpt-", "chatgpt-", "o1", "o3", "o4", "codex-", "text-embedding-", "dall-e-", "gpt-image-",
+        "tts-", "whisper-", "sora-", "omni-moderation-",
+    ),
     endpoint_env=("OPENAI_BASE_URL",),
     settings_env={"organization": ("OPENAI_ORG_ID",), "project": ("OPENAI_PROJECT_ID",)},
     models=OPENAI_MODELS,

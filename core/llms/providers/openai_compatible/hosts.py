@@ -57,6 +57,8 @@ class Host:
     stream_usage: bool = True
     #: what differs on this host, for the providers page.
     quirks: str = ""
+    #: bare model names starting with one of these are routed here by the client.
+    model_prefixes: tuple[str, ...] = ()
     models: tuple[ModelMetadata, ...] = ()
 
 
@@ -129,7 +131,8 @@ HOSTS: tuple[Host, ...] = (
         ),
     ),
     Host(
-        name="deepseek", description="DeepSeek API", base_url="https://api.deepseek.com",
+        name="deepseek", model_prefixes=("deepseek-",),
+        description="DeepSeek API", base_url="https://api.deepseek.com",
         key_env=("DEEPSEEK_API_KEY",), endpoint_env=("DEEPSEEK_BASE_URL",),
         quirks="deepseek-reasoner streams its reasoning in delta.reasoning_content; "
         "no /v1 in the base URL",
@@ -141,7 +144,7 @@ HOSTS: tuple[Host, ...] = (
         ),
     ),
     Host(
-        name="perplexity", description="Perplexity (Sonar, web-grounded answers)",
+        name="perplexity", model_prefixes=("sonar",), description="Perplexity (Sonar, web-grounded answers)",
         base_url="https://api.perplexity.ai", key_env=("PERPLEXITY_API_KEY", "PPLX_API_KEY"),
         endpoint_env=("PERPLEXITY_BASE_URL",),
         quirks="answers carry citations / search_results fields (kept in response.raw); no /v1 in the "
@@ -180,7 +183,11 @@ HOSTS: tuple[Host, ...] = (
         ),
     ),
     Host(
-        name="mistral", description="Mistral AI (La Plateforme)", base_url="https://api.mistral.ai/v1",
+        name="mistral",
+        model_prefixes=(
+            "mistral-", "open-mistral-", "codestral-", "pixtral-", "magistral-", "ministral-", "devstral-",
+        ),
+        description="Mistral AI (La Plateforme)", base_url="https://api.mistral.ai/v1",
         key_env=("MISTRAL_API_KEY",), endpoint_env=("MISTRAL_BASE_URL",),
         quirks="magistral models send content as typed parts (thinking / text)",
         models=(
@@ -192,7 +199,7 @@ HOSTS: tuple[Host, ...] = (
         ),
     ),
     Host(
-        name="xai", description="xAI (Grok)", base_url="https://api.x.ai/v1",
+        name="xai", model_prefixes=("grok-",), description="xAI (Grok)", base_url="https://api.x.ai/v1",
         key_env=("XAI_API_KEY",), endpoint_env=("XAI_BASE_URL",),
         quirks="grok-3-mini streams reasoning in delta.reasoning_content and tool calls in one delta",
         models=(

@@ -49,6 +49,7 @@ def profile_of(host: Host) -> ProviderProfile:
         api_key_env=host.key_env,
         endpoint_env=host.endpoint_env,
         requires_api_key=host.requires_key,
+        model_prefixes=host.model_prefixes,
         models=host.models,
         generic=_generic(host),
         description=host.description,

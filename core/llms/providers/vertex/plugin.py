@@ -30,6 +30,8 @@ PROFILE = ProviderProfile(
         "credentials_file": ("GOOGLE_APPLICATION_CREDENTIALS",),
     },
     requires_api_key=False,
+    # Application Default Credentials: a key file, or the project gcloud / the metadata server serves
+    credential_env=("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"),
     models=(*VERTEX_MODELS, *VERTEX_CLAUDE_ROWS),
     generic=VERTEX_GENERIC,
     description="Google Vertex AI (Gemini, and Claude via rawPredict; Google credentials, regional hosts)",

@@ -1,19 +1,14 @@
-"""Command line: ``python -m core.llms.cli models [--provider P] [--markdown]``.
-
-``models --markdown`` prints the model catalogue that ``docs/models.md`` holds (a test keeps the
-two equal), built from whatever the registry knows: built-in providers and installed plugins.
+"""The catalogue pages: ``core-llms models --markdown`` (``docs/models.md``) and
+``core-llms providers --markdown`` (``docs/providers.md``); tests keep each page equal to this
+output, built from whatever the registry knows: built-in providers and installed plugins.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Sequence
+from ..interfaces.metadata import ModelMetadata
+from ..registry import ModelRegistry, default_registry
 
-from .interfaces.metadata import ModelMetadata
-from .registry import ModelRegistry, default_registry
-
-__all__ = ["catalogue_markdown", "main"]
+__all__ = ["catalogue_markdown", "providers_markdown"]
 
 _CAPS = (
     ("tools", "tools"),
@@ -143,31 +138,3 @@ def providers_markdown(registry: ModelRegistry | None = None) -> str:
             note += f" `{p.name}/<name>` fills `{p.model_setting}` when none is given."
         lines.append(f"- **`{p.name}`**: {note}")
     return "\n".join(lines) + "\n"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m core.llms.cli")
-    sub = parser.add_subparsers(dest="command", required=True)
-    models = sub.add_parser("models", help="list the models the registry knows")
-    models.add_argument("--provider", help="only this provider")
-    models.add_argument("--markdown", action="store_true", help="print the catalogue page")
-    providers = sub.add_parser("providers", help="list the providers the registry knows")
-    providers.add_argument("--markdown", action="store_true", help="print the providers page")
-    args = parser.parse_args(argv)
-    if args.command == "providers":
-        if args.markdown:
-            sys.stdout.write(providers_markdown())
-        else:
-            for p in default_registry().providers():
-                print(f"{p.name:20} {p.dialect:14} {p.default_endpoint or '(endpoint required)'}")
-        return 0
-    if args.markdown:
-        sys.stdout.write(catalogue_markdown())
-        return 0
-    for m in default_registry().models(args.provider):
-        print(f"{m.qualified_name:40} context={m.context_window:>9,}  max_output={m.max_output_tokens:>7,}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
