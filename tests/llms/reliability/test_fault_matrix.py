@@ -275,7 +275,9 @@ async def test_fault_matrix(
 
     # timing: Retry-After honoured, nothing slept past the deadline or a long Retry-After
     assert out.elapsed >= want.retries * row.wait
-    assert out.elapsed < 2.0, f"took {out.elapsed:.2f}s"
+    # (the bound catches a 30 s Retry-After slept or a 5 s deadline passed; a loaded CI machine
+    # can take over a second for the fast cases, so it is not tighter)
+    assert out.elapsed < 4.0, f"took {out.elapsed:.2f}s"
 
     if want.served_by is not None:
         assert out.error is None, f"{type(out.error).__name__}: {out.error}"
