@@ -265,11 +265,9 @@ class LLMClient:
         hold. Other keywords are call parameters (``temperature``, ``tools``,
         ``response_format`` …).
         """
-        llm = self.model(model, provider=provider)
-        ctx = self._call_context(ctx, idempotency_key)
-        if timeout is not None or self._timeout is not None:
-            params["timeout"] = _check_timeout(timeout) if timeout is not None else self._timeout
-        guard = self._guard(llm, messages, params, ctx, token_budget, cost_ceiling_usd)
+        llm, ctx, guard = self._prepare(
+            messages, model, provider, ctx, timeout, idempotency_key, token_budget, cost_ceiling_usd, params
+        )
         if guard is None:
             return await llm.get_answer(messages, ctx, **params)
         try:
@@ -313,11 +311,10 @@ class LLMClient:
         logs: list[LogEvent] = []
         token = begin_capture(logs)
         try:
-            llm = self.model(model, provider=provider)
-            ctx = self._call_context(ctx, idempotency_key)
-            if timeout is not None or self._timeout is not None:
-                params["timeout"] = _check_timeout(timeout) if timeout is not None else self._timeout
-            guard = self._guard(llm, messages, params, ctx, token_budget, cost_ceiling_usd)
+            limits = (token_budget, cost_ceiling_usd)
+            llm, ctx, guard = self._prepare(
+                messages, model, provider, ctx, timeout, idempotency_key, *limits, params
+            )
             if guard is not None and guard.capped_max_tokens is not None:
                 logs.append(
                     LogEvent("INFO", f"max_tokens capped at {guard.capped_max_tokens} to fit the budget")
@@ -443,6 +440,25 @@ class LLMClient:
         )
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _prepare(
+        self,
+        messages: MessagesInput,
+        model: str | None,
+        provider: str | None,
+        ctx: RequestContext | None,
+        timeout: float | Timeouts | None,
+        idempotency_key: str | None,
+        token_budget: int | None,
+        cost_ceiling_usd: float | None,
+        params: dict[str, Any],
+    ) -> tuple[BaseLLM, RequestContext | None, CallGuard | None]:
+        """The model, the context and the budget guard of a call (``params`` gets its timeout)."""
+        llm = self.model(model, provider=provider)
+        ctx = self._call_context(ctx, idempotency_key)
+        if timeout is not None or self._timeout is not None:
+            params["timeout"] = _check_timeout(timeout) if timeout is not None else self._timeout
+        return llm, ctx, self._guard(llm, messages, params, ctx, token_budget, cost_ceiling_usd)
 
     def _call_context(self, ctx: RequestContext | None, idempotency_key: str | None) -> RequestContext | None:
         """``ctx`` with the bound labels and ``idempotency_key`` (None stays None when there is

@@ -650,15 +650,17 @@ def _fallback_chain(
 
 
 def prepare_messages(messages: Any) -> Any:
-    """The messages as the models take them: a list of plain OpenAI dicts is passed as it is
-    (the fast path); objects this layer returned (``response.choices[0].message``) become
-    dicts, and LiteLLM's response-only fields (``reasoning_content`` …) and fields set to None
-    are left out."""
+    """The messages as the models take them: a list of plain OpenAI dicts with string contents
+    is passed as it is (the fast path); objects this layer returned
+    (``response.choices[0].message``) become dicts, and LiteLLM's response-only fields
+    (``reasoning_content`` …) and fields set to None are left out. Anthropic's ``cache_control``
+    marks (on a message or a content part) are refused: they would be lost (the Anthropic
+    models take ``cache_system=True`` / ``cache_messages=True`` instead)."""
     if messages is None:
         raise InvalidInputError("messages is required: a list of {'role': ..., 'content': ...} dicts")
     if type(messages) is list:
         for m in messages:
-            if type(m) is not dict or not m.keys() <= _MESSAGE_KEYS:
+            if type(m) is not dict or not m.keys() <= _MESSAGE_KEYS or type(m.get("content")) is list:
                 return [_clean(m) for m in messages]
         return messages
     if isinstance(messages, OpenAIObject | Mapping):
@@ -669,7 +671,17 @@ def prepare_messages(messages: Any) -> Any:
 def _clean(message: Any) -> Any:
     if isinstance(message, OpenAIObject):
         message = message.model_dump()
-    if not isinstance(message, Mapping) or message.keys() <= _MESSAGE_KEYS:
+    if not isinstance(message, Mapping):
+        return message
+    content = message.get("content")
+    if "cache_control" in message or (
+        isinstance(content, list) and any(isinstance(p, Mapping) and "cache_control" in p for p in content)
+    ):
+        raise UnsupportedParamsError(
+            "cache_control marks in messages are not supported by core.llms.compat",
+            hint="Anthropic models take cache_system=True / cache_messages=True (call parameters) instead",
+        )
+    if message.keys() <= _MESSAGE_KEYS:
         return message
     return {
         k: v for k, v in message.items() if k not in _RESPONSE_ONLY and (v is not None or k in _MESSAGE_KEYS)

@@ -42,9 +42,9 @@ async def acompletion(model: str, messages: Any = None, **kwargs: Any) -> Any:
 
 def completion(model: str, messages: Any = None, **kwargs: Any) -> Any:
     """LiteLLM's ``completion``: :func:`acompletion`, blocking; with ``stream=True`` a
-        :class:`CustomStreamWrapper` to iterate with ``for``. Safe inside a running event loop (the
-        call then runs on a worker loop; only this thread waits; without one it runs in this thread,
-    on its own loop)."""
+    :class:`CustomStreamWrapper` to iterate with ``for``. Without a running event loop the call
+    runs in this thread, on a loop of its own; inside one (Jupyter, an async handler) it runs on
+    a worker loop and only this thread waits."""
     mock = kwargs.get("mock_response")
     if mock is not None:
         return _mocked(model, messages, kwargs, mock, asynchronous=False)

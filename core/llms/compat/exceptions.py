@@ -8,7 +8,8 @@ subclasses the core class it stands for.
 ==================================  ============================================  ==============
 LiteLLM name                        core-llms class it subclasses                 ``status_code``
 ==================================  ============================================  ==============
-``AuthenticationError``             :class:`~core.llms.AuthenticationError`       401
+``AuthenticationError``             :class:`~core.llms.AuthenticationError`       401 (also a
+                                    missing key: a ``ConfigurationError`` too)
 ``PermissionDeniedError``           :class:`~core.llms.PermissionDeniedError`     403
 ``NotFoundError``                   :class:`~core.llms.NotFoundError`             404
 ``BadRequestError``                 :class:`~core.llms.BadRequestError`           400
@@ -406,6 +407,8 @@ def _litellm_class(error: core.LLMError, structured: bool) -> type[_CompatError]
             return APIResponseValidationError
         case core.ResponseParsingError():
             return JSONSchemaValidationError if structured else APIResponseValidationError
+        case core.ConfigurationError() if "needs an API key" in error.message:
+            return AuthenticationError  # (LiteLLM: a missing key is an AuthenticationError)
         case core.UnsupportedOperationError() | core.ConfigurationError():
             return BadRequestError
         case core.StreamInterruptedError():

@@ -212,7 +212,7 @@ def get_supported_openai_params(model: str, custom_llm_provider: str | None = No
     meta: ModelMetadata = getattr(cls, "metadata")  # noqa: B009  (a model class's ClassVar)
     names = set(getattr(cls, "provider_parameters", ())) | set(meta.parameters.extra_allowed) | {"max_tokens"}
     names |= set(getattr(cls, "parameter_aliases", {}))
-    names -= set(meta.parameters.unsupported) | {"model", "read_timeout"}
+    names -= set(meta.parameters.unsupported) | {"model", "read_timeout", "timeout"}
     return sorted(names | {"max_completion_tokens", "stream", "stream_options"})
 
 

@@ -154,7 +154,7 @@ async def test_context_window_and_timeout(sim: Simulator) -> None:
 
 
 async def test_num_retries_and_fallbacks(sim: Simulator) -> None:
-    sim.enqueue(Fault(status=503), Fault(status=503))
+    sim.enqueue(Fault(status=503, retry_after=0.01), Fault(status=503, retry_after=0.01))
     response = await litellm.acompletion(model="gpt-4o-mini", messages=MESSAGES, num_retries=2, **base(sim))
     assert response.choices[0].message.content == ANSWER
     assert sim.request_count == 3

@@ -167,10 +167,10 @@ async def test_n_choices_by_concurrent_calls(sim: Simulator) -> None:
 
 
 async def test_num_retries_and_fallbacks(sim: Simulator) -> None:
-    sim.enqueue(Fault(status=503), Fault(status=503))
+    sim.enqueue(Fault(status=503, retry_after=0.01), Fault(status=503, retry_after=0.01))
     resp = await compat.acompletion(MODEL, user(), num_retries=2, **openai_at(sim))
     assert resp.choices[0].message.content and sim.request_count == 3
-    sim.enqueue(Fault(status=503), Fault(status=503))
+    sim.enqueue(Fault(status=503, retry_after=0.01), Fault(status=503, retry_after=0.01))
     with pytest.raises(compat.ServiceUnavailableError):
         await compat.acompletion(MODEL, user(), num_retries=1, **openai_at(sim))
     # fallbacks: the primary is down, the fallback (same provider: same endpoint keywords) serves
@@ -355,3 +355,22 @@ async def test_blocking_completion_and_stream(sim: Simulator) -> None:
         await asyncio.to_thread(failing)
     with pytest.raises(core.InvalidInputError, match="plain for"):
         compat.completion("m", user(), mock_response="x", stream=True).__aiter__()
+
+
+async def test_content_parts_pass_and_cache_control_is_refused(sim: Simulator) -> None:
+    parts = [
+        {"type": "text", "text": "what is in it?"},
+        {"type": "image_url", "image_url": {"url": "https://images.example/cat.png"}},
+    ]
+    resp = await compat.acompletion(MODEL, [{"role": "user", "content": parts}], **openai_at(sim))
+    assert resp.choices[0].message.content
+    assert (
+        sim.requests[-1].json["messages"][0]["content"][1]["image_url"]["url"]
+        == "https://images.example/cat.png"
+    )
+    marked = [
+        {"role": "user", "content": [{"type": "text", "text": "x", "cache_control": {"type": "ephemeral"}}]}
+    ]
+    with pytest.raises(compat.UnsupportedParamsError, match="cache_control"):
+        await compat.acompletion("anthropic/claude-haiku-4-5", marked, api_base=sim.url, api_key="k")
+    assert sim.request_count == 1

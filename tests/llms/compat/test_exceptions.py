@@ -151,6 +151,12 @@ async def test_wrong_key_and_refused_connection() -> None:
         )
 
 
+async def test_missing_key_is_an_authentication_error() -> None:
+    with pytest.raises(compat.AuthenticationError) as caught:
+        await compat.acompletion("openai/gpt-4o-mini", user())
+    assert isinstance(caught.value, core.ConfigurationError) and "OPENAI_API_KEY" in str(caught.value)
+
+
 async def test_unknown_names() -> None:
     with pytest.raises(compat.UnknownModelError) as caught:
         await compat.acompletion("nosuchprovider-model-xyz", user())

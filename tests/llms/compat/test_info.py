@@ -21,9 +21,9 @@ def test_cost_per_token_and_completion_cost() -> None:
     assert compat.completion_cost(resp) == pytest.approx(prompt + completion)
     assert compat.completion_cost(completion_response=resp.model_dump()) == pytest.approx(prompt + completion)
     # from text: tokens estimated as characters / 4
-    assert compat.completion_cost(model="gpt-4o-mini", prompt="x" * 4000, completion="y" * 2000) == pytest.approx(
-        prompt + completion
-    )
+    assert compat.completion_cost(
+        model="gpt-4o-mini", prompt="x" * 4000, completion="y" * 2000
+    ) == pytest.approx(prompt + completion)
     assert compat.completion_cost(
         model="gpt-4o-mini", messages=[{"role": "user", "content": "x" * 4000}], completion="y" * 2000
     ) == pytest.approx(prompt + completion)
@@ -43,7 +43,12 @@ def test_get_model_info_keys() -> None:
     info = compat.get_model_info("gpt-4o-mini")
     meta = default_registry().metadata("openai/gpt-4o-mini")
     assert info["max_input_tokens"] == meta.context_window
-    assert info["max_output_tokens"] == info["max_tokens"] == meta.max_output_tokens == compat.get_max_tokens("gpt-4o-mini")
+    assert (
+        info["max_output_tokens"]
+        == info["max_tokens"]
+        == meta.max_output_tokens
+        == compat.get_max_tokens("gpt-4o-mini")
+    )
     assert info["input_cost_per_token"] == pytest.approx(meta.pricing.input_per_1m / 1e6)
     assert info["litellm_provider"] == "openai" and info["mode"] == "chat"
     assert info["supports_vision"] is True and info["supports_function_calling"] is True
@@ -73,7 +78,10 @@ def test_model_cost_table() -> None:
 def test_litellm_names() -> None:
     assert split_model("vertex_ai/gemini-2.5-pro") == ("gemini-2.5-pro", "vertex")
     assert split_model("together_ai/meta-llama/Llama-3.3-70B") == ("meta-llama/Llama-3.3-70B", "together")
-    assert split_model("fireworks_ai/accounts/fireworks/models/x") == ("accounts/fireworks/models/x", "fireworks")
+    assert split_model("fireworks_ai/accounts/fireworks/models/x") == (
+        "accounts/fireworks/models/x",
+        "fireworks",
+    )
     assert split_model("bedrock/converse/anthropic.claude-3") == ("anthropic.claude-3", "bedrock")
     assert split_model("ollama_chat/llama3.2") == ("llama3.2", "ollama")
     assert split_model("lm_studio/qwen") == ("qwen", "lmstudio")

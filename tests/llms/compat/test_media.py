@@ -61,7 +61,9 @@ async def test_embedding_errors(sim: Simulator) -> None:
 
 
 async def test_image_generation(sim: Simulator) -> None:
-    resp = await compat.aimage_generation("a red square", model="openai/dall-e-3", size="1024x1024", **openai_at(sim))
+    resp = await compat.aimage_generation(
+        "a red square", model="openai/dall-e-3", size="1024x1024", **openai_at(sim)
+    )
     assert len(resp.data) == 1 and (resp.data[0].url or resp.data[0].b64_json)
     assert set(resp.model_dump()) == {"created", "data", "usage"}
     as_bytes = await compat.aimage_generation(

@@ -13,7 +13,8 @@ SYNC_PROGRAM = textwrap.dedent(
     from core.llms import compat as litellm
 
     messages = [{"role": "user", "content": "Hey, how's it going?"}]
-    response = litellm.completion(model="gpt-4o-mini", messages=messages, api_base=API_BASE, api_key="sk-test")
+    response = litellm.completion(model="gpt-4o-mini", messages=messages, api_base=API_BASE,
+                                  api_key="sk-test")
     answer = response.choices[0].message.content
     answer_by_item = response["choices"][0]["message"]["content"]
     cost = litellm.completion_cost(completion_response=response)
@@ -76,9 +77,7 @@ ASYNC_PROGRAM = textwrap.dedent(
 
 def test_blocking_litellm_program(threaded_sim: Simulator) -> None:
     namespace: dict[str, Any] = {"API_BASE": f"{threaded_sim.url}/v1"}
-    code = SYNC_PROGRAM.replace(
-        "try:\n", "try:\n    SIM.enqueue(FAULT)\n", 1
-    )
+    code = SYNC_PROGRAM.replace("try:\n", "try:\n    SIM.enqueue(FAULT)\n", 1)  # (the next call: a 429)
     namespace.update(SIM=threaded_sim, FAULT=Fault(status=429))
     exec(compile(code, "litellm_program.py", "exec"), namespace)
     assert namespace["answer"] == namespace["answer_by_item"] == "Simulated answer to: Hey, how's it going?"
@@ -92,21 +91,14 @@ def test_blocking_litellm_program(threaded_sim: Simulator) -> None:
 async def test_async_litellm_program(sim: Simulator) -> None:
     namespace: dict[str, Any] = {"API_BASE": f"{sim.url}/v1"}
     exec(compile(ASYNC_PROGRAM, "litellm_async_program.py", "exec"), namespace)
-    sim.enqueue(*([Fault(status=200, body={"x": 1})] * 0))
-    original = namespace["main"]
-
-    async def with_fault() -> Any:
-        return await original()
-
-    # the third call of main() meets a 503
-    calls = {"n": 0}
+    calls = {"n": 0}  # (the program's third request meets a 503)
 
     def next_fault() -> Fault | None:
         calls["n"] += 1
         return Fault(status=503) if calls["n"] == 3 else None
 
     sim.set_fault_generator(next_fault)
-    out = await with_fault()
+    out = await namespace["main"]()
     assert out["answer"] == out["streamed"] == "Simulated answer to: Hey, how's it going?"
     assert out["usage"] > 0
     assert out["error"] == ("ServiceUnavailableError", 503, "openai")
