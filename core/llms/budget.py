@@ -35,14 +35,10 @@ from typing import Any, Final
 
 from .interfaces.context import RequestContext
 from .interfaces.errors import BudgetExceededError, InvalidInputError, LLMError
-from .interfaces.messages import ImagePart, Message, TextPart
+from .interfaces.messages import Message
 from .interfaces.metadata import ModelMetadata
 from .interfaces.types import LLMResponse, LLMStreamChunk, Usage
-from .providers.base.implementation import (
-    IMAGE_TOKEN_ESTIMATE,
-    MESSAGE_OVERHEAD_TOKENS,
-    REPLY_PRIMING_TOKENS,
-)
+from .providers.base.implementation import estimate_prompt_tokens
 
 __all__ = ["Budget", "CallGuard", "check_ctx_budget", "estimate_input_tokens"]
 
@@ -60,24 +56,10 @@ def estimate_input_tokens(messages: Sequence[Message]) -> int:
     arguments included), 4 tokens per message, 3 priming the reply, 765 per image; audio and
     files are not guessed. The same count as the models' context-window check
     (``BaseLLM._estimate_tokens``)."""
-    chars = 0
-    images = 0
     for message in messages:
         if not isinstance(message, Message):
             raise InvalidInputError(f"messages must be Message objects, not {type(message).__name__}")
-        for part in message.content:
-            if isinstance(part, TextPart):
-                chars += len(part.text)
-            elif isinstance(part, ImagePart):
-                images += 1
-        for call in message.tool_calls:
-            chars += len(call.function.name) + len(call.function.arguments)
-    return (
-        chars // CHARS_PER_TOKEN
-        + images * IMAGE_TOKEN_ESTIMATE
-        + len(messages) * MESSAGE_OVERHEAD_TOKENS
-        + REPLY_PRIMING_TOKENS
-    )
+    return estimate_prompt_tokens(messages)
 
 
 def check_ctx_budget(ctx: RequestContext | None) -> float | None:
