@@ -35,6 +35,8 @@ Tree::
     │   └── ResponseTooLargeError      a body or one stream event exceeded its size cap
     ├── StreamInterruptedError         a stream broke after chunks reached the caller
     ├── VideoJobFailedError            a video generation job ended ``failed`` (``job_id``)
+    ├── BatchJobFailedError            a provider Batch API job/request failed, expired or was
+    │                                  cancelled (``job_id``, ``code``)
     └── AllEndpointsFailedError        every endpoint was tried; ``attempts`` lists each cause
 
 Secrets never appear in any message or repr: errors carry endpoint *names* (scheme, host and
@@ -55,6 +57,7 @@ __all__ = [
     "AttemptRecord",
     "AuthenticationError",
     "BadRequestError",
+    "BatchJobFailedError",
     "BudgetExceededError",
     "ConfigurationError",
     "ConflictError",
@@ -345,6 +348,17 @@ class VideoJobFailedError(LLMError):
     """A video generation job the provider accepted ended ``failed`` (``code``: the provider's
     reason, e.g. ``moderation_blocked``; ``job_id``: the provider's id of the job). The request
     itself succeeded, so nothing retries or fails over: the job is over."""
+
+    def __init__(self, message: str, *, job_id: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.job_id = job_id
+
+
+class BatchJobFailedError(LLMError):
+    """A provider Batch API job (or one request in it) did not produce an answer: the job
+    failed validation, expired before the request ran, or was cancelled (``code``: ``"failed"``,
+    ``"expired"``, ``"cancelled"`` or the provider's own reason; ``job_id``: the provider's id
+    of the job). Not retried: submit the request again (a new job) to try it again."""
 
     def __init__(self, message: str, *, job_id: str | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)

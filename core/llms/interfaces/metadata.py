@@ -110,6 +110,9 @@ class Pricing:
     #: prompt tokens written to the prompt cache (``Usage.cache_write_input_tokens``), per 1M;
     #: None: billed as input tokens.
     cache_write_input_per_1m: float | None = None
+    #: the share of these prices a provider's asynchronous Batch API charges (OpenAI, Azure,
+    #: Anthropic, Bedrock and Vertex: half price).
+    batch_factor: float = 0.5
 
     def __post_init__(self) -> None:
         for name in checks.field_names(Pricing):

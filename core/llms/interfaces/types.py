@@ -116,6 +116,12 @@ class LLMResponse:
     raw: Any = None
     #: the region that served the answer, when the provider says (Azure's ``x-ms-region``).
     region: str | None = None
+    #: True when the answer came from a cache (see :mod:`core.llms.batch`): no call was made and
+    #: ``cost`` is 0.
+    cached: bool = False
+    #: the response headers of the call that served the answer (a case-insensitive mapping; the
+    #: rate-limit headers ``x-ratelimit-*`` / ``anthropic-ratelimit-*`` are read from it), or None.
+    headers: Any = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:
         text = self.text if len(self.text) <= 60 else self.text[:57] + "..."

@@ -523,6 +523,7 @@ class BaseLLM(ABC):
         response.request_id = wire.request_id
         response.latency = wire.latency
         response.ttfb = wire.ttfb
+        response.headers = wire.headers
         return response
 
     def _unsupported_output(self, media: MediaType, method: str) -> UnsupportedOperationError:
