@@ -219,6 +219,30 @@ async def client_layer(model_name: str, settings: dict[str, Any]) -> None:
         await asyncio.to_thread(blocking_code)
 
 
+async def batch(model_name: str, settings: dict[str, Any]) -> None:
+    """Step 12: a batch in input order, one failure kept as its own typed result, a cache that
+    answers the second run for nothing."""
+    from core.llms.batch import MemoryCache, RequestBatch, RequestManager
+
+    with RequestBatch() as requests:  # written like OpenAI SDK calls, sent by the manager
+        for city in ("Paris", "Lyon", "Nice"):
+            requests.chat.completions.create(messages=[{"role": "user", "content": f"A fact about {city}."}])
+    too_hot = {"messages": "Too hot?", "temperature": 9, "id": "bad"}  # refused by the model, alone
+    cache = MemoryCache()
+    async with (
+        create_llm(model_name, **settings) as llm,
+        RequestManager(llm, concurrency=8, cache=cache, show_progress=False) as manager,
+    ):
+        results = await manager.aprocess_batch([*requests, too_hot])
+        print(f"\n12. RequestManager: {len(results)} results in input order")
+        for result in results:
+            outcome = repr(result.response.text) if result.response else type(result.error).__name__
+            print(f"    {result.id}: {outcome}")
+        again = await manager.aprocess_batch(requests)
+        hits = sum(r.cached for r in again)
+        print(f"    second run: {hits}/3 from the cache, cost ${manager.stats.cost_usd:.6f}")
+
+
 async def main() -> None:
     async with target() as (model_name, settings, regions):
         where = "the simulator" if regions else "the real service"
@@ -233,6 +257,7 @@ async def main() -> None:
         if not any(os.environ.get(v) for v in aws):
             await bedrock_failover()
         await client_layer(model_name, settings)
+        await batch(model_name, settings)
     print("\ndone.")
 
 

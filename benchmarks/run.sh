@@ -16,6 +16,9 @@
 #   ./benchmarks/run.sh entrypoints [--rounds 5] [--requests 3000]
 #                                        client.chat / completion() / acompletion() against a direct
 #                                        get_answer (CPU per request, concurrency 1; the suite's stage alone)
+#   ./benchmarks/run.sh batch [--rounds 3] [--requests 100000]
+#                                        RequestManager against raw aiohttp doing the same work (CPU per
+#                                        request at concurrency 64, cache-hit cost, RSS; the stage alone)
 #
 # Other options: --rounds N, --clients raw-aiohttp,core-llms,openai,litellm,
 # --servers asyncio-raw,uvloop-web[,uvloop-raw], --no-drift, --no-docs.
@@ -70,5 +73,9 @@ fi
 if [ "${1:-}" = "entrypoints" ]; then
     shift
     exec "$VENV/bin/python" -m benchmarks.entrypoints "$@"
+fi
+if [ "${1:-}" = "batch" ]; then
+    shift
+    exec "$VENV/bin/python" -m benchmarks.batch "$@"
 fi
 exec "$VENV/bin/python" -m benchmarks.suite "$@"

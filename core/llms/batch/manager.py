@@ -497,7 +497,7 @@ class _Run:
             if found is not None:
                 return found, fingerprint
         if self.cache is not None:
-            hit = await self.cache.get(fingerprint)
+            hit = await _cache_get(self.cache, fingerprint, params.get("response_format"))
             if hit is not None:
                 return BatchResult(index=index, id=request_id, response=hit, cached=True), fingerprint
         return None, fingerprint
@@ -538,6 +538,17 @@ class _Run:
                 if response.headers is not None:
                     await limiter.observe(key, headers=response.headers)
             return response
+
+
+async def _cache_get(cache: ICache, key: str, response_format: Any) -> Any:
+    """A cache hit; a pydantic ``response_format`` is handed to caches that take one, so a stored
+    structured answer comes back as an instance of that class."""
+    if response_format is not None and isinstance(response_format, type):
+        try:
+            return await cache.get(key, response_format=response_format)  # type: ignore[call-arg]
+        except TypeError:  # a third-party cache with the protocol's plain get()
+            pass
+    return await cache.get(key)
 
 
 def _estimate(request: BatchRequest, params: dict[str, Any]) -> int:

@@ -236,9 +236,10 @@ class BatchJob:
     """A provider-side batch job as last seen.
 
     ``id`` is the provider's job id (OpenAI ``batch_…``, Anthropic ``msgbatch_…``, a Bedrock job
-    ARN, a Vertex ``batchPredictionJobs`` name). ``request_ids`` maps each ``custom_id`` sent to the
-    request's index in the input. ``counts``: the provider's request counts (``total``,
-    ``completed``, ``failed`` …) when it reports them. ``raw``: the provider's last job body.
+    ARN, a Vertex ``batchPredictionJobs`` name). ``request_ids`` maps each request's id (ours, not
+    the provider-side record id it may have been renamed to) to the request's index in the input.
+    ``counts``: the provider's request counts (``total``, ``completed``, ``failed`` …) when it
+    reports them. ``raw``: the provider's last job body.
     """
 
     id: str

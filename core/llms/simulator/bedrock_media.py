@@ -39,6 +39,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiohttp import web
+
 from .bedrock_wire import BedrockModel, bedrock_error, resolve_model, validation_error
 from .embeddings_routes import embedding_vector
 from .image_files import picture
@@ -48,6 +50,7 @@ from .openai_wire import Rejection
 
 __all__ = [
     "ACCOUNT_ID",
+    "S3_STORE",
     "AsyncJobs",
     "S3Object",
     "S3Store",
@@ -335,7 +338,7 @@ class S3Object:
 
 
 class S3Store:
-    """The objects the simulator's jobs wrote, by bucket and key."""
+    """The objects the simulator's jobs wrote (and clients put), by bucket and key."""
 
     def __init__(self) -> None:
         self._objects: dict[tuple[str, str], S3Object] = {}
@@ -353,6 +356,10 @@ class S3Store:
 
     def keys(self, bucket: str, prefix: str = "") -> list[tuple[str, S3Object]]:
         return sorted((k, o) for (b, k), o in self._objects.items() if b == bucket and k.startswith(prefix))
+
+
+#: the app key of the simulator's S3 store (shared by the Bedrock routes and the batch routes).
+S3_STORE = web.AppKey("core_llms_sim_s3_store", S3Store)
 
 
 # --------------------------------------------------------------------------- Nova Reel jobs

@@ -11,7 +11,9 @@
     POST /async-invoke                                 StartAsyncInvoke (Nova Reel)
     GET  /async-invoke/{invocationArn}                 GetAsyncInvoke (moves the job on by one poll)
     GET  /async-invoke                                 ListAsyncInvokes
-    GET  /s3/{bucket}/{key}                            an object a job wrote (HEAD too; ``Range``)
+    GET  /s3/{bucket}/{key}                            an object a job wrote (HEAD too; ``Range``;
+                                                       ``response-content-type``)
+    PUT  /s3/{bucket}/{key}                            PutObject (a batch's input)
     GET  /s3/{bucket}?list-type=2&prefix=...           ListObjectsV2
 
 ``modelId`` is URL-quoted in the path: a base model id (``amazon.nova-micro-v1:0``), a
@@ -52,6 +54,7 @@ from .bedrock_answers import (
     converse_events,
 )
 from .bedrock_media import (
+    S3_STORE,
     AsyncJobs,
     cohere_embeddings,
     error_for_unknown_invoke,
@@ -153,6 +156,7 @@ def add_routes(app: web.Application, routes: ProviderRoutes) -> None:
     s3_wire = S3Wire(region, auth)
     chats = _Chats(routes)
     jobs = AsyncJobs(region)
+    app[S3_STORE] = jobs.store
 
     def handler(produce: Callable[..., Any], *, stream: bool, s3: bool = False) -> Any:
         async def handle(request: web.Request) -> web.StreamResponse:
@@ -303,6 +307,7 @@ def add_routes(app: web.Application, routes: ProviderRoutes) -> None:
             "Accept-Ranges": "bytes",
         }
         data = obj.data
+        content_type = request.query.get("response-content-type") or obj.content_type
         wanted = request.headers.get("Range")
         if wanted is not None:
             span = _byte_range(wanted, len(data))
@@ -317,10 +322,19 @@ def add_routes(app: web.Application, routes: ProviderRoutes) -> None:
             first, last = span
             headers["Content-Range"] = f"bytes {first}-{last}/{len(data)}"
             response = web.Response(
-                status=206, body=data[first : last + 1], headers={**headers, "Content-Type": obj.content_type}
+                status=206, body=data[first : last + 1], headers={**headers, "Content-Type": content_type}
             )
             return response
-        return await send_bytes(request, data, obj.content_type, headers, fault)
+        return await send_bytes(request, data, content_type, headers, fault)
+
+    async def put_object(
+        request: web.Request, n: int, body: Any, headers: dict[str, str], fault: Fault | None
+    ) -> web.StreamResponse:
+        data = await request.read()
+        kind = request.headers.get("Content-Type") or "binary/octet-stream"
+        jobs.store.put(request.match_info["bucket"], request.match_info["key"], data, kind)
+        etag = jobs.store.get(request.match_info["bucket"], request.match_info["key"])
+        return web.Response(status=200, headers={**headers, "ETag": etag.etag if etag else '""'})
 
     async def list_objects(
         request: web.Request, n: int, body: Any, headers: dict[str, str], fault: Fault | None
@@ -362,6 +376,7 @@ def add_routes(app: web.Application, routes: ProviderRoutes) -> None:
     app.router.add_get("/async-invoke/{arn:.+}", handler(get_async, stream=False))
     app.router.add_get("/s3/{bucket}", handler(list_objects, stream=False, s3=True))
     app.router.add_get("/s3/{bucket}/{key:.+}", handler(get_object, stream=False, s3=True))
+    app.router.add_put("/s3/{bucket}/{key:.+}", handler(put_object, stream=False, s3=True))
 
 
 def _byte_range(value: str, size: int) -> tuple[int, int] | None:

@@ -100,6 +100,10 @@ _MEDIA_ROUTE_MODULES = (
     "gemini_media_routes",
     "cohere_routes",
     "vertex_anthropic_routes",
+    "batch_openai_routes",
+    "batch_vertex_routes",
+    "batch_bedrock_routes",
+    "batch_anthropic_routes",
 )
 
 

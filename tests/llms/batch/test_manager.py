@@ -297,3 +297,26 @@ async def test_a_timeout_bounds_each_request(sim: Simulator) -> None:
         results = await manager.aprocess_batch(prompts(2))
     assert not results[0].ok and results[1].ok
     assert "Timeout" in type(results[0].error).__name__
+
+
+async def test_a_client_routes_each_request_by_its_model(sim: Simulator) -> None:
+    from core.llms.client import LLMClient
+
+    client = LLMClient(
+        providers={"openai": {"endpoint": f"{sim.url}/v1", "api_key": KEY}},
+        environ={},
+        default_model="gpt-4.1-mini",
+    )
+    async with client, RequestManager(client, show_progress=False) as manager:
+        other = {"messages": "marker2", "model": "gpt-4o"}
+        results = await manager.aprocess_batch([{"messages": "marker0", "model": "gpt-4o"}, "marker1", other])
+    assert [r.unwrap().model for r in results] == ["gpt-4o", "gpt-4.1-mini", "gpt-4o"]
+    sent = [record.json["model"] for record in sim.requests if record.json]
+    assert sorted(sent) == ["gpt-4.1-mini", "gpt-4o", "gpt-4o"]
+
+
+async def test_a_model_object_gets_another_model_as_the_per_call_model(sim: Simulator) -> None:
+    llm = model(sim)
+    async with llm, RequestManager(llm, show_progress=False) as manager:
+        results = await manager.aprocess_batch([{"messages": "marker0", "model": "gpt-4o"}])
+    assert results[0].ok and sim.requests[-1].json["model"] == "gpt-4o"  # type: ignore[index]

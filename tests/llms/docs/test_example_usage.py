@@ -39,4 +39,9 @@ def test_example_walk_through_runs_on_the_simulator() -> None:
     assert "bound labels {'tenant': 'acme', 'run_id': 'nightly'}; spent $0.0000" in out
     assert "11. client.sync.ask: 'Simulated answer to: Name a city in Italy.'" in out
     assert "client.sync.chat_stream: 'Simulated answer to: Count to three.'" in out
+    assert "12. RequestManager: 4 results in input order" in out
+    assert "#0: 'Simulated answer to: A fact about Paris.'" in out
+    assert "#2: 'Simulated answer to: A fact about Nice.'" in out
+    assert "bad: InvalidInputError" in out
+    assert "second run: 3/3 from the cache, cost $0.000000" in out
     assert out.rstrip().endswith("done.")

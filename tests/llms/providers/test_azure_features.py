@@ -56,11 +56,22 @@ DEPLOYMENT_ROUTES = {
     "translations": ("/audio/translations", "2025-03-01-preview"),
 }
 V1_ROUTES = {"responses": "/responses", "videos": "/videos"}
+#: the Batch API's operations, on the resource (no deployment), with chat's default version.
+RESOURCE_ROUTES = {"files": "/files", "file_content": "/files", "batches": "/batches"}
 
 
 def test_every_operation_has_a_route() -> None:
-    assert set(DEPLOYMENT_ROUTES) | set(V1_ROUTES) == set(OPERATION_PATHS)
+    assert set(DEPLOYMENT_ROUTES) | set(V1_ROUTES) | set(RESOURCE_ROUTES) == set(OPERATION_PATHS)
     assert dict(DEFAULT_API_VERSIONS) == {op: version for op, (_, version) in DEPLOYMENT_ROUTES.items()}
+
+
+@pytest.mark.parametrize("operation", sorted(RESOURCE_ROUTES))
+def test_batch_operations_are_on_the_resource(operation: str) -> None:
+    path = RESOURCE_ROUTES[operation]
+    assert url_of(endpoint(), operation) == f"{RES}/openai{path}?api-version=2024-10-21"
+    preview = url_of(endpoint("2025-01-01-preview"), operation)
+    assert preview == f"{RES}/openai{path}?api-version=2025-01-01-preview"
+    assert url_of(endpoint("v1"), operation) == f"{RES}/openai/v1{path}"
 
 
 @pytest.mark.parametrize("operation", sorted(DEPLOYMENT_ROUTES))

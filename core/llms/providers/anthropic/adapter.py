@@ -21,7 +21,13 @@ OPERATION_PATHS: Mapping[str, str] = {
     "messages": "/messages",
     "count_tokens": "/messages/count_tokens",
     "models": "/models",
+    # Message Batches: the batches themselves (``path``: ``/{id}``, ``/{id}/cancel``), and a
+    # batch's results (``path``: ``/{id}/results``), a JSON Lines stream
+    "batches": "/messages/batches",
+    "batch_results": "/messages/batches",
 }
+#: operations whose stream is JSON Lines, not SSE.
+_JSONL_OPERATIONS = frozenset({"batch_results"})
 _REQUEST_ID_HEADERS = ("request-id", "x-request-id")
 
 
@@ -34,7 +40,8 @@ class AnthropicAdapter:
     * Auth: ``x-api-key: <api_key>``; with a ``token_provider``, ``Authorization: Bearer
       <token>`` instead (OAuth tokens, gateways). Every request carries ``anthropic-version``
       (``AnthropicSettings.version``, ``2023-06-01``) and, when set, ``anthropic-beta``.
-    * Streams are SSE; the request id comes from ``request-id``.
+    * Streams are SSE (a Message Batch's results: JSON Lines); the request id comes from
+      ``request-id``.
     * Errors: Anthropic's ``{"type": "error", "error": {"type", "message"}}`` envelope (see
       :mod:`~..dialects.anthropic_messages.errors`), in an error response, a 200 body or a stream.
     """
@@ -71,6 +78,10 @@ class AnthropicAdapter:
         return headers
 
     def decoder(self, operation: str) -> StreamDecoder:
+        if operation in _JSONL_OPERATIONS:  # a Message Batch's results
+            from ..base.ndjson import NDJSONDecoder
+
+            return NDJSONDecoder()
         from ..base.sse import SSEDecoder
 
         return SSEDecoder()

@@ -13,10 +13,13 @@ from ..dialects.openai_chat.adapter import ChatCompletionsAdapter
 from .credentials import EntraTokenProvider, default_credential, entra_scope, is_credential
 from .settings import V1_API_VERSION, V1_OPERATIONS, AzureSettings
 
-__all__ = ["REGION_HEADER", "AzureAdapter"]
+__all__ = ["REGION_HEADER", "RESOURCE_OPERATIONS", "AzureAdapter"]
 
 #: the response header naming the Azure region that served a request (``response.region``).
 REGION_HEADER = "x-ms-region"
+#: operations on the resource rather than a deployment (the Batch API's files and jobs):
+#: ``{endpoint}/openai/{path}?api-version=...``, or ``/openai/v1/{path}`` on the v1 API.
+RESOURCE_OPERATIONS = frozenset({"files", "file_content", "batches"})
 
 
 class AzureAdapter(ChatCompletionsAdapter):
@@ -28,7 +31,8 @@ class AzureAdapter(ChatCompletionsAdapter):
       (:data:`~.settings.DEFAULT_API_VERSIONS`). With ``api_version="v1"``, and always for the
       Responses API and videos: ``{endpoint}/openai/v1/{operation path}``, the deployment
       travelling as the body's ``model`` (the connector puts each endpoint's there:
-      :meth:`endpoint_model`).
+      :meth:`endpoint_model`). The Batch API's files and jobs (:data:`RESOURCE_OPERATIONS`)
+      belong to the resource: ``{endpoint}/openai/files?api-version=...`` (v1: ``/openai/v1/files``).
     * Auth: ``Authorization: Bearer`` from ``token_provider`` when set — a token callable (sync
       or async), or an Entra ID credential object (``get_token``), which is wrapped once in an
       :class:`~.credentials.EntraTokenProvider` (cached, refreshed before expiry, single-flight)
@@ -73,6 +77,9 @@ class AzureAdapter(ChatCompletionsAdapter):
         path = self.operation_path(operation)
         if settings.api_version == V1_API_VERSION or operation in V1_OPERATIONS:
             return join_url(base, f"/openai/v1{path}")
+        if operation in RESOURCE_OPERATIONS:
+            version = quote(settings.api_version_for(operation), safe="")
+            return join_url(base, f"/openai{path}?api-version={version}")
         deployment = quote(model or settings.deployment_name, safe="")
         version = quote(settings.api_version_for(operation), safe="")
         return join_url(base, f"/openai/deployments/{deployment}{path}?api-version={version}")

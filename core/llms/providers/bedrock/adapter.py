@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import ClassVar, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from ...interfaces.endpoint import EndpointConfig, Secret, join_url
 from ...interfaces.errors import ConfigurationError, LLMError, UnsupportedOperationError
@@ -17,11 +18,13 @@ from .credentials import AwsCredentialProvider, CredentialSpec, SessionFactory
 from .settings import SIGNING_NAME, BedrockSettings
 
 __all__ = [
+    "CONTROL_ENDPOINT",
     "EVENTSTREAM",
     "OPERATION_PATHS",
     "REQUEST_ID_HEADER",
     "STREAM_OPERATIONS",
     "BedrockAdapter",
+    "control_endpoint",
 ]
 
 #: operation -> path under the endpoint (``{model}``: the model id, percent-encoded).
@@ -33,6 +36,9 @@ OPERATION_PATHS: Mapping[str, str] = {
     "count_tokens": "/model/{model}/count-tokens",
     # start a job (POST); a job's status is GET /async-invoke/{arn} (WireRequest.path), the list GET
     "async_invoke": "/async-invoke",
+    # the control plane (``bedrock.{region}``, see control_endpoint): batch inference jobs; a
+    # job's status is GET /model-invocation-job/{id}, stopping it POST .../{id}/stop (path)
+    "model_invocation_job": "/model-invocation-job",
 }
 #: operations answered with an AWS event stream (``application/vnd.amazon.eventstream``).
 STREAM_OPERATIONS = frozenset({"converse_stream", "invoke_stream"})
@@ -40,9 +46,27 @@ STREAM_OPERATIONS = frozenset({"converse_stream", "invoke_stream"})
 EVENTSTREAM = "application/vnd.amazon.eventstream"
 #: the response header holding AWS's request id.
 REQUEST_ID_HEADER = "x-amzn-RequestId"
+#: the Bedrock control plane of a region (CreateModelInvocationJob, GetModelInvocationJob …).
+CONTROL_ENDPOINT = "https://bedrock.{region}.amazonaws.com"
+#: AWS's own runtime hosts (``bedrock-runtime[-fips].{region}.amazonaws.com[.cn]``).
+_AWS_RUNTIME_HOST = re.compile(r"bedrock-runtime(-fips)?(\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?)")
 _STREAM_PATHS = tuple(OPERATION_PATHS[op].removeprefix("/model/{model}") for op in STREAM_OPERATIONS)
 #: bodies larger than this are hashed for the signature in a worker thread (big images, documents).
 _LARGE_BODY = 1 << 20
+
+
+def control_endpoint(runtime_endpoint: str) -> str:
+    """The control-plane endpoint beside a runtime endpoint: AWS's own runtime hosts
+    (``https://bedrock-runtime.{region}.amazonaws.com``, its ``-fips`` twin, ``.amazonaws.com.cn``)
+    become the ``bedrock.{region}`` host of the same partition; any other URL (a gateway, a
+    local simulator) is taken to serve both and returned as it is. A VPC interface endpoint of
+    the runtime does not reach the control plane: give that one explicitly."""
+    parts = urlsplit(runtime_endpoint)
+    host = parts.hostname or ""
+    match = _AWS_RUNTIME_HOST.fullmatch(host)
+    if match is None:
+        return runtime_endpoint.rstrip("/")
+    return f"https://bedrock{match.group(1) or ''}{match.group(2)}"
 
 
 class BedrockAdapter:
@@ -54,6 +78,8 @@ class BedrockAdapter:
       defaults to the region's (``https://bedrock-runtime.{region}.amazonaws.com``); the model id
       is percent-encoded (ARNs), and given its endpoint's cross-region inference-profile prefix
       when its settings say so (:meth:`~.settings.BedrockSettings.profile_prefix`).
+      ``model_invocation_job`` (batch inference) is a control-plane path: its requests go to
+      :func:`control_endpoint` of the runtime endpoint, signed the same way.
     * Auth: SigV4 (service ``bedrock``, the endpoint's own region) of every attempt's final
       method, URL, headers and body (:meth:`sign_request`), with credentials from
       :class:`~.credentials.AwsCredentialProvider` (botocore's chain, resolved and refreshed in

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Coroutine, Mapping
 from typing import Any, ClassVar, Literal
 
 from ...interfaces.context import RequestContext
-from ...interfaces.errors import InvalidInputError
+from ...interfaces.errors import InvalidInputError, UnsupportedOperationError
 from ...interfaces.messages import MessagesInput
 from ...interfaces.types import LLMResponse, LLMStreamChunk
 from ..base.implementation import _FailingStream, failed_call
@@ -116,6 +116,26 @@ class OpenAIModel(OpenAIChatModel):
         from ..dialects.openai_responses.calls import responses_answer
 
         return self._observe_call(ctx, responses_answer(self, messages, ctx, params))
+
+    def batch_request(self, messages: MessagesInput, params: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
+        """The Chat Completions body of one Batch API line (see the dialect's ``batch_request``);
+        a call that would go through the Responses API (``api="responses"``, or the model's
+        default) raises :class:`UnsupportedOperationError`: batches are sent as Chat Completions."""
+        if self._api != "chat" or "api" in params:
+            params = dict(params)
+            try:
+                responses = self._responses_wanted(params)
+            except InvalidInputError as exc:
+                exc.fill(provider=self.provider, model=self.name)
+                raise
+            if responses:
+                raise UnsupportedOperationError(
+                    f"{self.name}: a batch is sent through Chat Completions, not the Responses API",
+                    provider=self.provider,
+                    model=self.name,
+                    hint="pass api='chat' with each batch request (or drop api='responses')",
+                )
+        return super().batch_request(messages, params)
 
     def stream_answer(
         self, messages: MessagesInput, ctx: RequestContext | None = None, **params: Any

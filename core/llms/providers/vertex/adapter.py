@@ -11,12 +11,21 @@ from urllib.parse import quote, urlsplit
 
 from ...interfaces.endpoint import EndpointConfig, join_url
 from ...interfaces.errors import ConfigurationError, LLMError
+from ...interfaces.llm_interfaces import StreamDecoder
 from ..base.auth import resolve_bearer_token
-from ..dialects.gemini.adapter import GoogleAdapter, vertex_root, vertex_url
+from ..dialects.gemini.adapter import GoogleAdapter, google_hosted, vertex_root, vertex_url
 from .credentials import GoogleTokenProvider
 from .settings import VertexSettings
 
-__all__ = ["ANTHROPIC_OPERATIONS", "DEFAULT_ENDPOINT", "VertexAdapter", "anthropic_url"]
+__all__ = [
+    "ANTHROPIC_OPERATIONS",
+    "BATCH_OPERATIONS",
+    "DEFAULT_ENDPOINT",
+    "STORAGE_HOST",
+    "VertexAdapter",
+    "anthropic_url",
+    "batch_url",
+]
 
 #: the endpoint of ``vertex/`` models when none is given, made from each endpoint's location
 #: (``global``, ``us`` and ``eu`` are served from their own hosts: see
@@ -28,6 +37,31 @@ ANTHROPIC_OPERATIONS: Mapping[str, str] = {
     "anthropic_messages": ":rawPredict",
     "anthropic_messages_stream": ":streamRawPredict",
 }
+
+#: the Batch API's operations (:mod:`core.llms.batch.provider_api.vertex`), each with the request's
+#: ``path`` appended: ``"batch_jobs"`` is the ``batchPredictionJobs`` collection of the endpoint's
+#: project and location; ``"gcs"`` Cloud Storage's JSON API (answers in JSON) and ``"gcs_lines"``
+#: the same read as a JSON Lines stream (an object's ``?alt=media`` content).
+BATCH_OPERATIONS = frozenset({"batch_jobs", "gcs", "gcs_lines"})
+#: Cloud Storage's JSON API host, used when the endpoint is one of Google's Vertex AI hosts (any
+#: other endpoint, a proxy or the simulator, serves Cloud Storage's paths itself).
+STORAGE_HOST = "https://storage.googleapis.com"
+
+
+def batch_url(endpoint: str, operation: str, *, project: str, location: str, api_version: str = "v1") -> str:
+    """The URL of a Batch API ``operation`` (:data:`BATCH_OPERATIONS`): ``{host}/{api_version}/
+    projects/{project}/locations/{location}/batchPredictionJobs`` (the host following the
+    location as for Gemini), or Cloud Storage's root (:data:`STORAGE_HOST` for Google's hosts, else
+    the endpoint without a trailing API version)."""
+    if operation == "batch_jobs":
+        root = vertex_root(endpoint, location)
+        version = "" if urlsplit(root).path.rstrip("/").endswith(f"/{api_version}") else f"/{api_version}"
+        base = f"projects/{quote(project, safe='')}/locations/{quote(location, safe='')}"
+        return join_url(root, f"{version}/{base}/batchPredictionJobs")
+    if google_hosted(endpoint):
+        return STORAGE_HOST
+    root = endpoint.rstrip("/")
+    return root[: -len(api_version) - 1] if root.endswith(f"/{api_version}") else root
 
 
 def anthropic_url(
@@ -88,6 +122,14 @@ class VertexAdapter(GoogleAdapter):
 
     def url(self, endpoint: EndpointConfig, operation: str, model: str) -> str:
         settings = self.settings_of(endpoint)
+        if operation in BATCH_OPERATIONS:
+            return batch_url(
+                endpoint.endpoint,
+                operation,
+                project=settings.project,
+                location=settings.location,
+                api_version=settings.api_version,
+            )
         if operation in ANTHROPIC_OPERATIONS:
             return anthropic_url(
                 endpoint.endpoint,
@@ -105,6 +147,14 @@ class VertexAdapter(GoogleAdapter):
             location=settings.location,
             api_version=settings.api_version,
         )
+
+    def decoder(self, operation: str) -> StreamDecoder:
+        """SSE, or JSON Lines for a Cloud Storage object read as a stream (``"gcs_lines"``)."""
+        if operation == "gcs_lines":
+            from ..base.ndjson import NDJSONDecoder
+
+            return NDJSONDecoder()
+        return super().decoder(operation)
 
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes, endpoint: str) -> LLMError:
         """Google's envelope, or Anthropic's error body (a Claude model's own refusal)."""

@@ -25,12 +25,17 @@ policy, and an adapter
   AWS credential chain is tried for SigV4, and without credentials the download is refused
   (before the job is started: :func:`check_fetchable`) with a hint to pass ``download=False``.
 
+:class:`S3Client` sends the other requests a Bedrock feature needs (batch inference: ``PUT`` of
+the input, ``ListObjectsV2`` and ``GET`` of the outputs), signed the same way, through connectors
+of its own, reading bodies as raw bytes (a ``PUT`` answers an empty body, a listing XML).
+
 No credential appears in an error, a repr or a log line: errors name the bucket's endpoint and
 S3's error code, and pass through the connector's redaction (the signed headers are masked).
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -47,12 +52,14 @@ from ....interfaces.errors import (
     NotFoundError,
     PermissionDeniedError,
     ResponseParsingError,
+    ResponseTooLargeError,
 )
-from ....interfaces.llm_interfaces import StreamDecoder, WireRequest
+from ....interfaces.llm_interfaces import StreamDecoder, WireEvent, WireRequest
 from ...base.auth import resolve_bearer_token
 from ...base.connector import Connector
 from ...base.failover import FailoverConnector
 from ...base.http_errors import error_for_status, parse_retry_after
+from ...base.raw_stream import RawBytesDecoder
 from ...base.redact import cut
 from ..adapter import BedrockAdapter
 from ..credentials import AwsCredentialProvider, CredentialSpec, FrozenCredentials
@@ -63,7 +70,9 @@ if TYPE_CHECKING:
     from ...base.implementation import BaseLLM
 
 __all__ = [
+    "RawBody",
     "S3Adapter",
+    "S3Client",
     "S3Location",
     "check_fetchable",
     "fetch_object",
@@ -81,6 +90,21 @@ _AUTH_CODES = frozenset(
 )
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchBucket"})
 _XML_FIELD = re.compile(r"<(Code|Message|Region|Endpoint)>([^<]{0,500})</\1>")
+#: an S3 adapter's hints by purpose: (object not found, access denied, the bucket (region)).
+_HINTS: dict[str, tuple[str, str, str]] = {
+    "video": (
+        "the video is not where the job said it would be (deleted, or another bucket?)",
+        "the credentials need s3:GetObject on the output bucket (and kms:Decrypt if it is encrypted with a "
+        "KMS key); or pass download=False to get the video's s3:// URI",
+        "the output bucket",
+    ),
+    "batch": (
+        "the object is not there (deleted, another bucket, or a job that wrote no output?)",
+        "the credentials need s3:PutObject on the input location and s3:GetObject / s3:ListBucket on the "
+        "output location (and kms:Encrypt / kms:Decrypt for a KMS-encrypted bucket)",
+        "the batch's buckets",
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +176,9 @@ class S3Adapter:
 
     provider = "bedrock"
 
-    def __init__(self, authenticate: Authenticate) -> None:
+    def __init__(self, authenticate: Authenticate, *, purpose: str = "video") -> None:
         self._authenticate = authenticate
+        self._hints = _HINTS.get(purpose, _HINTS["video"])
 
     def url(self, endpoint: EndpointConfig, operation: str, model: str) -> str:
         return endpoint.endpoint
@@ -167,7 +192,8 @@ class S3Adapter:
         return await self._authenticate(method, url, headers, body)
 
     def decoder(self, operation: str) -> StreamDecoder:
-        raise ConfigurationError("S3 downloads are not streamed")
+        """Raw bytes (:class:`S3Client` reads bodies that are not JSON through the stream path)."""
+        return RawBytesDecoder()
 
     def request_id(self, headers: Mapping[str, str]) -> str | None:
         value = headers.get("x-amz-request-id")
@@ -195,15 +221,14 @@ class S3Adapter:
             return NotFoundError(
                 text,
                 status=status,
-                hint="the video is not where the job said it would be (deleted, or another bucket?)",
+                hint=self._hints[0],
                 **where,
             )
         if status == 403:
             return PermissionDeniedError(
                 text,
                 status=status,
-                hint="the credentials need s3:GetObject on the output bucket (and kms:Decrypt if it is "
-                "encrypted with a KMS key); or pass download=False to get the video's s3:// URI",
+                hint=self._hints[1],
                 **where,
             )
         region = fields.get("Region")
@@ -212,7 +237,7 @@ class S3Adapter:
             error = error_for_status(
                 400,
                 text,
-                hint=f"the bucket is in {known or 'another region'}: the output bucket must be in the "
+                hint=f"the bucket is in {known or 'another region'}: {self._hints[2]} must be in the "
                 "endpoint's region",
                 **where,
             )
@@ -393,3 +418,155 @@ async def fetch_object(
         )
     kind = content_type.strip().lower()
     return wire.body, kind if kind.partition("/")[0] == media_type.partition("/")[0] else media_type
+
+
+# -- requests of other kinds: PUT, ListObjectsV2, GET of any object ----------------------------------
+
+_LIST_KEY = re.compile(r"<Key>([^<]{1,4096})</Key>")
+_LIST_TRUNCATED = re.compile(r"<IsTruncated>\s*true\s*</IsTruncated>")
+_LIST_TOKEN = re.compile(r"<NextContinuationToken>([^<]{1,4096})</NextContinuationToken>")
+#: ListObjectsV2 pages read at most (1,000 keys each).
+_MAX_LIST_PAGES = 1000
+
+
+class RawBody:
+    """A request body of raw bytes for a :class:`WireRequest` (its ``form``: the connector sends
+    ``encode()`` with ``Content-Type: content_type``), e.g. the JSONL of an S3 ``PUT``."""
+
+    __slots__ = ("content_type", "data")
+
+    def __init__(self, data: bytes, content_type: str = "application/octet-stream") -> None:
+        self.data = data
+        self.content_type = content_type
+
+    def encode(self, model: str | None = None) -> bytes:
+        return self.data
+
+    def __repr__(self) -> str:
+        return f"RawBody({len(self.data)} bytes, {self.content_type})"
+
+
+class _Collect:
+    """The stream parser of one S3 answer: its bytes, whole, as one item at the end (so a
+    failure while reading it is retried like any failed attempt), at most ``cap`` bytes."""
+
+    __slots__ = ("_cap", "_parts", "_size", "endpoint", "request_id")
+
+    def __init__(self, endpoint: str, request_id: str | None, cap: int) -> None:
+        self.endpoint = endpoint
+        self.request_id = request_id
+        self._cap = cap
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    def feed(self, event: WireEvent) -> list[bytes]:
+        piece = event.raw or b""
+        self._size += len(piece)
+        if self._size > self._cap:
+            raise ResponseTooLargeError(
+                f"{self.endpoint} answered more than {self._cap:,} bytes",
+                endpoint=self.endpoint,
+                request_id=self.request_id,
+                hint="raise max_response_bytes on the endpoint if such objects are expected",
+            )
+        self._parts.append(piece)
+        return []
+
+    def close(self) -> list[bytes]:
+        return [b"".join(self._parts)]
+
+
+class S3Client:
+    """Signed S3 requests made for a Bedrock model (``PUT`` an object, ``GET`` one, list the keys
+    under a prefix with ``ListObjectsV2``), signed as :func:`fetch_object` signs its ``GET`` (see
+    the module docstring) with the credentials and transport settings (TLS, proxy, timeouts,
+    retry policy) of the model's endpoint ``endpoint_name`` (None: the primary). Bodies are read
+    as raw bytes (S3 answers a ``PUT`` with an empty body and a listing with XML), at most the
+    endpoint's ``max_response_bytes``. ``purpose`` picks the errors' hints (``"batch"``,
+    ``"video"``). One connector per bucket host, closed by :meth:`aclose`."""
+
+    def __init__(self, model: BaseLLM, endpoint_name: str | None = None, *, purpose: str = "batch") -> None:
+        conn = _connector_of(model, endpoint_name)
+        self._endpoint = conn.endpoint
+        self._settings = _bedrock_settings(conn.endpoint)
+        self._adapter = S3Adapter(_authentication(conn.endpoint, conn.adapter), purpose=purpose)
+        self._policy = model._connector.policy if isinstance(model._connector, FailoverConnector) else None
+        self._connectors: dict[str, FailoverConnector] = {}
+
+    def __repr__(self) -> str:
+        return f"S3Client({self._endpoint.display_name!r})"
+
+    def _connector(self, base: str) -> FailoverConnector:
+        connector = self._connectors.get(base)
+        if connector is None:
+            config = self._endpoint.replace(endpoint=base, name=None, headers={}, model_id=None)
+            connector = FailoverConnector([Connector(config, self._adapter)], self._policy)
+            self._connectors[base] = connector
+        return connector
+
+    def _where(self, location: S3Location) -> tuple[str, str]:
+        return object_url(location, region=self._settings.region, s3_endpoint=self._settings.s3_endpoint)
+
+    async def _exchange(
+        self, base: str, path: str, method: str, ctx: RequestContext | None, body: RawBody | None = None
+    ) -> bytes:
+        request = WireRequest("s3_object", {}, stream=True, method=method, path=path, form=body)
+        cap = self._endpoint.max_response_bytes
+        received: list[bytes] = []
+        async for piece in self._connector(base).stream(
+            request, lambda endpoint, request_id: _Collect(endpoint, request_id, cap), ctx
+        ):
+            received.append(piece)
+        return b"".join(received)
+
+    async def put_object(
+        self,
+        location: S3Location,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        ctx: RequestContext | None = None,
+    ) -> None:
+        """``PUT`` ``data`` as the object at ``location`` (replacing any object there)."""
+        if not location.key or location.key.endswith("/"):
+            raise InvalidInputError(f"{location.uri} names a folder, not an object")
+        base, path = self._where(location)
+        await self._exchange(base, path, "PUT", ctx, RawBody(data, content_type))
+
+    async def get_object(self, location: S3Location, *, ctx: RequestContext | None = None) -> bytes:
+        """The bytes of the object at ``location``."""
+        base, path = self._where(location)
+        return await self._exchange(base, path, "GET", ctx)
+
+    async def list_keys(self, location: S3Location, *, ctx: RequestContext | None = None) -> list[str]:
+        """The keys of the objects whose key starts with ``location.key`` (every page of the
+        listing), in S3's order."""
+        base, _ = self._where(S3Location(location.bucket))
+        root = "" if base.endswith(f"/{location.bucket}") else "/"  # path-style: /bucket?list-type=2
+        keys: list[str] = []
+        token: str | None = None
+        for _ in range(_MAX_LIST_PAGES):
+            query = f"list-type=2&prefix={quote(location.key, safe='')}"
+            if token is not None:
+                query += f"&continuation-token={quote(token, safe='')}"
+            text = (await self._exchange(base, f"{root}?{query}", "GET", ctx)).decode("utf-8", "replace")
+            if "<ListBucketResult" not in text:
+                raise ResponseParsingError(
+                    f"S3 answered the listing of {location.uri} with no ListBucketResult"
+                )
+            keys.extend(html.unescape(key) for key in _LIST_KEY.findall(text))
+            if _LIST_TRUNCATED.search(text) is None:
+                return keys
+            found = _LIST_TOKEN.search(text)
+            if found is None:
+                raise ResponseParsingError(
+                    f"S3's listing of {location.uri} is truncated but has no NextContinuationToken"
+                )
+            token = html.unescape(found.group(1))
+        raise ResponseParsingError(f"S3's listing of {location.uri} has more than {_MAX_LIST_PAGES} pages")
+
+    async def aclose(self) -> None:
+        """Close the connectors (idempotent)."""
+        connectors, self._connectors = list(self._connectors.values()), {}
+        for connector in connectors:
+            await connector.aclose()

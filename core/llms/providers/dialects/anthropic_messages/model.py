@@ -53,6 +53,17 @@ class AnthropicModel(BaseLLM):
     def _prepare(self, messages: MessagesInput, params: Mapping[str, Any], stream: bool) -> Prepared:
         return prepare(self, messages, self._merge_parameters(params), stream=stream)
 
+    def batch_request(self, messages: MessagesInput, **params: Any) -> Prepared:
+        """The checked request one Message Batches entry carries: exactly what :meth:`get_answer`
+        would send (its ``body`` is the entry's ``params``), with what reading its answer needs
+        (``format_tool``, ``response_format``) and its ``anthropic-beta`` header, if any."""
+        return self._prepare(messages, params, stream=False)
+
+    def batch_body(self, messages: MessagesInput, **params: Any) -> dict[str, Any]:
+        """The Messages request body :meth:`get_answer` would send for ``messages`` and
+        ``params`` (checked the same way), for a Message Batches entry."""
+        return self.batch_request(messages, **params).body
+
     def _wire_request(self, prepared: Prepared, stream: bool) -> WireRequest:
         return WireRequest(
             self.operation,

@@ -45,6 +45,7 @@ __all__ = [
     "OPERATIONS",
     "GoogleAdapter",
     "gemini_url",
+    "google_hosted",
     "vertex_host",
     "vertex_url",
 ]
@@ -99,6 +100,12 @@ def vertex_host(location: str) -> str:
     if location in MULTI_REGIONS:
         return f"https://aiplatform.{location}.rep.googleapis.com"
     return f"https://{location}-aiplatform.googleapis.com"
+
+
+def google_hosted(endpoint: str) -> bool:
+    """Is ``endpoint`` on one of Google's own Vertex AI hosts (rather than a private endpoint, a
+    proxy or the simulator, which are used as they are)?"""
+    return bool(_GOOGLE_HOST.match((urlsplit(endpoint).hostname or "").lower()))
 
 
 def vertex_root(endpoint: str, location: str) -> str:

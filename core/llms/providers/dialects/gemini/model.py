@@ -116,6 +116,18 @@ class GeminiBaseLLM(BaseLLM):
         )
         return request, _parse_format(merged.get("response_format"))
 
+    def batch_body(self, messages: MessagesInput, **params: Any) -> dict[str, Any]:
+        """The ``generateContent`` body :meth:`get_answer` would send for these arguments, built
+        and checked the same way (one request of a provider Batch API job). ``model=``,
+        ``timeout`` and ``read_timeout`` are checked but are not body fields."""
+        request, _ = self._prepare(messages, params, stream=False)
+        return request.payload
+
+    def answer_format(self, **params: Any) -> Any:
+        """What the answer of a call with ``params`` is decoded with: its ``response_format``
+        (the model's default included), None for none or a format that is not JSON."""
+        return _parse_format(self._merge_parameters(params).get("response_format"))
+
     def _parse_response(self, wire: WireResponse, *, response_format: Any = None) -> LLMResponse:
         """A non-streamed answer → :class:`LLMResponse` with endpoint, timings and cost; a parse
         error (a blocked prompt included) is filled with where it came from and masked of the

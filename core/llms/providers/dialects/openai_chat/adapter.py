@@ -29,11 +29,17 @@ OPERATION_PATHS: Mapping[str, str] = {
     "transcriptions": "/audio/transcriptions",
     "translations": "/audio/translations",
     "videos": "/videos",
+    # the Batch API: uploads (``/files``), a file's content (``/files/{id}/content``, read as raw
+    # bytes) and the jobs themselves (``/batches``)
+    "files": "/files",
+    "file_content": "/files",
+    "batches": "/batches",
 }
 #: answer objects whose ``error`` field is part of a successful answer (a failed job or response).
 _OBJECTS_WITH_OWN_ERROR = frozenset({"video", "response"})
-#: operations whose streamed body is raw bytes (audio as it is spoken), not server-sent events.
-RAW_STREAM_OPERATIONS = frozenset({"speech"})
+#: operations whose streamed body is raw bytes (audio as it is spoken, a batch's JSONL results), not
+#: server-sent events.
+RAW_STREAM_OPERATIONS = frozenset({"speech", "file_content"})
 
 
 class ChatCompletionsAdapter:

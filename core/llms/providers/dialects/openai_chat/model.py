@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Callable, Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from ....interfaces.context import RequestContext, check_context
@@ -24,6 +25,8 @@ __all__ = ["OpenAIBaseLLM", "OpenAIChatModel"]
 
 #: Call parameters that set transport options (or the request's model) rather than body fields.
 _TRANSPORT_PARAMS = frozenset({"timeout", "read_timeout", "model"})
+#: the headers of an answer read from a Batch API output file (it came with none of its own).
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 #: Call parameters that need a capability of the model (see _check_features).
 _FEATURE_PARAMS = frozenset({"tools", "parallel_tool_calls", "response_format"})
 
@@ -197,6 +200,35 @@ class OpenAIBaseLLM(BaseLLM):
         parse error is filled with where it came from and masked of the endpoints' credentials."""
         response = self._stamp_response(wire, parse, response_format=response_format)
         response.region = wire.headers.get("x-ms-region")  # Azure's serving region (else absent)
+        return response
+
+    # -- the Batch API (core.llms.batch.provider_api.openai) -------------------------------------
+
+    def batch_request(self, messages: MessagesInput, params: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
+        """The body ``get_answer(messages, **params)`` would send — validated, merged and checked
+        exactly as it does — for one line of a Batch API input file, and the call's
+        ``response_format`` (for :meth:`batch_response`). Transport options (``timeout``,
+        ``read_timeout``) do not apply to a batch and are left out."""
+        try:
+            request, response_format = self._prepare(messages, params, stream=False)
+        except LLMError as exc:
+            exc.fill(provider=self.provider, model=self.name)
+            raise
+        return request.payload, response_format
+
+    def batch_body(self, messages: MessagesInput, **params: Any) -> dict[str, Any]:
+        """The Chat Completions body of ``get_answer(messages, **params)`` (see :meth:`batch_request`)."""
+        return self.batch_request(messages, params)[0]
+
+    def batch_response(
+        self, data: Any, *, endpoint: str, request_id: str | None = None, response_format: Any = None
+    ) -> LLMResponse:
+        """One answer of a Batch API output file (a ``chat.completion`` body) → :class:`LLMResponse`,
+        read by the same parser as :meth:`get_answer`'s answers (``cost`` at the normal price: the
+        caller applies the batch price). A parse error names ``endpoint`` and ``request_id``."""
+        wire = WireResponse(200, _NO_HEADERS, b"", data, endpoint, request_id)
+        response = self._parse_response(wire, response_format=response_format)
+        response.headers = None
         return response
 
     def _stream_parser(self, endpoint: str, request_id: str | None = None) -> ChatStreamParser:
