@@ -220,12 +220,12 @@ class RequestManager:
         """Run every request and yield each result as it finishes (``index`` tells where it
         belongs). Only the requests in flight are held: use it for very large inputs. Leaving
         the loop early cancels the requests still running."""
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        run = asyncio.ensure_future(self._execute(requests, queue.put_nowait, None))
-        run.add_done_callback(lambda _: queue.put_nowait(_DONE))
+        backlog = _Backlog(max(_MIN_BACKLOG, 2 * self.concurrency))
+        run = asyncio.ensure_future(self._execute(requests, backlog.put, None, backlog=backlog))
+        run.add_done_callback(lambda _: backlog.put(_DONE))
         try:
             while True:
-                item = await queue.get()
+                item = await backlog.get()
                 if item is _DONE:
                     break
                 yield item
@@ -326,10 +326,12 @@ class RequestManager:
         slots: list[BatchResult | None] | None,
         *,
         journal: str | os.PathLike[str] | None = None,
+        backlog: _Backlog | None = None,
     ) -> None:
         if self._closed:
             raise ConfigurationError("this RequestManager is closed")
         run = _Run(self, sink, slots, self._open_journal(journal), _total_of(requests))
+        run.backlog = backlog
         self.stats = run.stats
         try:
             if self._provider_batch is not False:
@@ -348,6 +350,48 @@ class RequestManager:
         journal = spec if isinstance(spec, Journal) else Journal(spec)
         journal.open()
         return journal
+
+
+#: the fewest undelivered results as_completed lets pile up before the workers pause.
+_MIN_BACKLOG = 256
+
+
+class _Backlog:
+    """The results :meth:`RequestManager.as_completed` has not handed over yet.
+
+    Unbounded for the run's own ``put`` (called from synchronous code), but the workers check
+    :meth:`full` after each request and wait in :meth:`room` until the caller has taken half of
+    them: without it, requests that finish without waiting (cache and journal hits) would pile up
+    faster than the caller reads them, and memory would grow with the input.
+    """
+
+    __slots__ = ("_limit", "_queue", "_room")
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._room = asyncio.Event()
+        self._room.set()
+
+    def put(self, item: Any) -> None:
+        self._queue.put_nowait(item)
+        if self._queue.qsize() >= self._limit:
+            self._room.clear()
+
+    def full(self) -> bool:
+        return self._queue.qsize() >= self._limit
+
+    async def room(self) -> None:
+        while self.full():
+            await self._room.wait()
+            if self.full():  # taken by another worker's results before this one woke
+                self._room.clear()
+
+    async def get(self) -> Any:
+        item = await self._queue.get()
+        if not self._room.is_set() and self._queue.qsize() <= self._limit // 2:
+            self._room.set()
+        return item
 
 
 class _Run:
@@ -375,6 +419,8 @@ class _Run:
         self.timeout = manager.timeout
         self.fingerprints = journal is not None or manager.cache is not None
         self.progress = None
+        #: as_completed's undelivered results: workers pause while it is full.
+        self.backlog: _Backlog | None = None
         if manager.show_progress is not False:
             from .progress import make_progress
 
@@ -437,13 +483,18 @@ class _Run:
             raise
 
     async def _worker(self, items: Iterator[tuple[str, Any]]) -> None:
-        one = self.one
+        one, backlog = self.one, self.backlog
         for where, item in items:  # shared iterator: each worker takes the next item
             await one(self.take(), where, item)
+            if backlog is not None and backlog.full():
+                await backlog.room()
 
     async def _async_worker(self, next_item: Callable[[], Any]) -> None:
+        backlog = self.backlog
         while (pair := await next_item()) is not None:
             await self.one(self.take(), *pair)
+            if backlog is not None and backlog.full():
+                await backlog.room()
 
     # ------------------------------------------------------------------ one request
 

@@ -154,6 +154,22 @@ async def test_leaving_as_completed_early_cancels_the_rest(sim: Simulator) -> No
         assert sim.request_count < 20
 
 
+async def test_as_completed_holds_few_results_when_every_request_is_a_cache_hit(sim: Simulator) -> None:
+    # cache hits finish without waiting: without back-pressure the workers would run through the
+    # whole input before the caller read anything, holding every result in memory
+    cache = MemoryCache()
+    llm = model(sim)
+    async with llm, RequestManager(llm, concurrency=4, cache=cache, show_progress=False) as manager:
+        await manager.aprocess_batch(prompts(5))  # warm the cache
+        read, most_pending = 0, 0
+        async for _ in manager.as_completed(prompts(5) * 2000):
+            read += 1
+            most_pending = max(most_pending, manager.stats.done - read)
+            await asyncio.sleep(0)
+    assert read == 10_000 and sim.request_count == 5
+    assert most_pending <= 256 + 4, most_pending  # the limit, plus one per worker in flight
+
+
 async def test_a_cache_answers_the_second_run_for_nothing(sim: Simulator) -> None:
     cache = MemoryCache()
     llm = model(sim)
