@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from .interfaces.errors import LLMError
-from .interfaces.observer import CallInfo
+from .interfaces.observer import AttemptInfo, CallInfo
 from .interfaces.types import LLMResponse
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ __all__ = [
     "PROJECT_NAME",
     "hookimpl",
     "hookspec",
+    "llms_on_attempt",
     "llms_on_error",
     "llms_on_request",
     "llms_on_response",
@@ -78,6 +79,16 @@ def llms_register_models() -> list[Any]:  # type: ignore[empty-body]
 @hookspec
 def llms_on_request(call: CallInfo) -> None:
     """Called when a model call starts (before the first byte is sent).
+
+    Must be fast and must not block; an exception is logged and swallowed.
+    """
+
+
+@hookspec
+def llms_on_attempt(call: CallInfo, attempt: AttemptInfo) -> None:
+    """Called after each attempt of a call (each try on an endpoint, and each endpoint skipped
+    because its circuit breaker is open), with what happened next (``attempt.action``: done,
+    retry, failover, raise, give_up, skipped or interrupted).
 
     Must be fast and must not block; an exception is logged and swallowed.
     """

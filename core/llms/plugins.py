@@ -40,7 +40,7 @@ import pluggy
 
 from . import hookspecs
 from .interfaces.errors import ConfigurationError, LLMError
-from .interfaces.observer import CallInfo
+from .interfaces.observer import AttemptInfo, CallInfo
 from .interfaces.types import LLMResponse
 
 __all__ = [
@@ -190,12 +190,13 @@ class PluginObserver:
     and swallowed. Use :meth:`for_manager`, which returns None when no plugin observes anything.
     """
 
-    __slots__ = ("_error", "_request", "_response")
+    __slots__ = ("_attempt", "_error", "_request", "_response")
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self._request = _impls(pm, "llms_on_request")
         self._response = _impls(pm, "llms_on_response")
         self._error = _impls(pm, "llms_on_error")
+        self._attempt = _impls(pm, "llms_on_attempt")
 
     @classmethod
     def for_manager(cls, pm: pluggy.PluginManager) -> PluginObserver | None:
@@ -206,7 +207,7 @@ class PluginObserver:
     @property
     def active(self) -> bool:
         """Whether any plugin implements any observer hook."""
-        return bool(self._request or self._response or self._error)
+        return bool(self._request or self._response or self._error or self._attempt)
 
     def on_request(self, call: CallInfo) -> None:
         if self._request:
@@ -219,6 +220,10 @@ class PluginObserver:
     def on_error(self, call: CallInfo, error: LLMError) -> None:
         if self._error:
             _relay(self._error, "llms_on_error", {"call": call, "error": error})
+
+    def on_attempt(self, call: CallInfo, attempt: AttemptInfo) -> None:
+        if self._attempt:
+            _relay(self._attempt, "llms_on_attempt", {"call": call, "attempt": attempt})
 
 
 def _impls(pm: pluggy.PluginManager, hook_name: str) -> tuple[_Impl, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -11,7 +12,7 @@ from typing import Any
 
 from .errors import InvalidInputError
 
-__all__ = ["RequestContext", "check_context"]
+__all__ = ["RequestContext", "check_context", "valid_trace_parent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +47,10 @@ class RequestContext:
             _refuse("tenant", "a string or None", self.tenant)
         if self.user is not None and not isinstance(self.user, str):
             _refuse("user", "a string or None", self.user)
-        if self.trace_parent is not None and not isinstance(self.trace_parent, str):
-            _refuse("trace_parent", "a string or None", self.trace_parent)
+        if self.trace_parent is not None and not valid_trace_parent(self.trace_parent):
+            # it is sent as a header: only the W3C form may pass
+            expected = "a W3C traceparent ('00-<32 hex>-<16 hex>-<2 hex>') or None"
+            _refuse("trace_parent", expected, self.trace_parent)
         deadline = self.deadline
         if deadline is not None and not _finite_number(deadline):
             _refuse("deadline", "a finite time.monotonic() value (seconds) or None", deadline)
@@ -98,6 +101,25 @@ def _string_mapping(value: Any) -> bool:
 
 def _finite_number(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
+#: W3C Trace Context ``traceparent``: version, trace id, parent id, flags (lowercase hex);
+#: a later version may append fields after a ``-``.
+_TRACE_PARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-[\x21-\x7e]*)?")
+
+
+def valid_trace_parent(value: object) -> bool:
+    """Is ``value`` a W3C ``traceparent`` header value (version ``ff`` and all-zero ids are
+    invalid; version ``00`` has exactly four fields)?"""
+    if not isinstance(value, str):
+        return False
+    match = _TRACE_PARENT.fullmatch(value)
+    if match is None:
+        return False
+    version, trace_id, parent_id, _, rest = match.groups()
+    if version == "ff" or trace_id == "0" * 32 or parent_id == "0" * 16:
+        return False
+    return not (version == "00" and rest)
 
 
 def _refuse(

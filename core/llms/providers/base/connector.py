@@ -8,8 +8,10 @@ never fails over: :class:`~core.llms.providers.base.failover.FailoverConnector` 
 
 Request headers, later ones overriding earlier ones: ``Content-Type: application/json``,
 ``Accept`` (``text/event-stream`` for streams), the adapter's ``auth_headers(endpoint)``,
-``endpoint.headers``, ``request.headers``, then ``Idempotency-Key`` from the context (with fixed
-credentials, i.e. no ``token_provider``, the first four are made once and reused). An adapter
+``endpoint.headers``, ``request.headers``, then ``Idempotency-Key`` from the context and the W3C
+``traceparent`` (the running call's span, when a tracing observer made one, else
+``ctx.trace_parent``) (with fixed credentials, i.e. no ``token_provider``, the first four are
+made once and reused). An adapter
 that must sign the final request (AWS SigV4 needs the URL and body) may also define
 ``sign_request`` (see :class:`~core.llms.interfaces.provider.RequestSigner`); its headers are
 added last. An adapter whose servers (or the gateways in front of them) may report an error
@@ -47,6 +49,7 @@ from ...interfaces.errors import (
     ResponseTooLargeError,
 )
 from ...interfaces.llm_interfaces import StreamDecoder, WireEvent, WireRequest, WireResponse
+from ...interfaces.observer import CURRENT_CALL
 from ...interfaces.provider import BodyErrorDetector, EndpointModel, ProviderAdapter, RequestSigner
 from .attempt_clock import AttemptClock
 from .breaker import CircuitBreaker
@@ -316,6 +319,8 @@ class Connector:
         of its own (the usual case: nothing to await); else None."""
         if request.headers or self._signer is not None or (ctx is not None and ctx.idempotency_key):
             return None
+        if _trace_parent(ctx) is not None:
+            return None
         return self._fixed_headers.get(request.stream)
 
     async def _headers(
@@ -326,8 +331,15 @@ class Connector:
         if base is None:
             base = await self._endpoint_headers(request.stream)
         idempotency_key = ctx.idempotency_key if ctx is not None else None
+        trace_parent = _trace_parent(ctx)
         form = request.form
-        if not request.headers and not idempotency_key and self._signer is None and form is None:
+        if (
+            not request.headers
+            and not idempotency_key
+            and self._signer is None
+            and form is None
+            and trace_parent is None
+        ):
             return base
         headers = dict(base)
         if form is not None:
@@ -337,6 +349,8 @@ class Connector:
             headers.update(request.headers)
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        if trace_parent is not None:
+            headers["traceparent"] = trace_parent
         if self._signer is not None:
             signed = await self._signer.sign_request(self.endpoint, request.method, url, headers, body)
             self._redactor.add_headers(signed)
@@ -723,3 +737,12 @@ async def _read_capped(
         parts.append(part)
         size += len(part)
     return b"".join(parts)
+
+
+def _trace_parent(ctx: RequestContext | None) -> str | None:
+    """The W3C ``traceparent`` to send: the one a tracing observer chose for the running call
+    (its span), else the caller's ``ctx.trace_parent``, else None."""
+    call = CURRENT_CALL.get()
+    if call is not None and call.trace_parent is not None:
+        return call.trace_parent
+    return ctx.trace_parent if ctx is not None else None

@@ -99,6 +99,7 @@ from ...interfaces.errors import (
     StreamInterruptedError,
 )
 from ...interfaces.llm_interfaces import StreamParser, WireRequest, WireResponse
+from ...interfaces.observer import CURRENT_CALL, AttemptAction, AttemptInfo, CallInfo, report_attempt
 from ...interfaces.provider import EndpointModel, ProviderAdapter
 from .breaker import DEFAULT_FAILURE_RATE, CircuitBreaker, FailureRate
 from .connector import Connector, OpenStream, request_body
@@ -225,20 +226,25 @@ class FailoverConnector:
         body = request_body(request)
         deadline = _call_deadline(request, ctx)
         remaining = None if deadline is None else deadline - time.monotonic()
+        observed = CURRENT_CALL.get()  # the model's observer, told about each attempt (or None)
         if self._breakers[0].state == "closed" and (remaining is None or remaining > 0):
             # The common case, kept flat: the primary is healthy and time is left. The retry and
             # failover bookkeeping (_Call) is made only if this first attempt fails.
+            started = time.perf_counter() if observed is not None else 0.0
             try:
                 response = await self._connectors[0].send_once(request, body, ctx, remaining)
             except LLMError as exc:
-                call = _Call(self, request, ctx, deadline)
-                call.first_attempt_sent()
+                call = _Call(self, request, ctx, deadline, observed)
+                call.first_attempt_sent(started)
                 await call.failed(0, exc)
             else:
                 self._breakers[0].record_success()
+                if observed is not None:
+                    observed.attempts += 1
+                    _report(observed, self, 0, 1, "done", started, status=response.status)
                 return response
         else:
-            call = _Call(self, request, ctx, deadline)
+            call = _Call(self, request, ctx, deadline, observed)
         while True:
             i, conn, timeout = call.next()
             try:
@@ -246,7 +252,7 @@ class FailoverConnector:
             except LLMError as exc:
                 error = exc
             else:
-                call.succeeded(i)
+                call.succeeded(i, response.status)
                 response.attempts = call.sent
                 return response
             await call.failed(i, error)
@@ -261,7 +267,7 @@ class FailoverConnector:
         if self._closed:
             raise self._closed_error()
         body = request_body(request)
-        call = _Call(self, request, ctx, _call_deadline(request, ctx))
+        call = _Call(self, request, ctx, _call_deadline(request, ctx), CURRENT_CALL.get())
         while True:
             i, conn, timeout = call.next()
             opened: OpenStream | None = None
@@ -275,12 +281,12 @@ class FailoverConnector:
                         for item in parser.feed(event):
                             if not yielded:
                                 yielded = True
-                                call.succeeded(i)
+                                call.succeeded(i, opened.status)
                             yield item
                 for item in list(parser.close()):
                     if not yielded:
                         yielded = True
-                        call.succeeded(i)
+                        call.succeeded(i, opened.status)
                     yield item
             except StreamInterruptedError as exc:
                 if yielded:  # the parser saw the stream end early: already the right error
@@ -296,7 +302,7 @@ class FailoverConnector:
                     await opened.aclose()
             if error is None:
                 if not yielded:
-                    call.succeeded(i)
+                    call.succeeded(i, opened.status if opened is not None else None)
                 return
             if isinstance(error, StreamInterruptedError):
                 # The stream ended before any item: as retryable as a dropped connection.
@@ -380,7 +386,19 @@ def _call_deadline(request: WireRequest, ctx: RequestContext | None) -> float | 
 class _Call:
     """The bookkeeping of one call: current endpoint, tries, attempt records, deadline."""
 
-    __slots__ = ("attempts", "ctx", "current", "deadline", "index", "owner", "request", "sent", "tries")
+    __slots__ = (
+        "attempts",
+        "ctx",
+        "current",
+        "deadline",
+        "index",
+        "observed",
+        "owner",
+        "request",
+        "sent",
+        "started",
+        "tries",
+    )
 
     def __init__(
         self,
@@ -388,8 +406,11 @@ class _Call:
         request: WireRequest,
         ctx: RequestContext | None,
         deadline: float | None,
+        observed: CallInfo | None = None,
     ) -> None:
         self.owner = owner
+        self.observed = observed  # the observed call, told about each attempt
+        self.started = 0.0  # perf_counter() when the current attempt started (observed calls)
         self.request = request
         self.ctx = ctx
         self.deadline = deadline
@@ -402,11 +423,14 @@ class _Call:
     def remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
-    def first_attempt_sent(self) -> None:
-        """Account for attempt 1 on the primary, sent before this object was made (the fast
-        path of :meth:`FailoverConnector.send`), as :meth:`next` would have."""
+    def first_attempt_sent(self, started: float) -> None:
+        """Account for attempt 1 on the primary, sent at ``started`` before this object was made
+        (the fast path of :meth:`FailoverConnector.send`), as :meth:`next` would have."""
         self.current = 0
         self.tries = self.sent = 1
+        self.started = started
+        if self.observed is not None:
+            self.observed.attempts += 1
 
     def next(self) -> tuple[int, Connector, float | None]:
         """The endpoint for the next attempt and its timeout; raises when there is none."""
@@ -421,6 +445,9 @@ class _Call:
             raise self._deadline_exceeded(i)
         self.tries += 1
         self.sent += 1
+        if self.observed is not None:
+            self.observed.attempts += 1
+            self.started = time.perf_counter()
         return i, self.owner._connectors[i], remaining
 
     def _pick(self) -> int:
@@ -431,6 +458,11 @@ class _Call:
                 return j
             self.attempts.append(AttemptRecord(owner.endpoints[j], 0, None, skipped=True))
             logger.debug("%s skipped: circuit open", owner.endpoints[j])
+            if self.observed is not None:
+                report_attempt(
+                    self.observed,
+                    AttemptInfo(owner.endpoints[j], 0, "skipped", breaker=owner._breakers[j].state),
+                )
         if self.sent == 0:
             # Every endpoint is known dead: probe the one that has been dead longest rather than
             # failing without sending anything.
@@ -441,9 +473,11 @@ class _Call:
             return j
         raise self._give_up()
 
-    def succeeded(self, i: int) -> None:
+    def succeeded(self, i: int, status: int | None) -> None:
         self.owner._breakers[i].record_success()
         logger.debug("%s attempt %d succeeded", self.owner.endpoints[i], self.tries)
+        if self.observed is not None:
+            _report(self.observed, self.owner, i, self.tries, "done", self.started, status=status)
 
     async def failed(self, i: int, error: LLMError) -> None:
         """Record a failed attempt and carry out the decision: return to try again, or raise."""
@@ -486,7 +520,12 @@ class _Call:
             decision.reason,
         )
         if decision.action != "raise" and remaining is not None and remaining <= 0:
+            if self.observed is not None:
+                self._report_failed(self.observed, i, error, "give_up", None)
             raise self._deadline_exceeded(i, during=error)
+        if self.observed is not None:
+            delay = decision.delay if decision.action == "retry" else None
+            self._report_failed(self.observed, i, error, decision.action, delay)
         match decision.action:
             case "raise":
                 raise error
@@ -497,6 +536,11 @@ class _Call:
             case "failover":
                 self.current = None
                 self.index = i + 1
+
+    def _report_failed(
+        self, observed: CallInfo, i: int, error: LLMError, action: AttemptAction, delay: float | None
+    ) -> None:
+        _report(observed, self.owner, i, self.tries, action, self.started, error=error, delay=delay)
 
     def interrupted(self, i: int, error: LLMError, opened: OpenStream | None) -> StreamInterruptedError:
         """The error for a stream that broke after items reached the caller (``error`` itself
@@ -509,6 +553,8 @@ class _Call:
         if error.failover:
             self.owner._breakers[i].record_failure()
         logger.debug("%s stream interrupted after data: %s", name, type(error).__name__)
+        if self.observed is not None:
+            self._report_failed(self.observed, i, error, "interrupted", None)
         if isinstance(error, StreamInterruptedError):
             return error
         return StreamInterruptedError(
@@ -556,6 +602,32 @@ class _Call:
             return error
         self.attempts.append(AttemptRecord(name, attempt, error))
         return self._give_up()
+
+
+def _report(
+    observed: CallInfo,
+    owner: FailoverConnector,
+    i: int,
+    tries: int,
+    action: AttemptAction,
+    started: float,
+    *,
+    status: int | None = None,
+    error: LLMError | None = None,
+    delay: float | None = None,
+) -> None:
+    """Tell the observed call's observer how attempt ``tries`` on endpoint ``i`` went."""
+    info = AttemptInfo(
+        owner.endpoints[i],
+        tries,
+        action,
+        error=error,
+        duration=time.perf_counter() - started,
+        delay=delay,
+        breaker=owner._breakers[i].state,
+        status=status if error is None else error.status,
+    )
+    report_attempt(observed, info)
 
 
 class _PinnedConnector(FailoverConnector):

@@ -23,7 +23,6 @@ import functools
 import importlib
 import logging
 import math
-import time
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
@@ -36,7 +35,6 @@ from ...interfaces.errors import (
     ContextWindowExceededError,
     InvalidInputError,
     LLMError,
-    StreamInterruptedError,
     UnsupportedOperationError,
 )
 from ...interfaces.llm_interfaces import IConnector, WireResponse
@@ -51,8 +49,9 @@ from ...interfaces.messages import (
     normalize_messages,
 )
 from ...interfaces.metadata import MediaType, ModelMetadata
-from ...interfaces.observer import CallInfo, IObserver
-from ...interfaces.types import LLMResponse, LLMStreamChunk, StreamAccumulator, Usage
+from ...interfaces.observer import IObserver
+from ...interfaces.types import LLMResponse, LLMStreamChunk, Usage
+from .observing import ObservedCalls
 from .redact import redact_with
 
 if TYPE_CHECKING:  # annotations only: the media classes are created on first use
@@ -194,7 +193,7 @@ class _FailingStream:
         raise self._error
 
 
-class BaseLLM(ABC):
+class BaseLLM(ObservedCalls, ABC):
     """Base class of the built-in model classes: shared validation, observation and media stubs.
 
     Subclasses set ``metadata`` and implement :meth:`get_answer` and :meth:`stream_answer`.
@@ -717,81 +716,3 @@ class BaseLLM(ABC):
             return None
         return pricing.cost(usage)
 
-    # -- observation and error filling -----------------------------------------------------------
-
-    def _call_info(self, ctx: RequestContext | None, stream: bool) -> CallInfo | None:
-        if self._observer is None:
-            return None
-        call = CallInfo(self.provider, self.name, ctx, stream, time.perf_counter())
-        self._notify("on_request", call)
-        return call
-
-    def _notify(self, event: str, *args: Any) -> None:
-        try:
-            getattr(self._observer, event)(*args)
-        except Exception:  # an observer must never break a call
-            logger.exception("observer %s failed", event)
-
-    async def _observe_call(
-        self, ctx: RequestContext | None, work: Coroutine[Any, Any, LLMResponse]
-    ) -> LLMResponse:
-        """Await ``work``: fill provider/model on any :class:`LLMError`, tell the observer."""
-        try:
-            check_context(ctx)
-        except LLMError as exc:
-            work.close()  # never awaited: close it so it does not warn
-            exc.fill(provider=self.provider, model=self.name)
-            raise
-        call = self._call_info(ctx, False)
-        try:
-            response = await work
-        except LLMError as exc:
-            exc.fill(provider=self.provider, model=self.name)
-            if call is not None:
-                self._notify("on_error", call, exc)
-            raise
-        if call is not None:
-            self._notify("on_response", call, response)
-        return response
-
-    async def _observe_stream(
-        self, ctx: RequestContext | None, open_stream: Callable[[], AsyncIterator[LLMStreamChunk]]
-    ) -> AsyncIterator[LLMStreamChunk]:
-        """Yield the chunks of ``open_stream()`` through a :class:`StreamAccumulator`.
-
-        ``open_stream`` is called on first iteration, so its validation errors surface there too.
-        On :class:`StreamInterruptedError` the partial text and tool calls received so far are put
-        on the error; every escaping :class:`LLMError` gets provider and model; the observer (if
-        any) receives the accumulated answer or the error. The inner stream is closed when the
-        caller stops early.
-        """
-        call = self._call_info(ctx, True) if ctx is None or isinstance(ctx, RequestContext) else None
-        acc = StreamAccumulator()
-        chunks: AsyncIterator[LLMStreamChunk] | None = None
-        try:
-            check_context(ctx)
-            chunks = open_stream()
-            async for chunk in chunks:
-                acc.add(chunk)
-                yield chunk
-        except StreamInterruptedError as exc:
-            if not exc.partial_text:
-                exc.partial_text = acc.text
-            if not exc.partial_tool_calls:
-                exc.partial_tool_calls = acc.tool_calls
-            self._stream_failed(call, exc, acc)
-            raise
-        except LLMError as exc:
-            self._stream_failed(call, exc, acc)
-            raise
-        finally:
-            aclose = getattr(chunks, "aclose", None)
-            if aclose is not None:
-                await aclose()
-        if call is not None:
-            self._notify("on_response", call, acc.to_response(model=self.name, provider=self.provider))
-
-    def _stream_failed(self, call: CallInfo | None, exc: LLMError, acc: StreamAccumulator) -> None:
-        exc.fill(provider=self.provider, model=self.name, endpoint=acc.endpoint, request_id=acc.request_id)
-        if call is not None:
-            self._notify("on_error", call, exc)

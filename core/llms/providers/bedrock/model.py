@@ -66,7 +66,7 @@ class BedrockModel(BedrockConverseModel):
             return BedrockConverseModel.get_answer(self, messages, ctx, **params)
         from .anthropic_invoke import invoke_answer
 
-        return self._observe_call(ctx, invoke_answer(self, messages, ctx, params))
+        return self._observe_call(ctx, invoke_answer(self, messages, ctx, params), messages, params)
 
     def stream_answer(
         self, messages: MessagesInput, ctx: RequestContext | None = None, **params: Any
@@ -88,4 +88,4 @@ class BedrockModel(BedrockConverseModel):
 
             return invoke_stream(self, messages, ctx, params)
 
-        return self._observe_stream(ctx, open_stream)
+        return self._observe_stream(ctx, open_stream, messages, params)

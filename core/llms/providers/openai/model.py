@@ -115,7 +115,7 @@ class OpenAIModel(OpenAIChatModel):
             return OpenAIChatModel.get_answer(self, messages, ctx, **params)
         from ..dialects.openai_responses.calls import responses_answer
 
-        return self._observe_call(ctx, responses_answer(self, messages, ctx, params))
+        return self._observe_call(ctx, responses_answer(self, messages, ctx, params), messages, params)
 
     def batch_request(self, messages: MessagesInput, params: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
         """The Chat Completions body of one Batch API line (see the dialect's ``batch_request``);
@@ -156,4 +156,4 @@ class OpenAIModel(OpenAIChatModel):
 
             return responses_stream(self, messages, ctx, params)
 
-        return self._observe_stream(ctx, open_stream)
+        return self._observe_stream(ctx, open_stream, messages, params)

@@ -91,7 +91,7 @@ class AnthropicModel(BaseLLM):
     ) -> LLMResponse:
         """Send ``messages`` and return the whole answer (``raw``: the message, whose content
         blocks :func:`~.blocks.assistant_message` sends back)."""
-        return await self._observe_call(ctx, self._answer(messages, ctx, params))
+        return await self._observe_call(ctx, self._answer(messages, ctx, params), messages, params)
 
     async def _answer(
         self, messages: MessagesInput, ctx: RequestContext | None, params: Mapping[str, Any]
@@ -112,7 +112,7 @@ class AnthropicModel(BaseLLM):
                 self._wire_request(prepared, True), self.stream_parser(prepared), ctx
             )
 
-        return self._observe_stream(ctx, open_stream)
+        return self._observe_stream(ctx, open_stream, messages, params)
 
 
 def parse_wire_response(model: BaseLLM, wire: WireResponse, prepared: Prepared) -> LLMResponse:

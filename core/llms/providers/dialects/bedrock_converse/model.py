@@ -171,7 +171,7 @@ class BedrockConverseModel(BaseLLM):
     ) -> LLMResponse:
         """Send ``messages`` and return the whole answer."""
         if self._observer is not None:
-            return await self._observe_call(ctx, self._answer(messages, ctx, params))
+            return await self._observe_call(ctx, self._answer(messages, ctx, params), messages, params)
         try:
             check_context(ctx)
             return await self._answer(messages, ctx, params)
@@ -204,4 +204,4 @@ class BedrockConverseModel(BaseLLM):
 
             return self._connector.stream(request, parser, ctx)
 
-        return self._observe_stream(ctx, open_stream)
+        return self._observe_stream(ctx, open_stream, messages, params)

@@ -58,7 +58,7 @@ class CohereChatModel(BaseLLM):
         self, messages: MessagesInput, ctx: RequestContext | None = None, **params: Any
     ) -> LLMResponse:
         """Send ``messages`` and return the whole answer."""
-        return await self._observe_call(ctx, self._answer(messages, ctx, params))
+        return await self._observe_call(ctx, self._answer(messages, ctx, params), messages, params)
 
     async def _answer(
         self, messages: MessagesInput, ctx: RequestContext | None, params: Mapping[str, Any]
@@ -77,7 +77,7 @@ class CohereChatModel(BaseLLM):
             request, _ = self._prepare(messages, params, stream=True)
             return self._connector.stream(request, self._stream_parser, ctx)
 
-        return self._observe_stream(ctx, open_stream)
+        return self._observe_stream(ctx, open_stream, messages, params)
 
     # -- helpers --------------------------------------------------------------------------------
 

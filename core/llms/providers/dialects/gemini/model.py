@@ -163,7 +163,7 @@ class GeminiChatModel(GeminiBaseLLM):
     ) -> LLMResponse:
         """Send ``messages`` and return the whole answer."""
         if self._observer is not None:
-            return await self._observe_call(ctx, self._answer(messages, params, ctx))
+            return await self._observe_call(ctx, self._answer(messages, params, ctx), messages, params)
         try:
             check_context(ctx)
             return await self._answer(messages, params, ctx)
@@ -188,4 +188,4 @@ class GeminiChatModel(GeminiBaseLLM):
             request, _ = self._prepare(messages, params, stream=True)
             return self._connector.stream(request, self._stream_parser, ctx)
 
-        return self._observe_stream(ctx, open_stream)
+        return self._observe_stream(ctx, open_stream, messages, params)

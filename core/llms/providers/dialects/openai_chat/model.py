@@ -259,7 +259,7 @@ class OpenAIChatModel(OpenAIBaseLLM):
     ) -> LLMResponse:
         """Send ``messages`` and return the whole answer."""
         if self._observer is not None:
-            return await self._observe_call(ctx, self._answer(messages, ctx, params))
+            return await self._observe_call(ctx, self._answer(messages, ctx, params), messages, params)
         try:  # what _observe_call and _answer do when there is no observer, two coroutines less
             check_context(ctx)
             request, response_format = self._prepare(messages, params, stream=False)
@@ -286,4 +286,4 @@ class OpenAIChatModel(OpenAIBaseLLM):
             request, _ = self._prepare(messages, params, stream=True)
             return self._connector.stream(request, self._stream_parser, ctx)
 
-        return self._observe_stream(ctx, open_stream)
+        return self._observe_stream(ctx, open_stream, messages, params)

@@ -1,0 +1,166 @@
+"""How a model reports its calls to its observer (``BaseLLM`` inherits :class:`ObservedCalls`).
+
+Without an observer (``self._observer is None``) a call costs one attribute test here. With one,
+each call gets a :class:`~core.llms.interfaces.observer.CallInfo` (provider, model, operation,
+parameters, messages, start time), the observer's ``on_request`` is called, and the call runs
+with :data:`~core.llms.interfaces.observer.CURRENT_CALL` set, so the connector can report each
+attempt and send the ``traceparent`` a tracing observer chose. A stream keeps it set until its
+first chunk (attempts, retries and failover all happen before it) and records when that chunk
+arrived (:attr:`CallInfo.first_chunk`).
+
+Every escaping :class:`LLMError` gets ``provider`` / ``model`` (and, for a stream, where it
+came from); a stream's :class:`StreamInterruptedError` gets the partial text and tool calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ...interfaces.context import RequestContext, check_context
+from ...interfaces.errors import LLMError, StreamInterruptedError
+from ...interfaces.llm_interfaces import IConnector
+from ...interfaces.messages import MessagesInput
+from ...interfaces.observer import CURRENT_CALL, CallInfo, IObserver
+from ...interfaces.types import LLMResponse, LLMStreamChunk, StreamAccumulator
+
+__all__ = ["ObservedCalls"]
+
+logger = logging.getLogger("core.llms.models")
+
+_NO_PARAMS: Mapping[str, Any] = {}
+
+
+class ObservedCalls:
+    """The observation helpers of :class:`~core.llms.providers.base.implementation.BaseLLM`."""
+
+    _observer: IObserver | None
+    _defaults: dict[str, Any]
+    _connector: IConnector
+
+    if TYPE_CHECKING:  # BaseLLM's, from its metadata
+
+        @property
+        def provider(self) -> str: ...
+
+        @property
+        def name(self) -> str: ...
+
+    def _call_info(
+        self,
+        ctx: RequestContext | None,
+        stream: bool,
+        messages: MessagesInput | None = None,
+        params: Mapping[str, Any] | None = None,
+        operation: str = "chat",
+    ) -> CallInfo | None:
+        observer = self._observer
+        if observer is None:
+            return None
+        merged = {**self._defaults, **params} if params else (self._defaults or _NO_PARAMS)
+        call = CallInfo(
+            self.provider,
+            self.name,
+            ctx,
+            stream,
+            time.perf_counter(),
+            operation=operation,
+            params=merged,
+            messages=messages,  # type: ignore[arg-type]  # as given: an observer normalises it if it needs to
+            observer=observer,
+        )
+        self._notify("on_request", call)
+        return call
+
+    def _notify(self, event: str, *args: Any) -> None:
+        try:
+            getattr(self._observer, event)(*args)
+        except Exception:  # an observer must never break a call
+            logger.exception("observer %s failed", event)
+
+    async def _observe_call(
+        self,
+        ctx: RequestContext | None,
+        work: Coroutine[Any, Any, LLMResponse],
+        messages: MessagesInput | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> LLMResponse:
+        """Await ``work``: fill provider/model on any :class:`LLMError`, tell the observer."""
+        try:
+            check_context(ctx)
+        except LLMError as exc:
+            work.close()  # never awaited: close it so it does not warn
+            exc.fill(provider=self.provider, model=self.name)
+            raise
+        call = self._call_info(ctx, False, messages, params)
+        token = CURRENT_CALL.set(call) if call is not None else None
+        try:
+            response = await work
+        except LLMError as exc:
+            exc.fill(provider=self.provider, model=self.name)
+            if call is not None:
+                self._notify("on_error", call, exc)
+            raise
+        finally:
+            if token is not None:
+                CURRENT_CALL.reset(token)
+        if call is not None:
+            self._notify("on_response", call, response)
+        return response
+
+    async def _observe_stream(
+        self,
+        ctx: RequestContext | None,
+        open_stream: Callable[[], AsyncIterator[LLMStreamChunk]],
+        messages: MessagesInput | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[LLMStreamChunk]:
+        """Yield the chunks of ``open_stream()`` through a :class:`StreamAccumulator`.
+
+        ``open_stream`` is called on first iteration, so its validation errors surface there too.
+        On :class:`StreamInterruptedError` the partial text and tool calls received so far are put
+        on the error; every escaping :class:`LLMError` gets provider and model; the observer (if
+        any) receives the accumulated answer or the error. The inner stream is closed when the
+        caller stops early.
+        """
+        observed = ctx is None or isinstance(ctx, RequestContext)
+        call = self._call_info(ctx, True, messages, params) if observed else None
+        # set until the first chunk: the connector's attempts all happen before it
+        token = CURRENT_CALL.set(call) if call is not None else None
+        acc = StreamAccumulator()
+        chunks: AsyncIterator[LLMStreamChunk] | None = None
+        try:
+            check_context(ctx)
+            chunks = open_stream()
+            async for chunk in chunks:
+                if token is not None:
+                    CURRENT_CALL.reset(token)
+                    token = None
+                    call.first_chunk = time.perf_counter()  # type: ignore[union-attr]
+                acc.add(chunk)
+                yield chunk
+        except StreamInterruptedError as exc:
+            if not exc.partial_text:
+                exc.partial_text = acc.text
+            if not exc.partial_tool_calls:
+                exc.partial_tool_calls = acc.tool_calls
+            self._stream_failed(call, exc, acc)
+            raise
+        except LLMError as exc:
+            self._stream_failed(call, exc, acc)
+            raise
+        finally:
+            if token is not None:
+                CURRENT_CALL.reset(token)
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        if call is not None:
+            self._notify("on_response", call, acc.to_response(model=self.name, provider=self.provider))
+
+    def _stream_failed(self, call: CallInfo | None, exc: LLMError, acc: StreamAccumulator) -> None:
+        exc.fill(provider=self.provider, model=self.name, endpoint=acc.endpoint, request_id=acc.request_id)
+        if call is not None:
+            self._notify("on_error", call, exc)
