@@ -476,6 +476,14 @@ interleaved rounds.
   sends nothing (a warm `MemoryCache` answers every request) and its ratio is to the live batch
   request. Peak RSS is the process's `ru_maxrss` after the whole run (`benchmarks/batch.py`
   alone also prints the RSS at 10, 50 and 100 % of the requests: flat means bounded memory).
+- **observability** (issue 15; `benchmarks/observability.py`): `llm.get_answer` at concurrency 64
+  with `observability.enable(otel=True, metrics=True)` (a span per call through the OpenTelemetry
+  SDK's `BatchSpanProcessor` to an exporter that drops spans, the GenAI metrics through a
+  periodic reader, and the in-memory recorder) and with every observer on (plus Prometheus and
+  INFO call-log records formatted by a handler that drops them), each in a fresh process pinned
+  to CPU 0 (the export threads' CPU counts), against raw aiohttp of the same round (target with
+  OpenTelemetry and metrics on: ≤ 1.3{TIMES}). With no observer on, nothing of
+  `core.llms.observability` is imported (the stage checks it).
 - **entry points** (issue 13; `benchmarks/entrypoints.py`): core-llms alone, the same
   non-streamed request sent one at a time through a direct `llm.get_answer` (the baseline),
   `LLMClient.chat`, the LiteLLM-compatible `core.llms.compat.completion()` called from plain sync

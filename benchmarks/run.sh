@@ -19,6 +19,9 @@
 #   ./benchmarks/run.sh batch [--rounds 3] [--requests 100000]
 #                                        RequestManager against raw aiohttp doing the same work (CPU per
 #                                        request at concurrency 64, cache-hit cost, RSS; the stage alone)
+#   ./benchmarks/run.sh observability [--rounds 5] [--requests 20000]
+#                                        CPU per request at concurrency 64 with OpenTelemetry + metrics
+#                                        (and with every observer) on, against none and raw aiohttp
 #
 # Other options: --rounds N, --clients raw-aiohttp,core-llms,openai,litellm,
 # --servers asyncio-raw,uvloop-web[,uvloop-raw], --no-drift, --no-docs.
@@ -77,5 +80,9 @@ fi
 if [ "${1:-}" = "batch" ]; then
     shift
     exec "$VENV/bin/python" -m benchmarks.batch "$@"
+fi
+if [ "${1:-}" = "observability" ]; then
+    shift
+    exec "$VENV/bin/python" -m benchmarks.observability "$@"
 fi
 exec "$VENV/bin/python" -m benchmarks.suite "$@"

@@ -384,6 +384,25 @@ class Run:
                 if variant != "cache-hit":
                     self.record("peak_rss_mb_batch", client, rnd, got.get("peak_rss_mb"), got)
 
+    def observability_path(self) -> None:
+        """CPU per request at concurrency 64 with the observers on (``benchmarks/observability.py``)
+        against raw aiohttp, each in a fresh process pinned to CPU 0, interleaved round by round."""
+        if "core-llms" not in self.available():
+            return
+        from . import observability
+
+        url = f"http://127.0.0.1:{self.server.port}"
+        requests = max(2000, int(self.plan.target_cpu * 4000))
+        keys = {"otel+metrics": ("cpu_us_observed",), "all": ("cpu_us_observed_all",)}
+        keys["raw"] = keys["otel+metrics"] + keys["all"]
+        for rnd in range(self.plan.rounds):
+            self.say(f"observability ({requests:,} requests), round {rnd + 1}/{self.plan.rounds}")
+            for variant in rotated(tuple(keys), rnd):
+                got = observability.measure_in_process(variant, url, requests)
+                client = report.RAW if variant == "raw" else "core-llms"
+                for key in keys[variant]:
+                    self.record(key, client, rnd, got.get("cpu_us_per_request"), got)
+
     def available(self) -> list[str]:
         return [c for c in self.clients if c not in self.missing]
 
@@ -518,6 +537,7 @@ def main(argv: list[str] | None = None) -> int:
         run.dialect_streams()
         run.entry_points()
         run.batch_path()
+        run.observability_path()
         if not args.no_drift:
             drift_server = "uvloop-web" if "uvloop-web" in servers else PRIMARY_SERVER
             log.write(f"drift check: one long-lived process per client, mock server {drift_server}\n")

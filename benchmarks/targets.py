@@ -113,6 +113,9 @@ FIGURES: tuple[Figure, ...] = (
         versus="a request sent by the batch path",
     ),
     Figure("peak_rss_mb_batch", "peak RSS, 100,000 requests through the batch path", "MB", 1),
+    #: issue 15: observability on (benchmarks/observability.py)
+    Figure("cpu_us_observed", "CPU per request, c=64, OpenTelemetry + metrics + recorder on", "µs", 1),
+    Figure("cpu_us_observed_all", "CPU per request, c=64, every observer on (+ Prometheus, logs)", "µs", 1),
     Figure("failover_first_extra_ms", "refused primary, first time: extra latency", "ms", 3),
     Figure("failover_open_extra_ms", "refused primary, breaker open: extra latency", "ms", 3),
     *ENTRY_FIGURES,
@@ -169,6 +172,8 @@ TARGETS: tuple[Target, ...] = (
     Target("cpu_us_per_request_completion", ENTRY_TARGET),
     #: issue 14: the batch path's CPU per request at most 1.3x raw aiohttp doing the same work
     Target("cpu_us_batch", 1.3),
+    #: issue 15: with OpenTelemetry and the metrics on, at most 1.3x raw aiohttp (same run)
+    Target("cpu_us_observed", 1.3),
     Target("failover_first_extra_ms", 5.0, ratio=False),
     Target("failover_open_extra_ms", 0.1, ratio=False),
 )

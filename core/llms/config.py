@@ -44,6 +44,7 @@ __all__ = [
     "EndpointSettings",
     "FactoryConfig",
     "ModelSettings",
+    "ObservabilitySettings",
     "RetrySettings",
     "SharedSettings",
     "TimeoutSettings",
@@ -210,11 +211,24 @@ class ModelSettings(SharedSettings):
         return out
 
 
+class ObservabilitySettings(_Strict):
+    """``[observability]``: the observers to switch on (see :func:`core.llms.observability.enable`)
+    before the factory's models are planned."""
+
+    otel: bool = False
+    metrics: bool = False
+    prometheus: bool = False
+    logs: bool = False
+    #: record messages and answers on spans (None: ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``).
+    capture_content: bool | None = None
+
+
 class FactoryConfig(_Strict):
     """A whole config file."""
 
     defaults: SharedSettings = Field(default_factory=SharedSettings)
     models: dict[str, ModelSettings] = Field(min_length=1)
+    observability: ObservabilitySettings | None = None
 
 
 def load_config(source: Mapping[str, Any] | str | os.PathLike[str]) -> FactoryConfig:

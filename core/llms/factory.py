@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     # The config-file schema is pydantic: imported only by LLMFactory.from_config, so that
     # ``create_llm`` never pays for pydantic's import.
     from .config import FactoryConfig
+    from .observability import Observability
 
 __all__ = ["LLMFactory", "create_llm"]
 
@@ -432,6 +433,22 @@ class LLMFactory:
         self, config: FactoryConfig, *, registry: ModelRegistry | None = None, source: str = "config"
     ) -> None:
         reg = registry if registry is not None else default_registry()
+        wanted = config.observability
+        self.observability: Observability | None
+        if wanted is not None and (wanted.otel or wanted.metrics or wanted.prometheus or wanted.logs):
+            from .observability import enable
+
+            # the observers ``[observability]`` switched on (None when it names none)
+            self.observability = enable(
+                otel=wanted.otel,
+                metrics=wanted.metrics,
+                prometheus=wanted.prometheus,
+                logs=wanted.logs,
+                capture_content=wanted.capture_content,
+                pm=reg.plugin_manager,
+            )
+        else:
+            self.observability = None
         self._plans: dict[str, _Plan] = {}
         shared_settings = set(config.defaults.model_extra or {})
         for alias, entry in config.models.items():

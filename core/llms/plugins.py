@@ -76,6 +76,8 @@ def builtin_plugins() -> tuple[str, ...]:
     return tuple(sorted(found))
 
 AUTOLOAD_ENV = "CORE_LLMS_DISABLE_PLUGIN_AUTOLOAD"
+#: observers to switch on when the process's plugin manager is built (see core.llms.observability).
+OBSERVABILITY_ENV = "CORE_LLMS_OBSERVABILITY"
 BLOCKED_ENV = "CORE_LLMS_BLOCKED_PLUGINS"
 
 _FALSE_VALUES = frozenset({"", "0", "false", "no", "off"})
@@ -163,7 +165,12 @@ def get_plugin_manager() -> pluggy.PluginManager:
     if pm is None:
         with _pm_lock:
             if _pm is None:
-                _pm = build_plugin_manager()
+                built = build_plugin_manager()
+                if os.environ.get(OBSERVABILITY_ENV, "").strip():  # (no import otherwise)
+                    from .observability import enable_from_env
+
+                    enable_from_env(built)
+                _pm = built
             pm = _pm
     return pm
 

@@ -81,7 +81,7 @@ ENDPOINT_KEYS: dict[str, str] = {
 UNSUPPORTED_FEATURES: dict[str, str] = {
     "caching": "LiteLLM's response cache",
     "cache": "LiteLLM's response cache",
-    "logger_fn": "LiteLLM's logging hooks (core-llms observers: docs/plugins.md)",
+    "logger_fn": "LiteLLM's logging hooks (core-llms observers: docs/observability.md)",
     "context_window_fallback_dict": "context-window fallbacks (use fallbacks=[...])",
     "model_list": "LiteLLM's router model list",
     "input_cost_per_token": "custom prices (prices come from the model catalogue)",
@@ -415,7 +415,7 @@ def _check_module_settings() -> None:
         if getattr(pkg, name, None):
             raise ConfigurationError(
                 f"core.llms.compat.{name} is set, but this layer has no LiteLLM callbacks",
-                hint="use core-llms observers (docs/plugins.md) or LLMClient events",
+                hint="use core-llms observers (docs/observability.md) or LLMClient events",
             )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -35,6 +35,10 @@ logger = logging.getLogger("core.llms.models")
 #: ``"skipped"`` (not sent: the endpoint's circuit breaker is open), ``"interrupted"`` (a stream
 #: broke after data had reached the caller).
 AttemptAction = Literal["done", "retry", "failover", "raise", "give_up", "skipped", "interrupted"]
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 @dataclass(slots=True)
@@ -66,6 +70,9 @@ class CallInfo:
     data: dict[str, Any] = field(default_factory=dict)
     #: the observer the connector reports attempts to (set by the model).
     observer: IObserver | None = field(default=None, repr=False, compare=False)
+    #: masks every credential of the model's endpoints (and any piece of one) in a text: pass
+    #: every value an observer exports (logs, labels, attributes) through it.
+    mask: Callable[[str], str] = field(default=_unchanged, repr=False, compare=False)
 
 
 @dataclass(slots=True)
@@ -88,12 +95,18 @@ class AttemptInfo:
     breaker: str = "closed"
     #: the HTTP status, when one arrived.
     status: int | None = None
+    #: the endpoint's host and port (from its URL; never user info or a query).
+    server_address: str | None = None
+    server_port: int | None = None
 
 
 class IObserver(Protocol):
     """Receives call events. Implementations must be fast and must not raise.
 
     ``on_attempt`` is optional: an observer without it is simply not told about attempts.
+    ``response`` is an :class:`LLMResponse` for chat calls (streams: the accumulated answer);
+    for media calls (``call.operation`` other than ``"chat"``) it is the media response (an
+    ``EmbeddingResponse``, a stream's last chunk ...).
     """
 
     def on_request(self, call: CallInfo) -> None: ...

@@ -38,6 +38,7 @@ import warnings
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ...interfaces.context import RequestContext
 from ...interfaces.endpoint import DEFAULT_MAX_EVENT_BYTES, EndpointConfig, join_url
@@ -177,6 +178,8 @@ class Connector:
         picker = adapter.endpoint_model if isinstance(adapter, EndpointModel) else None
         #: the model id this endpoint serves the model as, when it has its own (else None).
         self.served_model: str | None = picker(endpoint) if picker is not None else endpoint.model_id
+        #: the server's host and port (the URL's, or the scheme's default port), for observers.
+        self.server: tuple[str | None, int | None] = server_of(endpoint.endpoint)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -381,6 +384,11 @@ class Connector:
         shows text from the server (see :mod:`~core.llms.providers.base.redact`); returns it.
         Errors of HTTP responses are redacted here; the failover connector redacts the rest."""
         return self._redactor.redact(error)
+
+    def mask(self, text: str) -> str:
+        """``text`` with every credential this connector sent (or holds), and any piece of one,
+        masked (for observers and logs)."""
+        return self._redactor.mask(text)
 
     def _timeout(self, request: WireRequest, timeout: float | None) -> aiohttp.ClientTimeout:
         """aiohttp's timeouts for an attempt (those without a per-call part are made once).
@@ -746,3 +754,16 @@ def _trace_parent(ctx: RequestContext | None) -> str | None:
     if call is not None and call.trace_parent is not None:
         return call.trace_parent
     return ctx.trace_parent if ctx is not None else None
+
+
+def server_of(url: str) -> tuple[str | None, int | None]:
+    """The host and port of ``url`` (the scheme's default port when none is written); never
+    raises, never returns user info or a query."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None, None
+    if port is None:
+        port = {"https": 443, "http": 80}.get(parts.scheme)
+    return parts.hostname, port

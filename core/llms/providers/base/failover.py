@@ -461,7 +461,14 @@ class _Call:
             if self.observed is not None:
                 report_attempt(
                     self.observed,
-                    AttemptInfo(owner.endpoints[j], 0, "skipped", breaker=owner._breakers[j].state),
+                    AttemptInfo(
+                        owner.endpoints[j],
+                        0,
+                        "skipped",
+                        breaker=owner._breakers[j].state,
+                        server_address=_server(owner._connectors[j])[0],
+                        server_port=_server(owner._connectors[j])[1],
+                    ),
                 )
         if self.sent == 0:
             # Every endpoint is known dead: probe the one that has been dead longest rather than
@@ -604,6 +611,11 @@ class _Call:
         return self._give_up()
 
 
+def _server(conn: Connector) -> tuple[str | None, int | None]:
+    """The connector's host and port (a stand-in connector may not know them)."""
+    return getattr(conn, "server", (None, None))
+
+
 def _report(
     observed: CallInfo,
     owner: FailoverConnector,
@@ -617,6 +629,7 @@ def _report(
     delay: float | None = None,
 ) -> None:
     """Tell the observed call's observer how attempt ``tries`` on endpoint ``i`` went."""
+    address, port = _server(owner._connectors[i])
     info = AttemptInfo(
         owner.endpoints[i],
         tries,
@@ -626,6 +639,8 @@ def _report(
         delay=delay,
         breaker=owner._breakers[i].state,
         status=status if error is None else error.status,
+        server_address=address,
+        server_port=port,
     )
     report_attempt(observed, info)
 

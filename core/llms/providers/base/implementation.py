@@ -23,6 +23,7 @@ import functools
 import importlib
 import logging
 import math
+import time
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
@@ -49,7 +50,7 @@ from ...interfaces.messages import (
     normalize_messages,
 )
 from ...interfaces.metadata import MediaType, ModelMetadata
-from ...interfaces.observer import IObserver
+from ...interfaces.observer import CURRENT_CALL, IObserver
 from ...interfaces.types import LLMResponse, LLMStreamChunk, Usage
 from .observing import ObservedCalls
 from .redact import redact_with
@@ -101,6 +102,19 @@ _MEDIA_OF_METHOD: dict[str, MediaType] = {
     "embed": "embedding",
     "transcribe": "transcription",
     "translate": "transcription",
+    "rerank": "rerank",
+}
+#: the operation name observers see for each media method (``"chat"`` for get/stream_answer).
+_OPERATION_OF_METHOD: dict[str, str] = {
+    "get_image": "image_generation",
+    "stream_image": "image_generation",
+    "get_audio": "speech",
+    "stream_audio": "speech",
+    "get_video": "video_generation",
+    "stream_video": "video_generation",
+    "embed": "embeddings",
+    "transcribe": "transcription",
+    "translate": "translation",
     "rerank": "rerank",
 }
 _OUTPUT_ORDER: tuple[MediaType, ...] = (
@@ -426,15 +440,11 @@ class BaseLLM(ObservedCalls, ABC):
         """Embed ``texts`` as vectors."""
         return await self._serve("embed", ctx, (texts,), params)  # type: ignore[no-any-return]
 
-    async def transcribe(
-        self, audio: Any, ctx: RequestContext | None = None, **params: Any
-    ) -> Transcription:
+    async def transcribe(self, audio: Any, ctx: RequestContext | None = None, **params: Any) -> Transcription:
         """Turn speech (``audio``: bytes, a path or an ``AudioPart``) into text."""
         return await self._serve("transcribe", ctx, (audio,), params)  # type: ignore[no-any-return]
 
-    async def translate(
-        self, audio: Any, ctx: RequestContext | None = None, **params: Any
-    ) -> Transcription:
+    async def translate(self, audio: Any, ctx: RequestContext | None = None, **params: Any) -> Transcription:
         """Turn speech in any language into English text."""
         return await self._serve("translate", ctx, (audio,), params)  # type: ignore[no-any-return]
 
@@ -461,7 +471,7 @@ class BaseLLM(ObservedCalls, ABC):
     ) -> Any:
         """A media call: ``function(model, *args, ctx, params)`` through :meth:`_media_call`."""
         function = self._media_function(method)
-        return await self._media_call(ctx, function(self, *args, ctx, params))
+        return await self._media_call(ctx, function(self, *args, ctx, params), method, params)
 
     def _serve_stream(
         self, method: str, ctx: RequestContext | None, subject: Any, params: dict[str, Any]
@@ -472,36 +482,81 @@ class BaseLLM(ObservedCalls, ABC):
             function = self._media_function(method)
         except UnsupportedOperationError as exc:
             return _FailingStream(exc)
-        return self._media_stream(ctx, lambda: function(self, subject, ctx, params))
+        return self._media_stream(ctx, lambda: function(self, subject, ctx, params), method, params)
 
-    async def _media_call(self, ctx: RequestContext | None, work: Coroutine[Any, Any, _R]) -> _R:
+    async def _media_call(
+        self,
+        ctx: RequestContext | None,
+        work: Coroutine[Any, Any, _R],
+        method: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> _R:
         """Await ``work`` (a media call) after checking ``ctx``; fill provider/model on any
         :class:`LLMError` that escapes, and mask in it every credential of the model's endpoints
-        (a media module may build an error from text the server sent: a failed job's reason)."""
+        (a media module may build an error from text the server sent: a failed job's reason).
+        With an observer, the call is reported like a chat call, as the ``method``'s operation."""
+        call = None
         try:
             check_context(ctx)
-            return await work
+            if self._observer is None or method is None:
+                return await work
+            call = self._call_info(ctx, False, None, params, _OPERATION_OF_METHOD[method])
+            token = CURRENT_CALL.set(call)
+            try:
+                result = await work
+            finally:
+                CURRENT_CALL.reset(token)
+            self._notify("on_response", call, result)
+            return result
         except LLMError as exc:
             exc.fill(provider=self.provider, model=self.name)
             redact_with(self._connector, exc)
+            if call is not None:
+                self._notify("on_error", call, exc)
             raise
         finally:
             work.close()  # a no-op once awaited; closes it unawaited when ctx was refused
 
     async def _media_stream(
-        self, ctx: RequestContext | None, open_stream: Callable[[], AsyncIterator[_R]]
+        self,
+        ctx: RequestContext | None,
+        open_stream: Callable[[], AsyncIterator[_R]],
+        method: str | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[_R]:
         """Yield what ``open_stream()`` yields (a media stream), after checking ``ctx``; fill
         provider/model on any :class:`LLMError` that escapes and mask the endpoints'
-        credentials in it (like :meth:`_media_call`)."""
+        credentials in it (like :meth:`_media_call`). With an observer, the call is reported
+        as the ``method``'s operation; its answer is the stream's last item."""
+        call = None
+        if (
+            self._observer is not None
+            and method is not None
+            and (ctx is None or isinstance(ctx, RequestContext))
+        ):
+            call = self._call_info(ctx, True, None, params, _OPERATION_OF_METHOD[method])
+        token = CURRENT_CALL.set(call) if call is not None else None
+        last: _R | None = None
         try:
             check_context(ctx)
             async for item in open_stream():
+                if token is not None:
+                    CURRENT_CALL.reset(token)
+                    token = None
+                    call.first_chunk = time.perf_counter()  # type: ignore[union-attr]
+                last = item
                 yield item
         except LLMError as exc:
             exc.fill(provider=self.provider, model=self.name)
             redact_with(self._connector, exc)
+            if call is not None:
+                self._notify("on_error", call, exc)
             raise
+        finally:
+            if token is not None:
+                CURRENT_CALL.reset(token)
+        if call is not None:
+            self._notify("on_response", call, last)
 
     def _stamp_response(
         self, wire: WireResponse, parse: Callable[..., LLMResponse], **kwargs: Any
@@ -715,4 +770,3 @@ class BaseLLM(ObservedCalls, ABC):
         if usage is None or not pricing.known:
             return None
         return pricing.cost(usage)
-

@@ -25,6 +25,7 @@ from ...interfaces.llm_interfaces import IConnector
 from ...interfaces.messages import MessagesInput
 from ...interfaces.observer import CURRENT_CALL, CallInfo, IObserver
 from ...interfaces.types import LLMResponse, LLMStreamChunk, StreamAccumulator
+from .redact import mask_with
 
 __all__ = ["ObservedCalls"]
 
@@ -70,9 +71,13 @@ class ObservedCalls:
             params=merged,
             messages=messages,  # type: ignore[arg-type]  # as given: an observer normalises it if it needs to
             observer=observer,
+            mask=self._mask_secrets,
         )
         self._notify("on_request", call)
         return call
+
+    def _mask_secrets(self, text: str) -> str:
+        return mask_with(self._connector, text)
 
     def _notify(self, event: str, *args: Any) -> None:
         try:

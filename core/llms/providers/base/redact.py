@@ -42,6 +42,7 @@ __all__ = [
     "is_secret_header",
     "loggable",
     "mask_text",
+    "mask_with",
     "redact_with",
 ]
 
@@ -257,6 +258,16 @@ def redact_with(connector: Any, error: LLMError) -> LLMError:
         if callable(redact):
             redact(error)
     return error
+
+
+def mask_with(connector: Any, text: str) -> str:
+    """``text`` with the secrets of every endpoint of ``connector`` masked (like
+    :func:`redact_with`, for text: what observers log)."""
+    for conn in getattr(connector, "connectors", None) or (connector,):
+        mask = getattr(conn, "mask", None)
+        if callable(mask):
+            text = mask(text)
+    return text
 
 
 def _forms(secret: str) -> list[str]:
