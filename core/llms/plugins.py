@@ -185,7 +185,8 @@ def reset_plugin_manager() -> None:
     reset_default_registry()
 
 
-_Impl = tuple[str, Callable[..., Any], tuple[str, ...]]
+#: (plugin name, function, the positions of the hook's arguments it takes; None: all, in order)
+_Impl = tuple[str, Callable[..., Any], tuple[int, ...] | None]
 
 
 class PluginObserver:
@@ -216,39 +217,51 @@ class PluginObserver:
         """Whether any plugin implements any observer hook."""
         return bool(self._request or self._response or self._error or self._attempt)
 
+    @property
+    def wants_attempts(self) -> bool:
+        """Whether any plugin implements ``llms_on_attempt`` (else the connector reports none)."""
+        return bool(self._attempt)
+
     def on_request(self, call: CallInfo) -> None:
         if self._request:
-            _relay(self._request, "llms_on_request", {"call": call})
+            _relay(self._request, "llms_on_request", (call,))
 
     def on_response(self, call: CallInfo, response: LLMResponse) -> None:
         if self._response:
-            _relay(self._response, "llms_on_response", {"call": call, "response": response})
+            _relay(self._response, "llms_on_response", (call, response))
 
     def on_error(self, call: CallInfo, error: LLMError) -> None:
         if self._error:
-            _relay(self._error, "llms_on_error", {"call": call, "error": error})
+            _relay(self._error, "llms_on_error", (call, error))
 
     def on_attempt(self, call: CallInfo, attempt: AttemptInfo) -> None:
         if self._attempt:
-            _relay(self._attempt, "llms_on_attempt", {"call": call, "attempt": attempt})
+            _relay(self._attempt, "llms_on_attempt", (call, attempt))
 
 
 def _impls(pm: pluggy.PluginManager, hook_name: str) -> tuple[_Impl, ...]:
     out: list[_Impl] = []
+    caller = getattr(pm.hook, hook_name)
+    spec = tuple(caller.spec.argnames) if caller.spec is not None else ()
     # pluggy calls the most recently registered implementation first; so do we.
-    for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
+    for impl in reversed(caller.get_hookimpls()):
         if impl.hookwrapper or impl.wrapper:
             raise ConfigurationError(
                 f"plugin {impl.plugin_name!r} implements {hook_name} as a wrapper; "
                 "observer hooks take plain implementations only"
             )
-        out.append((impl.plugin_name, impl.function, tuple(impl.argnames)))
+        names = tuple(impl.argnames)
+        picks = None if names == spec else tuple(spec.index(n) for n in names)
+        out.append((impl.plugin_name, impl.function, picks))
     return tuple(out)
 
 
-def _relay(impls: tuple[_Impl, ...], hook_name: str, kwargs: dict[str, Any]) -> None:
-    for plugin_name, function, argnames in impls:
+def _relay(impls: tuple[_Impl, ...], hook_name: str, args: tuple[Any, ...]) -> None:
+    for plugin_name, function, picks in impls:
         try:
-            function(*[kwargs[a] for a in argnames])
+            if picks is None:
+                function(*args)
+            else:
+                function(*[args[i] for i in picks])
         except Exception:
             logger.exception("observer plugin %r failed in %s; ignored", plugin_name, hook_name)

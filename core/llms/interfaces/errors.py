@@ -37,6 +37,8 @@ Tree::
     ├── VideoJobFailedError            a video generation job ended ``failed`` (``job_id``)
     ├── BatchJobFailedError            a provider Batch API job/request failed, expired or was
     │                                  cancelled (``job_id``, ``code``)
+    ├── CallCancelledError             observers only: the caller cancelled the call or stopped
+    │                                  reading its stream (never raised to the caller)
     └── AllEndpointsFailedError        every endpoint was tried; ``attempts`` lists each cause
 
 Secrets never appear in any message or repr: errors carry endpoint *names* (scheme, host and
@@ -59,6 +61,7 @@ __all__ = [
     "BadRequestError",
     "BatchJobFailedError",
     "BudgetExceededError",
+    "CallCancelledError",
     "ConfigurationError",
     "ConflictError",
     "ContentFilterError",
@@ -363,6 +366,17 @@ class BatchJobFailedError(LLMError):
     def __init__(self, message: str, *, job_id: str | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.job_id = job_id
+
+
+class CallCancelledError(LLMError):
+    """What observers receive (``llms_on_error``) for a call that ended without an answer or an
+    error of its own: its task was cancelled, or the caller stopped reading its stream before the
+    end. The caller never sees it (it gets its ``CancelledError``, or simply stopped);
+    ``partial_text`` holds what a stream had produced by then."""
+
+    def __init__(self, message: str, *, partial_text: str = "", **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.partial_text = partial_text
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,9 +131,10 @@ class OTelObserver:
     ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``).
     """
 
-    #: add an attempt event even for a call answered by its first attempt (default: only when a
-    #: call had more than one attempt, or its attempt failed: the span alone describes the rest).
-    lone_attempt_events = False
+    #: add an attempt event for a call answered by its first attempt too (the default: every
+    #: attempt is an event). False saves ~4 µs per call: then a call gets events only when it
+    #: had more than one attempt or its attempt failed (the span alone describes the rest).
+    lone_attempt_events = True
 
     def __init__(
         self,

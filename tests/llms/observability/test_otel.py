@@ -101,18 +101,20 @@ async def test_a_chat_call_is_one_client_span_with_the_conventions_attributes(
         "server.address": "127.0.0.1",
         "server.port": sim.port,
     }
-    assert span.events == ()  # a lone successful attempt: the span says it all
+    assert attempt_actions(span) == ["done"]  # every attempt is an event, a lone successful one too
     assert sim.requests[0].headers["traceparent"] == traceparent_of(span)
     assert span.parent is None  # no active span, no caller's traceparent: a root
 
 
-async def test_stop_sequences_as_a_list_and_lone_attempt_events_on_request(
+async def test_stop_sequences_as_a_list_and_the_lone_attempt_event(
     sim: Simulator, telemetry: Telemetry
 ) -> None:
-    telemetry.observer.lone_attempt_events = True
     async with model(sim) as llm:
         await llm.get_answer("hello", stop=["a", "b"])
-    span = telemetry.span()
+        telemetry.observer.lone_attempt_events = False  # the saving: no event for a lone success
+        await llm.get_answer("hello again")
+    assert telemetry.spans()[1].events == ()
+    span = telemetry.spans()[0]
     assert span.attributes["gen_ai.request.stop_sequences"] == ("a", "b")
     [event] = span.events
     assert dict(event.attributes or {}) == {
@@ -208,7 +210,7 @@ async def test_an_interrupted_stream_ends_its_span_as_an_error(sim: Simulator, t
     span = telemetry.span()
     assert span.attributes["error.type"] == "StreamInterruptedError"
     assert span.status.status_code is StatusCode.ERROR
-    assert attempt_actions(span) == ["interrupted"]
+    assert attempt_actions(span) == ["done", "interrupted"]
     assert span.attributes["gen_ai.response.time_to_first_chunk"] > 0
     [point] = telemetry.points("gen_ai.client.operation.duration")
     assert point.attributes["error.type"] == "StreamInterruptedError"

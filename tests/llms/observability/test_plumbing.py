@@ -4,6 +4,7 @@ cost of all of it when nothing observes (nothing imported)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -18,6 +19,7 @@ from core.llms.hookspecs import hookimpl
 from core.llms.interfaces.context import RequestContext, valid_trace_parent
 from core.llms.interfaces.errors import (
     AllEndpointsFailedError,
+    CallCancelledError,
     ConfigurationError,
     InvalidInputError,
     LLMError,
@@ -44,10 +46,12 @@ class Events:
         self.responses: list[LLMResponse] = []
         self.errors: list[LLMError] = []
         self.current_during_request: list[CallInfo | None] = []
+        self.messages: list[Any] = []
 
     @hookimpl
     def llms_on_request(self, call: CallInfo) -> None:
         self.calls.append(call)
+        self.messages.append(call.messages)
         if self.trace_parent is not None:
             call.trace_parent = self.trace_parent
 
@@ -104,7 +108,8 @@ async def test_a_call_reports_one_done_attempt_and_its_fields(sim: Simulator, ev
         False,
     )
     assert call.params == {"temperature": 0.3, "max_tokens": 20}
-    assert call.messages == "hello" and call.attempts == 1
+    assert events.messages == ["hello"] and call.attempts == 1
+    assert call.messages is None  # let go of when the call ended
     [attempt] = events.attempts
     assert (attempt.action, attempt.attempt, attempt.error, attempt.status) == ("done", 1, None, 200)
     assert attempt.breaker == "closed" and attempt.duration is not None and attempt.duration > 0
@@ -331,3 +336,25 @@ async def test_a_config_file_switches_observers_on(sim: Simulator) -> None:
     with pytest.raises(ConfigurationError, match="observability"):
         LLMFactory.from_config({**config, "observability": {"metrics": True, "tracing": True}})
     assert LLMFactory.from_config({**config, "observability": {}}).observability is None
+
+
+async def test_an_abandoned_stream_and_a_cancelled_call_still_end_for_observers(
+    sim: Simulator, events: Events
+) -> None:
+    async with model(sim) as llm:
+        stream = llm.stream_answer("tell me a long story")
+        async for _ in stream:
+            break
+        await stream.aclose()  # type: ignore[attr-defined]
+        [error] = events.errors
+        assert isinstance(error, CallCancelledError) and error.partial_text is not None
+        assert (error.provider, error.model) == ("openai", "gpt-4.1-mini")
+        sim.set_default_fault(Fault(delay=5))
+        task = asyncio.ensure_future(llm.get_answer("slow"))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert len(events.errors) == 2 and isinstance(events.errors[1], CallCancelledError)
+    assert not events.responses
+    assert CURRENT_CALL.get() is None

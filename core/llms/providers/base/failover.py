@@ -458,7 +458,7 @@ class _Call:
                 return j
             self.attempts.append(AttemptRecord(owner.endpoints[j], 0, None, skipped=True))
             logger.debug("%s skipped: circuit open", owner.endpoints[j])
-            if self.observed is not None:
+            if self.observed is not None and self.observed.observer is not None:
                 report_attempt(
                     self.observed,
                     AttemptInfo(
@@ -629,6 +629,8 @@ def _report(
     delay: float | None = None,
 ) -> None:
     """Tell the observed call's observer how attempt ``tries`` on endpoint ``i`` went."""
+    if observed.observer is None:  # its observer does not take attempts
+        return
     address, port = _server(owner._connectors[i])
     info = AttemptInfo(
         owner.endpoints[i],

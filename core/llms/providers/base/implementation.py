@@ -498,21 +498,26 @@ class BaseLLM(ObservedCalls, ABC):
         call = None
         try:
             check_context(ctx)
-            if self._observer is None or method is None:
+            if method is not None:
+                call = self._call_info(ctx, False, None, params, _OPERATION_OF_METHOD[method])
+            if call is None:  # no observer
                 return await work
-            call = self._call_info(ctx, False, None, params, _OPERATION_OF_METHOD[method])
             token = CURRENT_CALL.set(call)
             try:
                 result = await work
             finally:
                 CURRENT_CALL.reset(token)
-            self._notify("on_response", call, result)
+            self._end(call, "on_response", result)
             return result
         except LLMError as exc:
             exc.fill(provider=self.provider, model=self.name)
             redact_with(self._connector, exc)
             if call is not None:
-                self._notify("on_error", call, exc)
+                self._end(call, "on_error", exc)
+            raise
+        except BaseException:  # cancelled (or a bug): observers still see the call end
+            if call is not None:
+                self._end(call, "on_error", self._cancelled())
             raise
         finally:
             work.close()  # a no-op once awaited; closes it unawaited when ctx was refused
@@ -545,18 +550,29 @@ class BaseLLM(ObservedCalls, ABC):
                     token = None
                     call.first_chunk = time.perf_counter()  # type: ignore[union-attr]
                 last = item
-                yield item
+                try:
+                    yield item
+                except GeneratorExit:  # the caller stopped reading
+                    if call is not None:
+                        self._end(call, "on_error", self._cancelled())
+                    raise
         except LLMError as exc:
             exc.fill(provider=self.provider, model=self.name)
             redact_with(self._connector, exc)
             if call is not None:
-                self._notify("on_error", call, exc)
+                self._end(call, "on_error", exc)
+            raise
+        except (GeneratorExit, StopAsyncIteration):
+            raise  # (reported above)
+        except BaseException:  # cancelled while waiting for an item
+            if call is not None:
+                self._end(call, "on_error", self._cancelled())
             raise
         finally:
             if token is not None:
                 CURRENT_CALL.reset(token)
         if call is not None:
-            self._notify("on_response", call, last)
+            self._end(call, "on_response", last)
 
     def _stamp_response(
         self, wire: WireResponse, parse: Callable[..., LLMResponse], **kwargs: Any

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...interfaces.context import RequestContext, check_context
-from ...interfaces.errors import LLMError, StreamInterruptedError
+from ...interfaces.errors import CallCancelledError, LLMError, StreamInterruptedError
 from ...interfaces.llm_interfaces import IConnector
 from ...interfaces.messages import MessagesInput
 from ...interfaces.observer import CURRENT_CALL, CallInfo, IObserver
@@ -70,7 +70,8 @@ class ObservedCalls:
             operation=operation,
             params=merged,
             messages=messages,  # type: ignore[arg-type]  # as given: an observer normalises it if it needs to
-            observer=observer,
+            # the connector reports attempts only to an observer that wants them
+            observer=observer if getattr(observer, "wants_attempts", True) else None,
             mask=self._mask_secrets,
         )
         self._notify("on_request", call)
@@ -106,14 +107,32 @@ class ObservedCalls:
         except LLMError as exc:
             exc.fill(provider=self.provider, model=self.name)
             if call is not None:
-                self._notify("on_error", call, exc)
+                self._end(call, "on_error", exc)
+            raise
+        except BaseException:  # cancelled (or a bug): observers still see the call end
+            if call is not None:
+                self._end(call, "on_error", self._cancelled())
             raise
         finally:
             if token is not None:
                 CURRENT_CALL.reset(token)
         if call is not None:
-            self._notify("on_response", call, response)
+            self._end(call, "on_response", response)
         return response
+
+    def _end(self, call: CallInfo, event: str, outcome: Any) -> None:
+        """Tell the observer how ``call`` ended, then let go of its messages (a context captured
+        while the call ran, by a timer say, may keep the ``CallInfo`` alive a while)."""
+        self._notify(event, call, outcome)
+        call.messages = None
+
+    def _cancelled(self, partial_text: str = "") -> CallCancelledError:
+        return CallCancelledError(
+            "the call was cancelled, or its stream was not read to the end",
+            provider=self.provider,
+            model=self.name,
+            partial_text=partial_text,
+        )
 
     async def _observe_stream(
         self,
@@ -145,7 +164,12 @@ class ObservedCalls:
                     token = None
                     call.first_chunk = time.perf_counter()  # type: ignore[union-attr]
                 acc.add(chunk)
-                yield chunk
+                try:
+                    yield chunk
+                except GeneratorExit:  # the caller stopped reading (aclose, or dropped the stream)
+                    if call is not None:
+                        self._end(call, "on_error", self._cancelled(acc.text))
+                    raise
         except StreamInterruptedError as exc:
             if not exc.partial_text:
                 exc.partial_text = acc.text
@@ -156,6 +180,12 @@ class ObservedCalls:
         except LLMError as exc:
             self._stream_failed(call, exc, acc)
             raise
+        except (GeneratorExit, StopAsyncIteration):
+            raise  # (reported above)
+        except BaseException:  # cancelled while waiting for a chunk
+            if call is not None:
+                self._end(call, "on_error", self._cancelled(acc.text))
+            raise
         finally:
             if token is not None:
                 CURRENT_CALL.reset(token)
@@ -163,9 +193,9 @@ class ObservedCalls:
             if aclose is not None:
                 await aclose()
         if call is not None:
-            self._notify("on_response", call, acc.to_response(model=self.name, provider=self.provider))
+            self._end(call, "on_response", acc.to_response(model=self.name, provider=self.provider))
 
     def _stream_failed(self, call: CallInfo | None, exc: LLMError, acc: StreamAccumulator) -> None:
         exc.fill(provider=self.provider, model=self.name, endpoint=acc.endpoint, request_id=acc.request_id)
         if call is not None:
-            self._notify("on_error", call, exc)
+            self._end(call, "on_error", exc)
