@@ -7,7 +7,8 @@ OpenAI-compatible host), refusing an unsupported operation with a hint, and maki
 short speech clip and embeddings with OpenAI's media models; then an AWS Bedrock model failing
 over from a dead region to a backup region, signed for that region (unless AWS credentials are set);
 then the providerless ``LLMClient``: a one-line ``ask``, streamed events, labels and a shared budget,
-and its blocking twin ``client.sync`` for code without an event loop.
+and its blocking twin ``client.sync`` for code without an event loop; a batch through
+``RequestManager`` with a cache; and the in-memory metrics recorder and call log.
 
 With ``AZURE_OPENAI_API_KEY`` + ``AZURE_OPENAI_ENDPOINT`` + ``AZURE_OPENAI_DEPLOYMENT`` (or
 ``OPENAI_API_KEY``) set, the same walk-through talks to the real service.
@@ -243,6 +244,34 @@ async def batch(model_name: str, settings: dict[str, Any]) -> None:
         print(f"    second run: {hits}/3 from the cache, cost ${manager.stats.cost_usd:.6f}")
 
 
+async def observe(model_name: str, settings: dict[str, Any]) -> None:
+    """Step 13: the in-memory metrics recorder and the call log, switched on with one call, and
+    the caller's W3C traceparent sent with the request."""
+    import logging
+    import sys
+
+    from core.llms import RequestContext, observability
+
+    logging.basicConfig(stream=sys.stdout, format="    log: %(message)s (tokens out %(output_tokens)s)")
+    logging.getLogger("core.llms.calls").setLevel(logging.INFO)
+    handle = observability.enable(metrics=True, logs=True)  # models made from now on report
+    try:
+        async with create_llm(model_name, **settings) as llm:
+            trace = RequestContext(trace_parent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+            print("\n13. observability:")
+            await llm.get_answer("Name a river in Spain.", ctx=trace)
+            async for _ in llm.stream_answer("Name a lake in Italy."):
+                pass
+        snap = handle.recorder.snapshot()
+        print(
+            f"    recorder: {snap.totals.calls} calls, {snap.count(outcome='ok')} ok, "
+            f"{snap.totals.output_tokens} output tokens, {snap.totals.time_to_first_chunk.count} stream"
+        )
+    finally:
+        handle.disable()
+        logging.getLogger("core.llms.calls").setLevel(logging.NOTSET)
+
+
 async def main() -> None:
     async with target() as (model_name, settings, regions):
         where = "the simulator" if regions else "the real service"
@@ -258,6 +287,7 @@ async def main() -> None:
             await bedrock_failover()
         await client_layer(model_name, settings)
         await batch(model_name, settings)
+        await observe(model_name, settings)
     print("\ndone.")
 
 

@@ -44,4 +44,7 @@ def test_example_walk_through_runs_on_the_simulator() -> None:
     assert "#2: 'Simulated answer to: A fact about Nice.'" in out
     assert "bad: InvalidInputError" in out
     assert "second run: 3/3 from the cache, cost $0.000000" in out
+    assert "log: chat azure/gpt-4.1-mini ok " in out and "(tokens out " in out
+    assert "log: chat stream azure/gpt-4.1-mini ok " in out
+    assert "recorder: 2 calls, 2 ok, " in out and " output tokens, 1 stream" in out
     assert out.rstrip().endswith("done.")
