@@ -14,6 +14,9 @@ Variants, each in a fresh process pinned to CPU 0 against the raw-asyncio mock s
   call through the OpenTelemetry SDK (``TracerProvider`` + ``BatchSpanProcessor`` exporting to
   an exporter that drops the spans, so the export thread's CPU counts too), the GenAI metrics
   through a ``MeterProvider`` with a periodic reader, and the in-memory recorder;
+* ``otel-sampled``: ``otel+metrics`` with the sampler a busy service would use,
+  ``ParentBased(TraceIdRatioBased(0.1))``: one call in ten records a span (every call still
+  records the metrics and sends a ``traceparent``);
 * ``all``: ``otel+metrics`` plus Prometheus (a fresh ``CollectorRegistry``) and the call log
   (INFO records through the ``core.llms.calls`` logger to a handler that formats and drops them).
 
@@ -40,7 +43,7 @@ from .batch import CONCURRENCY, KEY, MODEL, _raw
 from .entrypoints import REPO, parse_answer, rotated, start_server
 from .targets import TIMES
 
-VARIANTS = ("raw", "core", "otel+metrics", "all")
+VARIANTS = ("raw", "core", "otel+metrics", "otel-sampled", "all")
 WARMUP = 2000
 REQUESTS = 20_000
 TIMEOUT_S = 600
@@ -75,7 +78,12 @@ def _switch_on(variant: str) -> Any:
         def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
             return None
 
-    tracer_provider = TracerProvider()
+    sampler = None
+    if variant == "otel-sampled":
+        from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+        sampler = ParentBased(TraceIdRatioBased(0.1))
+    tracer_provider = TracerProvider(sampler=sampler)
     tracer_provider.add_span_processor(BatchSpanProcessor(DropSpans()))
     reader = PeriodicExportingMetricReader(DropMetrics(), export_interval_millis=5_000)
     meter_provider = MeterProvider(metric_readers=[reader])
@@ -115,7 +123,7 @@ async def _core(url: str, n: int) -> None:
 
 def measure(variant: str, url: str, requests: int, warmup: int = WARMUP) -> dict[str, Any]:
     """One variant's CPU per request in this process."""
-    if variant in ("otel+metrics", "all"):
+    if variant != "raw" and variant != "core":
         _switch_on(variant)
 
     def run(n: int) -> None:
