@@ -251,10 +251,12 @@ async def observe(model_name: str, settings: dict[str, Any]) -> None:
     import sys
 
     from core.llms import RequestContext, observability
+    from core.llms.observability import MetricsRecorder
 
     logging.basicConfig(stream=sys.stdout, format="    log: %(message)s (tokens out %(output_tokens)s)")
     logging.getLogger("core.llms.calls").setLevel(logging.INFO)
-    handle = observability.enable(metrics=True, logs=True)  # models made from now on report
+    recorder = MetricsRecorder()
+    handle = observability.enable(metrics=recorder, logs=True)  # models made from now on report
     try:
         async with create_llm(model_name, **settings) as llm:
             trace = RequestContext(trace_parent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
@@ -262,7 +264,7 @@ async def observe(model_name: str, settings: dict[str, Any]) -> None:
             await llm.get_answer("Name a river in Spain.", ctx=trace)
             async for _ in llm.stream_answer("Name a lake in Italy."):
                 pass
-        snap = handle.recorder.snapshot()
+        snap = recorder.snapshot()
         print(
             f"    recorder: {snap.totals.calls} calls, {snap.count(outcome='ok')} ok, "
             f"{snap.totals.output_tokens} output tokens, {snap.totals.time_to_first_chunk.count} stream"

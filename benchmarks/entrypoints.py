@@ -178,14 +178,81 @@ def parse_answer(returncode: int, stdout: str, stderr: str) -> dict[str, Any]:
     return answer
 
 
+def answer_of(command: list[str], timeout: float) -> dict[str, Any]:
+    """Run a stage's ``measure`` command line in the repository: its JSON answer, or
+    ``{"error": ...}`` (also when it gives none within ``timeout`` seconds)."""
+    try:
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"no answer in {timeout} s"}
+    return parse_answer(done.returncode, done.stdout, done.stderr)
+
+
+def interleaved(
+    variants: Sequence[str],
+    rounds: int,
+    label: str,
+    measure_one: Callable[[str], dict[str, Any]],
+    say: Callable[[str], None],
+) -> dict[str, list[dict[str, Any]]]:
+    """``measure_one(variant)`` for every variant, round by round (order rotated each round):
+    ``{variant: [answer per round]}``; a failed answer is said and kept."""
+    samples: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
+    for rnd in range(rounds):
+        say(f"{label}, round {rnd + 1}/{rounds}")
+        for variant in rotated(variants, rnd):
+            got = measure_one(variant)
+            if "error" in got:
+                say(f"  {variant}: FAILED {got['error']}")
+            samples[variant].append(got)
+    return samples
+
+
+def stage_main(
+    argv: list[str] | None,
+    *,
+    prog: str,
+    doc: str,
+    variants: Sequence[str],
+    rounds: int,
+    requests: int,
+    measure: Callable[[str, str, int], dict[str, Any]],
+    run_stage: Callable[[str, int, int, Callable[[str], None]], dict[str, list[dict[str, Any]]]],
+    summary: Callable[[dict[str, list[dict[str, Any]]]], str],
+) -> None:
+    """The command line of a stage module (``benchmarks.batch``, ``benchmarks.observability``):
+    ``measure VARIANT --url URL`` prints one variant's JSON answer from this process; without a
+    command, the whole stage runs against a mock server and prints its table and samples."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--requests", type=int, default=requests)
+    sub = parser.add_subparsers(dest="cmd")
+    m = sub.add_parser("measure")
+    m.add_argument("variant", choices=variants)
+    m.add_argument("--url", required=True)
+    m.add_argument("--requests", type=int, default=requests)
+    m.add_argument("--cpu", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.cmd == "measure":
+        pin(args.cpu)
+        sys.stdout.write(json.dumps(measure(args.variant, args.url.rstrip("/"), args.requests)) + "\n")
+        return
+    pin(1)
+    server, url = start_server()
+    try:
+        samples = run_stage(url, args.rounds, args.requests, lambda t: sys.stderr.write(t + "\n"))
+    finally:
+        server.terminate()
+        server.communicate(timeout=10)
+    sys.stdout.write(summary(samples) + "\n")
+    sys.stdout.write(json.dumps(samples) + "\n")
+
+
 def measure_in_process(variant: str, url: str, requests: int, cpu: int = 0) -> dict[str, Any]:
     """``measure`` in a fresh process pinned to ``cpu``: its JSON answer, or ``{"error": ...}``."""
-    command = measure_command(variant, url, requests, cpu=cpu, warmup=min(WARMUP, requests))
-    try:
-        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        return {"error": f"no answer in {TIMEOUT_S} s"}
-    return parse_answer(done.returncode, done.stdout, done.stderr)
+    return answer_of(
+        measure_command(variant, url, requests, cpu=cpu, warmup=min(WARMUP, requests)), TIMEOUT_S
+    )
 
 
 def rotated(items: Sequence[str], by: int) -> list[str]:

@@ -28,19 +28,16 @@ at most 1.3 times).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import logging
 import statistics
-import subprocess
 import sys
 from collections.abc import Callable
 from typing import Any
 
-from ._proc import cpu_seconds, pin
+from ._proc import cpu_seconds
 from .batch import CONCURRENCY, KEY, MODEL, _raw
-from .entrypoints import REPO, parse_answer, rotated, start_server
+from .entrypoints import answer_of, interleaved, stage_main
 from .targets import TIMES
 
 VARIANTS = ("raw", "core", "otel+metrics", "otel-sampled", "all")
@@ -145,26 +142,15 @@ def measure_in_process(variant: str, url: str, requests: int, cpu: int = 0) -> d
         *(sys.executable, "-m", "benchmarks.observability", "measure", variant),
         *("--url", url, "--requests", str(requests), "--cpu", str(cpu)),
     ]
-    try:
-        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        return {"error": f"no answer in {TIMEOUT_S} s"}
-    return parse_answer(done.returncode, done.stdout, done.stderr)
+    return answer_of(command, TIMEOUT_S)
 
 
 def run_stage(
     url: str, rounds: int, requests: int, say: Callable[[str], None]
 ) -> dict[str, list[dict[str, Any]]]:
     """Every variant, interleaved round by round: ``{variant: [answer per round]}``."""
-    samples: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
-    for rnd in range(rounds):
-        say(f"observability ({requests:,} requests), round {rnd + 1}/{rounds}")
-        for variant in rotated(VARIANTS, rnd):
-            got = measure_in_process(variant, url, requests)
-            if "error" in got:
-                say(f"  {variant}: FAILED {got['error']}")
-            samples[variant].append(got)
-    return samples
+    label = f"observability ({requests:,} requests)"
+    return interleaved(VARIANTS, rounds, label, lambda v: measure_in_process(v, url, requests), say)
 
 
 def summary(samples: dict[str, list[dict[str, Any]]]) -> str:
@@ -195,30 +181,17 @@ def summary(samples: dict[str, list[dict[str, Any]]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="benchmarks.observability", description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--requests", type=int, default=REQUESTS)
-    sub = parser.add_subparsers(dest="cmd")
-    m = sub.add_parser("measure")
-    m.add_argument("variant", choices=VARIANTS)
-    m.add_argument("--url", required=True)
-    m.add_argument("--requests", type=int, default=REQUESTS)
-    m.add_argument("--cpu", type=int, default=0)
-    args = parser.parse_args(argv)
-    if args.cmd == "measure":
-        pin(args.cpu)
-        answer = measure(args.variant, args.url.rstrip("/"), args.requests)
-        sys.stdout.write(json.dumps(answer) + "\n")
-        return
-    pin(1)
-    server, url = start_server()
-    try:
-        samples = run_stage(url, args.rounds, args.requests, lambda t: sys.stderr.write(t + "\n"))
-    finally:
-        server.terminate()
-        server.communicate(timeout=10)
-    sys.stdout.write(summary(samples) + "\n")
-    sys.stdout.write(json.dumps(samples) + "\n")
+    stage_main(
+        argv,
+        prog="benchmarks.observability",
+        doc=__doc__ or "",
+        variants=VARIANTS,
+        rounds=5,
+        requests=REQUESTS,
+        measure=measure,
+        run_stage=run_stage,
+        summary=summary,
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -39,18 +39,6 @@ def handle() -> Iterator[Observability]:
         yield observed
     finally:
         observed.disable()
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(api_key=CANARY) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def backup() -> AsyncIterator[Simulator]:
-    async with Simulator(api_key=CANARY) as simulator:
-        yield simulator
 
 
 def model(sim: Simulator, **kw: Any) -> Any:

@@ -5,7 +5,7 @@ content, the semconv stability switch, and no credential piece in anything expor
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -33,18 +33,6 @@ def telemetry(monkeypatch: pytest.MonkeyPatch) -> Iterator[Telemetry]:
         yield made
     finally:
         made.handle.disable()
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(api_key=KEY) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def backup() -> AsyncIterator[Simulator]:
-    async with Simulator(api_key=KEY) as simulator:
-        yield simulator
 
 
 def model(sim: Simulator, **kw: Any) -> Any:

@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -32,7 +32,7 @@ from core.llms.observability import PLUGIN_NAMES, enable, enable_from_env
 from core.llms.plugins import build_plugin_manager, get_plugin_manager
 from core.llms.simulator import Fault, Simulator
 
-KEY = "sim-key-for-observers"
+KEY = "q7Zt93kPm2Lx8Vw4Rn6Jd1Hc5Fy0Bs"  # the simulators' key (conftest.py)
 PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
@@ -78,18 +78,6 @@ def events() -> Iterator[Events]:
         yield observer
     finally:
         pm.unregister(observer, name="test-events")
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(api_key=KEY) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def backup() -> AsyncIterator[Simulator]:
-    async with Simulator(api_key=KEY) as simulator:
-        yield simulator
 
 
 def model(sim: Simulator, **kw: Any) -> Any:

@@ -11,7 +11,7 @@ import builtins
 import gc
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -48,18 +48,6 @@ def observed(registry: CollectorRegistry) -> Iterator[Observability]:
         yield handle
     finally:
         handle.disable()
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(api_key=CANARY) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def backup() -> AsyncIterator[Simulator]:
-    async with Simulator(api_key=CANARY) as simulator:
-        yield simulator
 
 
 def model(sim: Simulator, **kw: Any) -> Any:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from core.llms.observability import Observability, enable
 from core.llms.observability.recorder import LATENCY_BUCKETS, HistogramSnapshot, MetricsRecorder
 from core.llms.simulator import Fault, Simulator
 
-KEY = "sim-key-for-the-recorder"
+KEY = "q7Zt93kPm2Lx8Vw4Rn6Jd1Hc5Fy0Bs"  # the simulators' key (conftest.py)
 
 
 @pytest.fixture
@@ -30,18 +30,6 @@ def handle() -> Iterator[Observability]:
         yield observed
     finally:
         observed.disable()
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(api_key=KEY) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def backup() -> AsyncIterator[Simulator]:
-    async with Simulator(api_key=KEY) as simulator:
-        yield simulator
 
 
 def model(sim: Simulator, **kw: Any) -> Any:
