@@ -68,6 +68,9 @@ class CallInfo:
     attempts: int = 0
     #: each observer's own state for this call, under a key of its choosing.
     data: dict[str, Any] = field(default_factory=dict)
+    #: host and port of the model's first endpoint (where the call goes unless it fails over).
+    server_address: str | None = None
+    server_port: int | None = None
     #: the observer the connector reports attempts to (set by the model).
     observer: IObserver | None = field(default=None, repr=False, compare=False)
     #: masks every credential of the model's endpoints (and any piece of one) in a text: pass

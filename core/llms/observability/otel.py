@@ -194,6 +194,12 @@ class OTelObserver:
                 attrs[sc.REQUEST_STREAM] = True
             if self.capture_content:
                 _add_input_messages(attrs, call)
+        if call.server_address is not None:  # known at the start (the conventions ask for it there)
+            if attrs is base.span_attrs:
+                attrs = dict(attrs)
+            attrs[sc.SERVER_ADDRESS] = call.server_address
+            if call.server_port is not None:
+                attrs[sc.SERVER_PORT] = call.server_port
         parent = None
         if not _trace.get_current_span().get_span_context().is_valid:
             ctx = call.ctx

@@ -428,3 +428,23 @@ def test_an_observer_ignores_calls_it_never_saw() -> None:
     observer.llms_on_response(call, object())
     observer.llms_on_error(call, BadRequestError("no"))
     assert call.data == {}
+
+
+async def test_the_server_is_on_the_span_from_its_start(
+    sim: Simulator, backup: Simulator, telemetry: Telemetry
+) -> None:
+    from opentelemetry.sdk.trace import SpanProcessor
+
+    at_start: list[dict[str, Any]] = []
+
+    class Starts(SpanProcessor):
+        def on_start(self, span: Any, parent_context: Any = None) -> None:
+            at_start.append(dict(span.attributes or {}))
+
+    telemetry.tracer_provider.add_span_processor(Starts())
+    sim.set_default_fault(Fault(status=503))
+    async with model(sim, backups=[{"endpoint": f"{backup.url}/v1"}]) as llm:
+        await llm.get_answer("hello")
+    [start] = at_start
+    assert (start["server.address"], start["server.port"]) == ("127.0.0.1", sim.port)  # the primary
+    assert telemetry.span().attributes["server.port"] == backup.port  # the one that answered

@@ -215,6 +215,11 @@ class FailoverConnector:
             raise ConfigurationError(f"no endpoint named {name!r}; endpoints: {self.endpoints}") from None
 
     @property
+    def primary_server(self) -> tuple[str | None, int | None]:
+        """Host and port of the first endpoint (for observers)."""
+        return _server(self._connectors[0])
+
+    @property
     def connectors(self) -> list[Connector]:
         """The per-endpoint connectors, primary first."""
         return list(self._connectors)

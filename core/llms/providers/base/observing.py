@@ -61,6 +61,7 @@ class ObservedCalls:
         if observer is None:
             return None
         merged = {**self._defaults, **params} if params else (self._defaults or _NO_PARAMS)
+        address, port = getattr(self._connector, "primary_server", None) or (None, None)
         call = CallInfo(
             self.provider,
             self.name,
@@ -73,6 +74,8 @@ class ObservedCalls:
             # the connector reports attempts only to an observer that wants them
             observer=observer if getattr(observer, "wants_attempts", True) else None,
             mask=self._mask_secrets,
+            server_address=address,
+            server_port=port,
         )
         self._notify("on_request", call)
         return call
