@@ -346,3 +346,20 @@ async def test_an_abandoned_stream_and_a_cancelled_call_still_end_for_observers(
     assert len(events.errors) == 2 and isinstance(events.errors[1], CallCancelledError)
     assert not events.responses
     assert CURRENT_CALL.get() is None
+
+
+async def test_a_bug_that_is_not_an_llm_error_ends_the_call_for_observers_by_its_type(
+    sim: Simulator, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm = model(sim)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ZeroDivisionError("secret-looking text that must not be quoted")
+
+    monkeypatch.setattr(llm, "_parse_response", broken)
+    async with llm:
+        with pytest.raises(ZeroDivisionError):
+            await llm.get_answer("hello")
+    [error] = events.errors
+    assert isinstance(error, CallCancelledError)
+    assert error.message == "the call ended with an unexpected ZeroDivisionError"

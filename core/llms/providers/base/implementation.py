@@ -515,9 +515,9 @@ class BaseLLM(ObservedCalls, ABC):
             if call is not None:
                 self._end(call, "on_error", exc)
             raise
-        except BaseException:  # cancelled (or a bug): observers still see the call end
+        except BaseException as unexpected:  # cancelled (or a bug): observers still see the call end
             if call is not None:
-                self._end(call, "on_error", self._cancelled())
+                self._end(call, "on_error", self._cancelled(cause=unexpected))
             raise
         finally:
             work.close()  # a no-op once awaited; closes it unawaited when ctx was refused
@@ -564,9 +564,9 @@ class BaseLLM(ObservedCalls, ABC):
             raise
         except (GeneratorExit, StopAsyncIteration):
             raise  # (reported above)
-        except BaseException:  # cancelled while waiting for an item
+        except BaseException as unexpected:  # cancelled while waiting for an item
             if call is not None:
-                self._end(call, "on_error", self._cancelled())
+                self._end(call, "on_error", self._cancelled(cause=unexpected))
             raise
         finally:
             if token is not None:

@@ -14,6 +14,7 @@ came from); a stream's :class:`StreamInterruptedError` gets the partial text and
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
@@ -112,9 +113,9 @@ class ObservedCalls:
             if call is not None:
                 self._end(call, "on_error", exc)
             raise
-        except BaseException:  # cancelled (or a bug): observers still see the call end
+        except BaseException as unexpected:  # cancelled (or a bug): observers still see the call end
             if call is not None:
-                self._end(call, "on_error", self._cancelled())
+                self._end(call, "on_error", self._cancelled(cause=unexpected))
             raise
         finally:
             if token is not None:
@@ -129,9 +130,16 @@ class ObservedCalls:
         self._notify(event, call, outcome)
         call.messages = None
 
-    def _cancelled(self, partial_text: str = "") -> CallCancelledError:
+    def _cancelled(self, partial_text: str = "", cause: BaseException | None = None) -> CallCancelledError:
+        """What observers are told of a call that ended with no answer and no error of its own:
+        cancelled, a stream not read to the end, or (``cause``) an exception that is not an
+        :class:`LLMError` (a bug: named by type only, its text may hold anything)."""
+        if cause is None or isinstance(cause, asyncio.CancelledError | GeneratorExit):
+            message = "the call was cancelled, or its stream was not read to the end"
+        else:
+            message = f"the call ended with an unexpected {type(cause).__name__}"
         return CallCancelledError(
-            "the call was cancelled, or its stream was not read to the end",
+            message,
             provider=self.provider,
             model=self.name,
             partial_text=partial_text,
@@ -185,9 +193,9 @@ class ObservedCalls:
             raise
         except (GeneratorExit, StopAsyncIteration):
             raise  # (reported above)
-        except BaseException:  # cancelled while waiting for a chunk
+        except BaseException as unexpected:  # cancelled while waiting for a chunk
             if call is not None:
-                self._end(call, "on_error", self._cancelled(acc.text))
+                self._end(call, "on_error", self._cancelled(acc.text, cause=unexpected))
             raise
         finally:
             if token is not None:
