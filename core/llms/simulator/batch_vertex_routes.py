@@ -62,10 +62,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .gemini_media_routes import GoogleWire, fault_body, google_error
 from .gemini_request import parse_gemini_request
 from .gemini_routes import _blocked, _Context, _stopped, answer_body
 from .generation import SchemaError, generate_answer
+from .google_wire import GoogleWire, fault_body, google_error
 from .openai_wire import Rejection
 from .responder import drop_connection, send_body
 

@@ -58,16 +58,11 @@ Prompt markers (for tests; never sent back):
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import collections
-import dataclasses
-import hashlib
 import itertools
-import json
 import math
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,12 +70,35 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .audio_files import SAMPLE_RATE, render, speech_seconds
 from .embeddings_routes import embedding_vector
+from .gemini_tts import (
+    TTS_MIME_TYPE,
+    VOICES,
+    is_tts_model,
+    respond_tts,
+    tts_answer,
+    tts_stream_events,
+)
+from .google_wire import (
+    _MARKERS,
+    _RPC_CODES,
+    GoogleWire,
+    _color,
+    _gemini_only,
+    _instance,
+    _int,
+    _invalid,
+    _markers,
+    _not_found,
+    _object,
+    _one_of,
+    _send,
+    _send_bytes,
+    google_error,
+)
 from .image_files import picture
 from .mp4 import mp4_bytes
-from .openai_wire import Rejection, StreamEvents
-from .responder import drop_connection, send_body, send_json, send_stream
+from .openai_wire import Rejection
 
 if TYPE_CHECKING:
     from .faults import Fault
@@ -99,79 +117,6 @@ __all__ = [
     "tts_stream_events",
 ]
 
-#: the media type of the TTS models' audio.
-TTS_MIME_TYPE = f"audio/L16;codec=pcm;rate={SAMPLE_RATE}"
-#: the TTS models' prebuilt voices.
-VOICES = frozenset(
-    {
-        "Zephyr", "Puck", "Charon", "Kore", "Fenrir", "Leda", "Orus", "Aoede", "Callirrhoe", "Autonoe",
-        "Enceladus", "Iapetus", "Umbriel", "Algieba", "Despina", "Erinome", "Algenib", "Rasalgethi",
-        "Laomedeia", "Achernar", "Alnilam", "Schedar", "Gacrux", "Pulcherrima", "Achird", "Zubenelgenubi",
-        "Vindemiatrix", "Sadachbia", "Sadaltager", "Sulafat",
-    }
-)  # fmt: skip
-#: Google's status names by HTTP status (google.rpc.Code as HTTP maps it).
-_STATUS_NAMES = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    409: "ABORTED",
-    429: "RESOURCE_EXHAUSTED",
-    499: "CANCELLED",
-    500: "INTERNAL",
-    501: "UNIMPLEMENTED",
-    503: "UNAVAILABLE",
-    504: "DEADLINE_EXCEEDED",
-}
-#: the HTTP status of each status name (an in-stream error's ``Fault(error_code="RESOURCE_EXHAUSTED")``).
-_NAME_STATUS = {name: status for status, name in _STATUS_NAMES.items()} | {
-    "FAILED_PRECONDITION": 400,
-    "OUT_OF_RANGE": 400,
-    "ALREADY_EXISTS": 409,
-    "UNKNOWN": 500,
-    "DATA_LOSS": 500,
-}
-_DEFAULT_MESSAGES = {
-    400: "Request contains an invalid argument.",
-    401: "Request had invalid authentication credentials.",
-    403: "The caller does not have permission",
-    404: "Requested entity was not found.",
-    429: "Resource has been exhausted (e.g. check quota).",
-    500: "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
-    503: "The model is overloaded. Please try again later.",
-    504: "Deadline expired before operation could complete.",
-}
-#: google.rpc.Code numbers by status name (an operation's error carries the number).
-_RPC_CODES = {
-    "CANCELLED": 1,
-    "UNKNOWN": 2,
-    "INVALID_ARGUMENT": 3,
-    "DEADLINE_EXCEEDED": 4,
-    "NOT_FOUND": 5,
-    "ALREADY_EXISTS": 6,
-    "PERMISSION_DENIED": 7,
-    "RESOURCE_EXHAUSTED": 8,
-    "FAILED_PRECONDITION": 9,
-    "ABORTED": 10,
-    "OUT_OF_RANGE": 11,
-    "UNIMPLEMENTED": 12,
-    "INTERNAL": 13,
-    "UNAVAILABLE": 14,
-    "DATA_LOSS": 15,
-    "UNAUTHENTICATED": 16,
-}
-_NO_KEY = (
-    "Method doesn't allow unregistered callers (callers without established identity). Please use API Key "
-    "or other form of API consumer identity to call this API."
-)
-_BAD_KEY = "API key not valid. Please pass a valid API key."
-_BAD_TOKEN = (
-    "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other "
-    "valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project."
-)
-_MARKERS = re.compile(r"\[sim:(fail|filtered|slow|steps|blocked)(?:=([A-Za-z0-9_.-]{1,64}))?\]")
-_JSON_CT = "application/json; charset=UTF-8"
 
 # Imagen
 _ASPECT_SIZES = {
@@ -221,199 +166,6 @@ _TASK_TYPES = frozenset(
     }
 )
 # TTS
-#: audio tokens a second of speech counts (Gemini's audio rate).
-_AUDIO_TOKENS_PER_SECOND = 32
-#: seconds of speech per stream event.
-_STREAM_PIECE_SECONDS = 0.5
-
-
-# --------------------------------------------------------------------------- errors and auth
-
-
-def google_error(
-    status: int, message: str | None = None, *, name: str | None = None, details: list[Any] | None = None
-) -> dict[str, Any]:
-    """Google's error body: ``{"error": {"code", "message", "status", "details"?}}``."""
-    error: dict[str, Any] = {
-        "code": status,
-        "message": message if message is not None else _DEFAULT_MESSAGES.get(status, f"HTTP {status}"),
-        "status": name or _STATUS_NAMES.get(status, "INTERNAL" if status >= 500 else "FAILED_PRECONDITION"),
-    }
-    if details:
-        error["details"] = details
-    return {"error": error}
-
-
-def _invalid(message: str) -> Rejection:
-    return Rejection(400, google_error(400, message))
-
-
-def _not_found(message: str) -> Rejection:
-    return Rejection(404, google_error(404, message))
-
-
-class GoogleWire:
-    """The :class:`~.routes.ProviderWire` of these routes: the Gemini API's key auth
-    (``x-goog-api-key`` or ``?key=``) or Vertex AI's bearer token, and Google's error bodies."""
-
-    def __init__(self, routes: ProviderRoutes, *, vertex: bool) -> None:
-        self._routes = routes
-        self.vertex = vertex
-
-    def _key_ok(self, given: str) -> bool:
-        # the simulator's configured key (any non-empty one when it has none)
-        return bool(given) and self._routes._key_ok(given)
-
-    def check_auth(self, request: web.Request) -> None:
-        if self.vertex and "x-goog-api-key" not in request.headers:  # (an API key: Vertex AI express mode)
-            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not self._key_ok(token.strip()):
-                raise Rejection(401, google_error(401, _BAD_TOKEN))
-            return
-        given = request.headers.get("x-goog-api-key")
-        if given is None:
-            given = request.query.get("key")
-        if given is None:
-            raise Rejection(403, google_error(403, _NO_KEY))
-        if not self._key_ok(given.strip()):
-            info = {
-                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                "reason": "API_KEY_INVALID",
-                "domain": "googleapis.com",
-                "metadata": {"service": "generativelanguage.googleapis.com"},
-            }
-            raise Rejection(400, google_error(400, _BAD_KEY, details=[info]))
-
-    def headers(self, n: int) -> dict[str, str]:
-        return {"x-request-id": f"sim-google-{n:06d}", "server-timing": "gfet4t7; dur=1"}
-
-    def rejection_response(self, rejection: Rejection, headers: dict[str, str]) -> web.StreamResponse:
-        return send_json(rejection.status, rejection.body, {**headers, **rejection.headers})
-
-    def fault_response(self, fault: Fault, headers: dict[str, str]) -> web.StreamResponse:
-        return send_json(fault.error_status, fault_body(fault), headers)
-
-
-def fault_body(fault: Fault) -> dict[str, Any]:
-    """The Google error a scripted fault reports (its dict ``body`` when it has one): the status's
-    name, the fault's ``message``, a ``RetryInfo`` with its ``retry_after``; a string
-    ``error_code`` names the status (``"RESOURCE_EXHAUSTED"``)."""
-    if isinstance(fault.body, dict):
-        return fault.body
-    status = fault.error_status
-    name = fault.error_code if isinstance(fault.error_code, str) and fault.error_code else None
-    if name in _NAME_STATUS and (fault.status is None or fault.status < 400):
-        status = _NAME_STATUS[name]
-    details = None
-    if fault.retry_after is not None:
-        details = [
-            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{fault.retry_after:g}s"}
-        ]
-    return google_error(status, fault.message, name=name, details=details)
-
-
-# --------------------------------------------------------------------------- responses
-
-
-def _dumps(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
-async def _send(
-    request: web.Request, body: dict[str, Any], headers: dict[str, str], fault: Fault | None, label: str
-) -> web.StreamResponse:
-    """A JSON 200 answer with the fault's body effects; an in-band error (``error_event``) is
-    Google's error body."""
-    data = _dumps(body)
-    if fault is not None and fault.error_event:
-        data = _dumps(fault_body(fault))
-        fault = dataclasses.replace(fault, error_event=False, error_code=None, message=None)
-    return await send_body(request, data, headers, fault, label)
-
-
-async def _send_array(
-    request: web.Request, events: list[dict[str, Any]], headers: dict[str, str], fault: Fault | None
-) -> web.StreamResponse:
-    """A stream's events as one JSON array (``streamGenerateContent`` without ``alt=sse``)."""
-    data = _dumps(events)
-    if fault is not None and fault.error_event:
-        data = _dumps([fault_body(fault)])
-        fault = dataclasses.replace(fault, error_event=False, error_code=None, message=None)
-    return await send_body(request, data, headers, fault, "tts")
-
-
-async def _send_bytes(
-    request: web.Request, data: bytes, content_type: str, headers: dict[str, str], fault: Fault | None
-) -> web.StreamResponse:
-    """A binary 200 answer, stalled or cut short by the fault."""
-    headers = {**headers, "Content-Type": content_type}
-    if fault is None or not (fault.stall or fault.truncate_stream):
-        return web.Response(status=200, body=data, headers=headers)
-    resp = web.StreamResponse(status=200, headers=headers)
-    resp.content_length = len(data)
-    try:
-        await resp.prepare(request)
-        if fault.stall:
-            await asyncio.sleep(fault.stall)
-        if fault.truncate_stream:
-            await resp.write(data[: len(data) // 2])
-            drop_connection(request)
-            return resp
-        await resp.write(data)
-        await resp.write_eof()
-    except ConnectionError:
-        pass
-    return resp
-
-
-def _markers(text: str) -> dict[str, str]:
-    return {name: value for name, value in _MARKERS.findall(text)}
-
-
-def _object(value: Any, name: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise _invalid(f"Invalid value at '{name}': expected an object, got {type(value).__name__}.")
-    return value
-
-
-def _int(value: Any, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _invalid(f"{name} must be an integer from {low} to {high}, got {str(value)[:40]}.")
-    return value
-
-
-def _one_of(value: Any, name: str, allowed: Any) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        shown = ", ".join(sorted(allowed)) if not isinstance(allowed, tuple) else ", ".join(allowed)
-        raise _invalid(f"Invalid {name}: '{str(value)[:60]}'. Supported values are: {shown}.")
-    return value
-
-
-def _gemini_only(parameters: dict[str, Any], names: tuple[str, ...]) -> None:
-    for name in names:
-        if name in parameters:
-            raise _invalid(f"{name} parameter is not supported in Gemini API.")
-
-
-def _instance(body: Any) -> tuple[dict[str, Any], str, dict[str, Any]]:
-    """The only instance of a ``:predict`` / ``:predictLongRunning`` body, its prompt and its
-    ``parameters``."""
-    if not isinstance(body, dict):
-        raise _invalid("Invalid JSON payload received. Expected an object.")
-    instances = body.get("instances")
-    if not isinstance(instances, list) or len(instances) != 1 or not isinstance(instances[0], dict):
-        raise _invalid("instances must hold exactly one instance.")
-    prompt = instances[0].get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise _invalid("The prompt is empty or missing (instances[0].prompt).")
-    return instances[0], prompt, _object(body.get("parameters"), "parameters")
-
-
-def _color(seed: bytes) -> tuple[int, int, int]:
-    digest = hashlib.sha256(seed).digest()
-    return digest[0], digest[1], digest[2]
 
 
 # --------------------------------------------------------------------------- Imagen
@@ -767,172 +519,6 @@ def _check_image(image: Any, vertex: bool) -> None:
         )
     if image.get("mimeType") not in ("image/png", "image/jpeg", "image/webp"):
         raise _invalid("instances[0].image.mimeType must be image/png, image/jpeg or image/webp.")
-
-
-# --------------------------------------------------------------------------- TTS
-
-
-def is_tts_model(model: str) -> bool:
-    """Whether ``generateContent`` for ``model`` is answered with speech (its name has ``-tts``)."""
-    return "-tts" in model
-
-
-def _tts_request(body: Any) -> tuple[str, bool]:
-    """The text to speak of a TTS ``generateContent`` body, and whether its prompt is blocked."""
-    if not isinstance(body, dict):
-        raise _invalid("Invalid JSON payload received. Expected an object.")
-    contents = body.get("contents")
-    if not isinstance(contents, list) or not contents:
-        raise _invalid("* GenerateContentRequest.contents: contents is not specified")
-    texts = []
-    for content in contents:
-        parts = content.get("parts") if isinstance(content, dict) else None
-        for part in parts if isinstance(parts, list) else ():
-            if isinstance(part, dict) and isinstance(part.get("text"), str):
-                texts.append(part["text"])
-    text = "".join(texts)
-    if not text.strip():
-        raise _invalid("* GenerateContentRequest.contents: contents has no text to speak")
-    config = _object(body.get("generationConfig"), "generationConfig")
-    if config.get("responseModalities") not in (["AUDIO"], ["audio"]):
-        raise _invalid(
-            "The requested combination of response modalities (TEXT) is not supported by the model."
-        )
-    speech = _object(config.get("speechConfig"), "generationConfig.speechConfig")
-    multi = speech.get("multiSpeakerVoiceConfig")
-    if multi is not None:
-        speakers = multi.get("speakerVoiceConfigs") if isinstance(multi, dict) else None
-        if not isinstance(speakers, list) or len(speakers) != 2:
-            raise _invalid("multiSpeakerVoiceConfig must have exactly 2 speakerVoiceConfigs.")
-        for i, speaker in enumerate(speakers):
-            if not isinstance(speaker, dict) or not isinstance(speaker.get("speaker"), str):
-                raise _invalid(f"speakerVoiceConfigs[{i}].speaker must be a string.")
-            _check_voice(speaker.get("voiceConfig"))
-        if "voiceConfig" in speech:
-            raise _invalid("Only one of voiceConfig and multiSpeakerVoiceConfig may be set.")
-    elif "voiceConfig" in speech:
-        _check_voice(speech["voiceConfig"])
-    return text, "blocked" in _markers(text)
-
-
-def _check_voice(config: Any) -> None:
-    prebuilt = config.get("prebuiltVoiceConfig") if isinstance(config, dict) else None
-    name = prebuilt.get("voiceName") if isinstance(prebuilt, dict) else None
-    if name not in VOICES:
-        raise _invalid(f"Voice name {str(name)[:40]} is not supported. Please use a supported voice.")
-
-
-def _tts_usage(text: str, seconds: float) -> dict[str, Any]:
-    prompt = max(1, math.ceil(len(text) / 4))
-    audio = max(1, round(seconds * _AUDIO_TOKENS_PER_SECOND))
-    return {
-        "promptTokenCount": prompt,
-        "candidatesTokenCount": audio,
-        "totalTokenCount": prompt + audio,
-        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}],
-        "candidatesTokensDetails": [{"modality": "AUDIO", "tokenCount": audio}],
-    }
-
-
-def _audio_part(pcm: bytes) -> dict[str, Any]:
-    return {"inlineData": {"mimeType": TTS_MIME_TYPE, "data": base64.b64encode(pcm).decode("ascii")}}
-
-
-def _blocked_answer(model: str, text: str) -> dict[str, Any]:
-    prompt = max(1, math.ceil(len(text) / 4))
-    return {
-        "promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},
-        "usageMetadata": {"promptTokenCount": prompt, "totalTokenCount": prompt},
-        "modelVersion": model,
-    }
-
-
-def tts_answer(body: Any, model: str) -> dict[str, Any]:
-    """The ``generateContent`` answer of a TTS model: the speech of the request's text as one
-    ``inlineData`` part (raises :class:`Rejection` for a request the service refuses)."""
-    text, blocked = _tts_request(body)
-    if blocked:
-        return _blocked_answer(model, text)
-    seconds = speech_seconds(text)
-    pcm = render("pcm", seconds)
-    return {
-        "candidates": [
-            {"content": {"role": "model", "parts": [_audio_part(pcm)]}, "finishReason": "STOP", "index": 0}
-        ],
-        "usageMetadata": _tts_usage(text, seconds),
-        "modelVersion": model,
-        "responseId": hashlib.sha256(text.encode()).hexdigest()[:22],
-    }
-
-
-def tts_stream_events(body: Any, model: str) -> list[dict[str, Any]]:
-    """The ``streamGenerateContent`` events of a TTS model: about half a second of speech each,
-    the last one with ``finishReason`` ``STOP``; every event carries ``usageMetadata`` (as the
-    service sends it)."""
-    text, blocked = _tts_request(body)
-    if blocked:
-        return [_blocked_answer(model, text)]
-    seconds = speech_seconds(text)
-    pcm = render("pcm", seconds)
-    piece = int(SAMPLE_RATE * _STREAM_PIECE_SECONDS) * 2
-    usage = _tts_usage(text, seconds)
-    response_id = hashlib.sha256(text.encode()).hexdigest()[:22]
-    starts = range(0, len(pcm), piece)
-    events = []
-    for i, start in enumerate(starts):
-        candidate: dict[str, Any] = {
-            "content": {"role": "model", "parts": [_audio_part(pcm[start : start + piece])]},
-            "index": 0,
-        }
-        if i == len(starts) - 1:
-            candidate["finishReason"] = "STOP"
-        events.append(
-            {
-                "candidates": [candidate],
-                "usageMetadata": usage,
-                "modelVersion": model,
-                "responseId": response_id,
-            }
-        )
-    return events
-
-
-def _sse(event: dict[str, Any]) -> bytes:
-    return b"data: " + json.dumps(event, separators=(", ", ": ")).encode() + b"\r\n\r\n"
-
-
-async def respond_tts(
-    request: web.Request,
-    body: Any,
-    model: str,
-    headers: dict[str, str],
-    fault: Fault | None,
-    *,
-    stream: bool,
-    chunk_delay: float = 0.0,
-) -> web.StreamResponse:
-    """Answer a TTS model's ``generateContent`` (``stream=False``) or ``streamGenerateContent``
-    (``stream=True``: SSE, ``data: {...}\\r\\n\\r\\n`` as the service frames it; without
-    ``alt=sse``, one JSON array of the events), with the fault's effects. For the chat route's
-    ``produce``: raises :class:`Rejection` for a bad request."""
-    if not stream:
-        return await _send(request, tts_answer(body, model), headers, fault, "tts")
-    if request.query.get("alt") != "sse":  # a stream asked for without alt=sse: one JSON array
-        return await _send_array(request, tts_stream_events(body, model), headers, fault)
-    events = [_sse(event) for event in tts_stream_events(body, model)]
-
-    def error_event(error: dict[str, Any]) -> bytes:  # an in-stream error, Google's way
-        return _sse(fault_body(fault) if fault is not None else error)
-
-    frames = StreamEvents(head=[], body=events, tail=[], error_event=error_event)
-    return await send_stream(
-        request,
-        frames,
-        {**headers, "Content-Disposition": "attachment"},
-        fault,
-        completion_id="tts",
-        chunk_delay=chunk_delay,
-    )
 
 
 # --------------------------------------------------------------------------- routes

@@ -12,7 +12,7 @@
     POST .../publishers/google/models/{model}:streamGenerateContent?alt=sse
 
 Each request goes through :meth:`~.routes.ProviderRoutes.serve` (recorded, one fault taken, auth
-checked by the Google :class:`~.gemini_media_routes.GoogleWire`, errors in Google's shape: a
+checked by the Google :class:`~.google_wire.GoogleWire`, errors in Google's shape: a
 scripted 429 carries a ``RetryInfo``), is read by :func:`~.gemini_request.parse_gemini_request`,
 answered by the shared generator (:func:`~.generation.generate_answer`: echoes, tool calls,
 schema-driven JSON) and written as a ``GenerateContentResponse``. A TTS model (``*-tts``) is
@@ -45,9 +45,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .gemini_media_routes import GoogleWire, fault_body, is_tts_model, respond_tts
+from .gemini_media_routes import is_tts_model, respond_tts
 from .gemini_request import GeminiRequest, google_rejection, needs_signatures, parse_gemini_request, signature
 from .generation import Answer, SchemaError, generate_answer
+from .google_wire import GoogleWire, fault_body
 from .openai_wire import StreamEvents
 from .responder import send_body, send_stream
 

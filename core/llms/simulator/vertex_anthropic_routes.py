@@ -8,7 +8,7 @@
 
 Each request goes through :meth:`~.routes.ProviderRoutes.serve` (recorded, one fault taken) with
 Vertex AI's auth and Google's error bodies for auth failures and scripted error statuses
-(:class:`~.gemini_media_routes.GoogleWire`), and Anthropic's ``request-id`` header
+(:class:`~.google_wire.GoogleWire`), and Anthropic's ``request-id`` header
 (``req_vrtx_…``), as Vertex AI sends it. The body is the Messages API's without ``model`` (the
 URL names it: ``claude-sonnet-4-5@20250929``, answered as ``claude-sonnet-4-5-20250929``) and with
 ``"anthropic_version": "vertex-2023-10-16"``; a body naming ``model``, or without that version, is
@@ -28,8 +28,8 @@ from aiohttp import web
 
 from .anthropic_request import anthropic_error, parse_messages_request
 from .anthropic_wire import MessageContext, PromptCache, fault_error, message_body, message_events
-from .gemini_media_routes import GoogleWire
 from .generation import generate_answer
+from .google_wire import GoogleWire
 from .openai_wire import Rejection
 from .responder import send_body, send_json, send_stream
 
