@@ -59,8 +59,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .bedrock_answers import Usage, anthropic_body, apply_stop_sequences, converse_body
+from .bedrock_invoke_request import parse_anthropic
 from .bedrock_media import ACCOUNT_ID, S3_STORE, S3Store
-from .bedrock_request import BedrockChat, parse_anthropic, parse_converse
+from .bedrock_request import BedrockChat, parse_converse
 from .bedrock_stream import send_json_body
 from .bedrock_wire import (
     AWS_REGION,

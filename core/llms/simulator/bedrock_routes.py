@@ -53,6 +53,7 @@ from .bedrock_answers import (
     converse_body,
     converse_events,
 )
+from .bedrock_invoke_request import parse_anthropic
 from .bedrock_media import (
     S3_STORE,
     AsyncJobs,
@@ -61,7 +62,7 @@ from .bedrock_media import (
     images_body,
     titan_embeddings,
 )
-from .bedrock_request import BedrockChat, parse_anthropic, parse_converse
+from .bedrock_request import BedrockChat, parse_converse
 from .bedrock_stream import send_bytes, send_eventstream, send_json_body
 from .bedrock_wire import (
     AWS_REGION,
