@@ -318,13 +318,16 @@ class Connector:
         return encode_json({**request.payload, "model": served})
 
     def _kept_headers(self, request: WireRequest, ctx: RequestContext | None) -> Mapping[str, str] | None:
-        """The kept endpoint headers (see :meth:`_endpoint_headers`) when ``request`` adds none
-        of its own (the usual case: nothing to await); else None."""
+        """The kept endpoint headers (see :meth:`_endpoint_headers`), with the call's
+        ``traceparent`` if it has one, when ``request`` adds none of its own (the usual case:
+        nothing to await); else None."""
         if request.headers or self._signer is not None or (ctx is not None and ctx.idempotency_key):
             return None
-        if _trace_parent(ctx) is not None:
-            return None
-        return self._fixed_headers.get(request.stream)
+        base = self._fixed_headers.get(request.stream)
+        trace_parent = _trace_parent(ctx)
+        if trace_parent is None or base is None:
+            return base
+        return {**base, "traceparent": trace_parent}  # a traced call: still nothing to await
 
     async def _headers(
         self, request: WireRequest, url: str, body: bytes, ctx: RequestContext | None
