@@ -51,9 +51,9 @@ from .generation import SchemaError, generate_answer
 from .hosts import OPENAI_FLAVOR
 from .openai_request import parse_chat_request, unparseable_body
 from .openai_wire import Rejection, WireContext, azure_content_filter_body, completion_body, error_envelope
-from .responder import fault_error_body, send_body, send_json
+from .responder import fault_error_body, send_body, send_bytes, send_json
 from .routes import _check_api_version
-from .video_routes import _send_bytes, parse_multipart
+from .video_routes import parse_multipart
 
 if TYPE_CHECKING:
     from .faults import Fault
@@ -469,7 +469,7 @@ def _add_family(
         return await json_answer(request, {"id": item.id, "object": "file", "deleted": True}, headers, fault)
 
     async def content(request: web.Request, body: Any, headers: Headers, fault: Fault | None) -> Response:
-        return await _send_bytes(request, file_of(request).data, "application/octet-stream", headers, fault)
+        return await send_bytes(request, file_of(request).data, "application/octet-stream", headers, fault)
 
     async def create(request: web.Request, body: Any, headers: Headers, fault: Fault | None) -> Response:
         if not isinstance(body, dict):

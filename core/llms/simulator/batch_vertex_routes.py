@@ -48,7 +48,6 @@ was still queued). Cancelling an ended job is 400 ``FAILED_PRECONDITION``.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
 import hashlib
@@ -67,7 +66,7 @@ from .gemini_routes import _blocked, _Context, _stopped, answer_body
 from .generation import SchemaError, generate_answer
 from .google_wire import GoogleWire, fault_body, google_error
 from .openai_wire import Rejection
-from .responder import drop_connection, send_body
+from .responder import send_body, send_bytes
 
 if TYPE_CHECKING:
     from .faults import Fault
@@ -421,30 +420,6 @@ def _dumps(body: Any) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-async def _send_bytes(
-    request: web.Request, data: bytes, content_type: str, headers: dict[str, str], fault: Fault | None
-) -> web.StreamResponse:
-    """An object's bytes, stalled or cut short by the fault."""
-    headers = {**headers, "Content-Type": content_type}
-    if fault is None or not (fault.stall or fault.truncate_stream):
-        return web.Response(status=200, body=data, headers=headers)
-    resp = web.StreamResponse(status=200, headers=headers)
-    resp.content_length = len(data)
-    try:
-        await resp.prepare(request)
-        if fault.stall:
-            await asyncio.sleep(fault.stall)
-        if fault.truncate_stream:
-            await resp.write(data[: len(data) // 2])
-            drop_connection(request)
-            return resp
-        await resp.write(data)
-        await resp.write_eof()
-    except ConnectionError:
-        pass
-    return resp
-
-
 #: ``(request, n, parsed body, headers, fault)`` → the response.
 _Produce = Callable[[web.Request, int, Any, dict[str, str], "Fault | None"], Awaitable[web.StreamResponse]]
 
@@ -517,7 +492,7 @@ def add_routes(app: web.Application, routes: ProviderRoutes) -> None:
         if obj is None:
             raise _no_object(bucket, name)
         if request.query.get("alt") == "media":
-            return await _send_bytes(request, obj.data, obj.content_type, headers, fault)
+            return await send_bytes(request, obj.data, obj.content_type, headers, fault)
         return await json_answer(request, obj.metadata(bucket, name), headers, fault)
 
     def find(request: web.Request) -> _Job:

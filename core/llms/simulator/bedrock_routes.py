@@ -63,7 +63,7 @@ from .bedrock_media import (
     titan_embeddings,
 )
 from .bedrock_request import BedrockChat, parse_converse
-from .bedrock_stream import send_bytes, send_eventstream, send_json_body
+from .bedrock_stream import send_eventstream, send_json_body
 from .bedrock_wire import (
     AWS_REGION,
     DEFAULT_REGION,
@@ -76,6 +76,7 @@ from .bedrock_wire import (
 )
 from .eventstream_encoder import broken_event_message
 from .generation import Answer, SchemaError, generate_answer
+from .responder import send_bytes
 
 if TYPE_CHECKING:
     from .faults import Fault

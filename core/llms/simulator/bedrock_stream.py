@@ -31,9 +31,9 @@ from .bedrock_wire import exception_type_for
 from .eventstream_encoder import exception_message
 from .faults import Fault
 from .openai_wire import StreamEvents
-from .responder import drop_connection
+from .responder import drop_connection, send_bytes
 
-__all__ = ["EVENTSTREAM", "send_bytes", "send_eventstream", "send_json_body"]
+__all__ = ["EVENTSTREAM", "send_eventstream", "send_json_body"]
 
 log = logging.getLogger("core.llms.simulator")
 
@@ -136,26 +136,3 @@ async def send_json_body(
         data = data[: len(data) // 2]
     return await send_bytes(request, data, _JSON, headers, fault)
 
-
-async def send_bytes(
-    request: web.Request, data: bytes, content_type: str, headers: dict[str, str], fault: Fault | None
-) -> web.StreamResponse:
-    """A 200 answer of ``data``, stalled or cut short by the fault."""
-    headers = {**headers, "Content-Type": content_type}
-    if fault is None or not (fault.stall or fault.truncate_stream):
-        return web.Response(status=200, body=data, headers=headers)
-    resp = web.StreamResponse(status=200, headers=headers)
-    resp.content_length = len(data)
-    try:
-        await resp.prepare(request)
-        if fault.stall:
-            await asyncio.sleep(fault.stall)
-        if fault.truncate_stream:
-            await resp.write(data[: len(data) // 2])
-            drop_connection(request)
-            return resp
-        await resp.write(data)
-        await resp.write_eof()
-    except ConnectionError:
-        log.debug("simulator: client went away during a Bedrock answer")
-    return resp

@@ -93,12 +93,12 @@ from .google_wire import (
     _object,
     _one_of,
     _send,
-    _send_bytes,
     google_error,
 )
 from .image_files import picture
 from .mp4 import mp4_bytes
 from .openai_wire import Rejection
+from .responder import send_bytes
 
 if TYPE_CHECKING:
     from .faults import Fault
@@ -615,7 +615,7 @@ def add_routes(app: web.Application, routes: ProviderRoutes) -> None:
                         400, f"File files/{file_id[:100]} is not ready.", name="FAILED_PRECONDITION"
                     ),
                 )
-            return await _send_bytes(request, op.video(), "video/mp4", headers, fault)
+            return await send_bytes(request, op.video(), "video/mp4", headers, fault)
 
         return await routes.serve(request, "other", None, produce, wire=gemini, stream=False)
 

@@ -6,7 +6,6 @@ Vertex routes."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import json
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .openai_wire import Rejection
-from .responder import drop_connection, send_body, send_json
+from .responder import send_body, send_json
 
 if TYPE_CHECKING:
     from .faults import Fault
@@ -201,30 +200,6 @@ async def _send_array(
         data = _dumps([fault_body(fault)])
         fault = dataclasses.replace(fault, error_event=False, error_code=None, message=None)
     return await send_body(request, data, headers, fault, "tts")
-
-
-async def _send_bytes(
-    request: web.Request, data: bytes, content_type: str, headers: dict[str, str], fault: Fault | None
-) -> web.StreamResponse:
-    """A binary 200 answer, stalled or cut short by the fault."""
-    headers = {**headers, "Content-Type": content_type}
-    if fault is None or not (fault.stall or fault.truncate_stream):
-        return web.Response(status=200, body=data, headers=headers)
-    resp = web.StreamResponse(status=200, headers=headers)
-    resp.content_length = len(data)
-    try:
-        await resp.prepare(request)
-        if fault.stall:
-            await asyncio.sleep(fault.stall)
-        if fault.truncate_stream:
-            await resp.write(data[: len(data) // 2])
-            drop_connection(request)
-            return resp
-        await resp.write(data)
-        await resp.write_eof()
-    except ConnectionError:
-        pass
-    return resp
 
 
 def _markers(text: str) -> dict[str, str]:

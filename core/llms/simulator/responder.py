@@ -27,7 +27,7 @@ from .openai_wire import (
     status_error_body,
 )
 
-__all__ = ["drop_connection", "fault_error_body", "send_body", "send_json", "send_stream"]
+__all__ = ["drop_connection", "fault_error_body", "send_body", "send_bytes", "send_json", "send_stream"]
 
 log = logging.getLogger("core.llms.simulator")
 
@@ -109,9 +109,19 @@ async def send_body(
         data = json.dumps(fault_error_body(fault, flavor), separators=(",", ":")).encode()
     elif fault.malformed_json:
         data = malformed_body(completion_id)
-    if not fault.stall and not fault.truncate_stream:
-        return web.Response(status=200, body=data, headers={**headers, "Content-Type": _JSON})
-    resp = web.StreamResponse(status=200, headers={**headers, "Content-Type": _JSON})
+    return await send_bytes(request, data, _JSON, headers, fault)
+
+
+async def send_bytes(
+    request: web.Request, data: bytes, content_type: str, headers: dict[str, str], fault: Fault | None
+) -> web.StreamResponse:
+    """A 200 answer of ``data`` (any content type), stalled after the headers or cut short
+    (half the announced body, then the connection closes) by the fault; its other effects are
+    the caller's."""
+    headers = {**headers, "Content-Type": content_type}
+    if fault is None or not (fault.stall or fault.truncate_stream):
+        return web.Response(status=200, body=data, headers=headers)
+    resp = web.StreamResponse(status=200, headers=headers)
     resp.content_length = len(data)
     try:
         await resp.prepare(request)

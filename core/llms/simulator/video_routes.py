@@ -33,7 +33,6 @@ faults apply to every request (the job moves on only when a poll is answered).
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import json
 import re
@@ -46,7 +45,7 @@ from aiohttp import web
 from .mp4 import mp4_bytes, spritesheet_bytes, thumbnail_bytes
 from .openai_request import unparseable_body
 from .openai_wire import Rejection, error_envelope
-from .responder import drop_connection, send_body
+from .responder import send_body, send_bytes
 
 if TYPE_CHECKING:
     from .faults import Fault
@@ -300,30 +299,6 @@ async def _send_job(
     return await send_body(request, data, _job_headers(job, headers), fault, job.id)
 
 
-async def _send_bytes(
-    request: web.Request, data: bytes, content_type: str, headers: dict[str, str], fault: Fault | None
-) -> web.StreamResponse:
-    """A binary 200 answer, stalled or cut short by the fault (its other effects are JSON's)."""
-    headers = {**headers, "Content-Type": content_type}
-    if fault is None or not (fault.stall or fault.truncate_stream):
-        return web.Response(status=200, body=data, headers=headers)
-    resp = web.StreamResponse(status=200, headers=headers)
-    resp.content_length = len(data)
-    try:
-        await resp.prepare(request)
-        if fault.stall:
-            await asyncio.sleep(fault.stall)
-        if fault.truncate_stream:
-            await resp.write(data[: len(data) // 2])
-            drop_connection(request)
-            return resp
-        await resp.write(data)
-        await resp.write_eof()
-    except ConnectionError:
-        pass
-    return resp
-
-
 def _size(job: _Job) -> tuple[int, int]:
     width, _, height = job.size.partition("x")
     return int(width), int(height)
@@ -375,12 +350,12 @@ def add_routes(app: web.Application, routes: ProviderRoutes) -> None:
                     )
                 seed = job.id.encode()
                 if variant == "thumbnail":
-                    return await _send_bytes(request, thumbnail_bytes(seed), "image/webp", headers, fault)
+                    return await send_bytes(request, thumbnail_bytes(seed), "image/webp", headers, fault)
                 if variant == "spritesheet":
-                    return await _send_bytes(request, spritesheet_bytes(seed), "image/jpeg", headers, fault)
+                    return await send_bytes(request, spritesheet_bytes(seed), "image/jpeg", headers, fault)
                 width, height = _size(job)
                 video = mp4_bytes(seconds=int(job.seconds), width=width, height=height, seed=seed)
-                return await _send_bytes(request, video, "video/mp4", headers, fault)
+                return await send_bytes(request, video, "video/mp4", headers, fault)
 
             return await routes.serve(request, family, None, produce, check_api_version=not v1)
 
