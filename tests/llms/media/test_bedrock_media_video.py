@@ -209,7 +209,7 @@ async def test_a_failed_job_raises_video_job_failed_with_the_arn_and_its_reason(
     server.fail = f"Internal failure while generating (key {KEY_ID})"
     async with reel(server) as model:
         with pytest.raises(VideoJobFailedError) as info:
-            await model._media_call(
+            await model._observe_call(
                 None,
                 video_module.generate_video(
                     model, "a fox", None, {"output_s3_uri": OUT, "poll_interval": 0.01}
@@ -289,7 +289,7 @@ async def test_s3_errors_are_typed_name_the_job_and_hide_the_key(
     server.s3_status, server.s3_code = status, code
     async with reel(server) as model:
         with pytest.raises(kind) as info:
-            await model._media_call(
+            await model._observe_call(
                 None,
                 video_module.generate_video(
                     model, "a fox", None, {"output_s3_uri": OUT, "poll_interval": 0.01}

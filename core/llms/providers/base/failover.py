@@ -463,18 +463,8 @@ class _Call:
                 return j
             self.attempts.append(AttemptRecord(owner.endpoints[j], 0, None, skipped=True))
             logger.debug("%s skipped: circuit open", owner.endpoints[j])
-            if self.observed is not None and self.observed.observer is not None:
-                report_attempt(
-                    self.observed,
-                    AttemptInfo(
-                        owner.endpoints[j],
-                        0,
-                        "skipped",
-                        breaker=owner._breakers[j].state,
-                        server_address=_server(owner._connectors[j])[0],
-                        server_port=_server(owner._connectors[j])[1],
-                    ),
-                )
+            if self.observed is not None:
+                _report(self.observed, owner, j, 0, "skipped", None)
         if self.sent == 0:
             # Every endpoint is known dead: probe the one that has been dead longest rather than
             # failing without sending anything.
@@ -627,13 +617,14 @@ def _report(
     i: int,
     tries: int,
     action: AttemptAction,
-    started: float,
+    started: float | None,
     *,
     status: int | None = None,
     error: LLMError | None = None,
     delay: float | None = None,
 ) -> None:
-    """Tell the observed call's observer how attempt ``tries`` on endpoint ``i`` went."""
+    """Tell the observed call's observer how attempt ``tries`` on endpoint ``i`` went (a skip:
+    ``tries`` 0 and ``started`` None, nothing was sent)."""
     if observed.observer is None:  # its observer does not take attempts
         return
     address, port = _server(owner._connectors[i])
@@ -642,7 +633,7 @@ def _report(
         tries,
         action,
         error=error,
-        duration=time.perf_counter() - started,
+        duration=None if started is None else time.perf_counter() - started,
         delay=delay,
         breaker=owner._breakers[i].state,
         status=status if error is None else error.status,

@@ -26,7 +26,7 @@ import math
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self, TypeVar, assert_never
 
@@ -469,9 +469,11 @@ class BaseLLM(ObservedCalls, ABC):
     async def _serve(
         self, method: str, ctx: RequestContext | None, args: tuple[Any, ...], params: dict[str, Any]
     ) -> Any:
-        """A media call: ``function(model, *args, ctx, params)`` through :meth:`_media_call`."""
+        """A media call: ``function(model, *args, ctx, params)`` through :meth:`_observe_call`,
+        reported to observers as the ``method``'s operation."""
         function = self._media_function(method)
-        return await self._media_call(ctx, function(self, *args, ctx, params), method, params)
+        work = function(self, *args, ctx, params)
+        return await self._observe_call(ctx, work, None, params, _OPERATION_OF_METHOD[method])
 
     def _serve_stream(
         self, method: str, ctx: RequestContext | None, subject: Any, params: dict[str, Any]
@@ -484,44 +486,6 @@ class BaseLLM(ObservedCalls, ABC):
             return _FailingStream(exc)
         return self._media_stream(ctx, lambda: function(self, subject, ctx, params), method, params)
 
-    async def _media_call(
-        self,
-        ctx: RequestContext | None,
-        work: Coroutine[Any, Any, _R],
-        method: str | None = None,
-        params: Mapping[str, Any] | None = None,
-    ) -> _R:
-        """Await ``work`` (a media call) after checking ``ctx``; fill provider/model on any
-        :class:`LLMError` that escapes, and mask in it every credential of the model's endpoints
-        (a media module may build an error from text the server sent: a failed job's reason).
-        With an observer, the call is reported like a chat call, as the ``method``'s operation."""
-        call = None
-        try:
-            check_context(ctx)
-            if method is not None:
-                call = self._call_info(ctx, False, None, params, _OPERATION_OF_METHOD[method])
-            if call is None:  # no observer
-                return await work
-            token = CURRENT_CALL.set(call)
-            try:
-                result = await work
-            finally:
-                CURRENT_CALL.reset(token)
-            self._end(call, "on_response", result)
-            return result
-        except LLMError as exc:
-            exc.fill(provider=self.provider, model=self.name)
-            redact_with(self._connector, exc)
-            if call is not None:
-                self._end(call, "on_error", exc)
-            raise
-        except BaseException as unexpected:  # cancelled (or a bug): observers still see the call end
-            if call is not None:
-                self._end(call, "on_error", self._cancelled(cause=unexpected))
-            raise
-        finally:
-            work.close()  # a no-op once awaited; closes it unawaited when ctx was refused
-
     async def _media_stream(
         self,
         ctx: RequestContext | None,
@@ -531,7 +495,7 @@ class BaseLLM(ObservedCalls, ABC):
     ) -> AsyncIterator[_R]:
         """Yield what ``open_stream()`` yields (a media stream), after checking ``ctx``; fill
         provider/model on any :class:`LLMError` that escapes and mask the endpoints'
-        credentials in it (like :meth:`_media_call`). With an observer, the call is reported
+        credentials in it (like :meth:`_observe_call`). With an observer, the call is reported
         as the ``method``'s operation; its answer is the stream's last item."""
         call = None
         if (

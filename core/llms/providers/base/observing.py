@@ -18,17 +18,19 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...interfaces.context import RequestContext, check_context
 from ...interfaces.errors import CallCancelledError, LLMError, StreamInterruptedError
 from ...interfaces.llm_interfaces import IConnector
 from ...interfaces.messages import MessagesInput
 from ...interfaces.observer import CURRENT_CALL, CallInfo, IObserver
-from ...interfaces.types import LLMResponse, LLMStreamChunk, StreamAccumulator
-from .redact import mask_with
+from ...interfaces.types import LLMStreamChunk, StreamAccumulator
+from .redact import mask_with, redact_with
 
 __all__ = ["ObservedCalls"]
+
+_R = TypeVar("_R")
 
 logger = logging.getLogger("core.llms.models")
 
@@ -93,23 +95,28 @@ class ObservedCalls:
     async def _observe_call(
         self,
         ctx: RequestContext | None,
-        work: Coroutine[Any, Any, LLMResponse],
+        work: Coroutine[Any, Any, _R],
         messages: MessagesInput | None = None,
         params: Mapping[str, Any] | None = None,
-    ) -> LLMResponse:
-        """Await ``work``: fill provider/model on any :class:`LLMError`, tell the observer."""
+        operation: str = "chat",
+    ) -> _R:
+        """Await ``work`` (a chat call, or a media call's ``operation``): fill provider/model on
+        any :class:`LLMError` and mask in it every credential of the model's endpoints (a media
+        module may build an error from text the server sent: a failed job's reason), then tell
+        the observer."""
         try:
             check_context(ctx)
         except LLMError as exc:
             work.close()  # never awaited: close it so it does not warn
             exc.fill(provider=self.provider, model=self.name)
             raise
-        call = self._call_info(ctx, False, messages, params)
+        call = self._call_info(ctx, False, messages, params, operation)
         token = CURRENT_CALL.set(call) if call is not None else None
         try:
             response = await work
         except LLMError as exc:
             exc.fill(provider=self.provider, model=self.name)
+            redact_with(self._connector, exc)
             if call is not None:
                 self._end(call, "on_error", exc)
             raise
