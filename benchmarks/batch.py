@@ -27,12 +27,11 @@ import asyncio
 import os
 import resource
 import statistics
-import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._proc import cpu_seconds
-from .entrypoints import answer_of, interleaved, stage_main
+from .entrypoints import interleaved, measure_module, stage_main
 from .targets import TIMES
 
 VARIANTS = ("raw", "manager", "cache-hit")
@@ -137,11 +136,7 @@ def measure(variant: str, url: str, requests: int, warmup: int = WARMUP) -> dict
 
 def measure_in_process(variant: str, url: str, requests: int, cpu: int = 0) -> dict[str, Any]:
     """``measure`` in a fresh process pinned to ``cpu``: its JSON answer, or ``{"error": ...}``."""
-    command = [
-        *(sys.executable, "-m", "benchmarks.batch", "measure", variant),
-        *("--url", url, "--requests", str(requests), "--cpu", str(cpu)),
-    ]
-    return answer_of(command, TIMEOUT_S)
+    return measure_module("benchmarks.batch", variant, url, requests, cpu, TIMEOUT_S)
 
 
 def run_stage(

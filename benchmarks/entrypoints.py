@@ -188,6 +188,18 @@ def answer_of(command: list[str], timeout: float) -> dict[str, Any]:
     return parse_answer(done.returncode, done.stdout, done.stderr)
 
 
+def measure_module(
+    module: str, variant: str, url: str, requests: int, cpu: int, timeout: float
+) -> dict[str, Any]:
+    """``python -m <module> measure VARIANT --url URL --requests N --cpu C`` in a fresh process
+    (a stage module's own measurement): its JSON answer, or ``{"error": ...}``."""
+    command = [
+        *(sys.executable, "-m", module, "measure", variant),
+        *("--url", url, "--requests", str(requests), "--cpu", str(cpu)),
+    ]
+    return answer_of(command, timeout)
+
+
 def interleaved(
     variants: Sequence[str],
     rounds: int,

@@ -37,7 +37,7 @@ from typing import Any
 
 from ._proc import cpu_seconds
 from .batch import CONCURRENCY, KEY, MODEL, _raw
-from .entrypoints import answer_of, interleaved, stage_main
+from .entrypoints import interleaved, measure_module, stage_main
 from .targets import TIMES
 
 VARIANTS = ("raw", "core", "otel+metrics", "otel-sampled", "all")
@@ -138,11 +138,7 @@ def measure(variant: str, url: str, requests: int, warmup: int = WARMUP) -> dict
 
 def measure_in_process(variant: str, url: str, requests: int, cpu: int = 0) -> dict[str, Any]:
     """``measure`` in a fresh process pinned to ``cpu``: its JSON answer, or ``{"error": ...}``."""
-    command = [
-        *(sys.executable, "-m", "benchmarks.observability", "measure", variant),
-        *("--url", url, "--requests", str(requests), "--cpu", str(cpu)),
-    ]
-    return answer_of(command, TIMEOUT_S)
+    return measure_module("benchmarks.observability", variant, url, requests, cpu, TIMEOUT_S)
 
 
 def run_stage(
