@@ -8,6 +8,12 @@ Variants, each in a fresh process pinned to CPU 0 against the raw-asyncio mock s
 (``benchmarks/mockserver.py``; the same non-streamed chat completion each time, 64 tasks):
 
 * ``raw``: raw aiohttp (the workers of ``benchmarks/batch.py``) — the baseline;
+* ``raw+otel``: the same raw aiohttp workers sending, by hand, the telemetry ``otel+metrics``
+  sends, through the same SDK set-up: one CLIENT span per request with the same attributes (at
+  its start: operation, provider, ``gen_ai.system``, model, server address and port; at its end:
+  response id and model, finish reasons, tokens), the same attempt event, a ``traceparent``
+  header, and the same three histogram records with the same attributes. No core-llms code runs:
+  this is the OpenTelemetry SDK's own floor, what any client pays for that telemetry;
 * ``core``: ``llm.get_answer`` with no observer (nothing of :mod:`core.llms.observability`
   is imported: the process checks it);
 * ``otel+metrics``: the same with ``observability.enable(otel=True, metrics=True)``: a span per
@@ -32,6 +38,7 @@ import asyncio
 import logging
 import statistics
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -40,14 +47,14 @@ from .batch import CONCURRENCY, KEY, MODEL, _raw
 from .entrypoints import interleaved, measure_module, stage_main
 from .targets import TIMES
 
-VARIANTS = ("raw", "core", "otel+metrics", "otel-sampled", "all")
+VARIANTS = ("raw", "raw+otel", "core", "otel+metrics", "otel-sampled", "all")
 WARMUP = 2000
 REQUESTS = 20_000
 TIMEOUT_S = 600
 
 
-def _switch_on(variant: str) -> Any:
-    """Enable the variant's observers (the SDK set up as a service would)."""
+def _sdk(variant: str) -> tuple[Any, Any]:
+    """The OpenTelemetry SDK set up as a service would: (tracer provider, meter provider)."""
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import (
         MetricExporter,
@@ -56,8 +63,6 @@ def _switch_on(variant: str) -> Any:
     )
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-
-    from core.llms import observability
 
     class DropSpans(SpanExporter):
         def export(self, spans: Any) -> SpanExportResult:
@@ -83,7 +88,14 @@ def _switch_on(variant: str) -> Any:
     tracer_provider = TracerProvider(sampler=sampler)
     tracer_provider.add_span_processor(BatchSpanProcessor(DropSpans()))
     reader = PeriodicExportingMetricReader(DropMetrics(), export_interval_millis=5_000)
-    meter_provider = MeterProvider(metric_readers=[reader])
+    return tracer_provider, MeterProvider(metric_readers=[reader])
+
+
+def _switch_on(variant: str) -> Any:
+    """Enable the variant's observers on the SDK of :func:`_sdk`."""
+    from core.llms import observability
+
+    tracer_provider, meter_provider = _sdk(variant)
     extra: dict[str, Any] = {}
     if variant == "all":
         from prometheus_client import CollectorRegistry
@@ -100,6 +112,91 @@ def _switch_on(variant: str) -> Any:
     return observability.enable(
         otel=True, metrics=True, tracer_provider=tracer_provider, meter_provider=meter_provider, **extra
     )
+
+
+class _HandInstrumented:
+    """What a GenAI-instrumented raw client does per request with the OpenTelemetry SDK (the
+    ``raw+otel`` variant): nothing cached but the attribute dicts that never change."""
+
+    def __init__(self) -> None:
+        from opentelemetry.trace import SpanKind
+
+        tracer_provider, meter_provider = _sdk("raw+otel")
+        self.tracer = tracer_provider.get_tracer("bench")
+        meter = meter_provider.get_meter("bench")
+        self.duration = meter.create_histogram("gen_ai.client.operation.duration", unit="s")
+        self.tokens = meter.create_histogram("gen_ai.client.token.usage", unit="{token}")
+        self.kind = SpanKind.CLIENT
+        self.start_attrs: dict[str, Any] = {}  # (set when the server's address is known)
+        self.labels: tuple[dict[str, Any], ...] = ()
+
+    def _attributes(self, url: str) -> None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        server = {"server.address": parts.hostname, "server.port": parts.port}
+        common = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai"}
+        common["gen_ai.request.model"] = MODEL
+        self.start_attrs = {**common, "gen_ai.system": "openai", **server}
+        labels = {**common, "gen_ai.response.model": MODEL, **server}
+        self.labels = (
+            labels,
+            {**labels, "gen_ai.token.type": "input"},
+            {**labels, "gen_ai.token.type": "output"},
+        )
+
+    async def run(self, url: str, n: int) -> None:
+        import aiohttp
+
+        self._attributes(url)
+        body = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}
+        target = f"{url}/v1/chat/completions"
+        name = f"chat {MODEL}"
+        left = iter(range(n))
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as session:
+
+            async def worker() -> None:
+                for _ in left:
+                    started = time.perf_counter()
+                    span = self.tracer.start_span(name, kind=self.kind, attributes=self.start_attrs)
+                    ids = span.get_span_context()
+                    headers = {
+                        "Authorization": f"Bearer {KEY}",
+                        "traceparent": f"00-{ids.trace_id:032x}-{ids.span_id:016x}-{ids.trace_flags:02x}",
+                    }
+                    async with session.post(target, json=body, headers=headers) as response:
+                        response.raise_for_status()
+                        data = await response.json()
+                    text = data["choices"][0]["message"]["content"]
+                    if not text:
+                        raise RuntimeError("empty answer")
+                    usage = data["usage"]
+                    span.add_event(
+                        "core_llms.attempt",
+                        {
+                            "core_llms.endpoint": target,
+                            "core_llms.attempt": 1,
+                            "core_llms.action": "done",
+                            "core_llms.breaker": "closed",
+                            "http.response.status_code": response.status,
+                            "core_llms.duration": time.perf_counter() - started,
+                        },
+                    )
+                    span.set_attributes(
+                        {
+                            "gen_ai.response.id": data["id"],
+                            "gen_ai.response.model": data["model"],
+                            "gen_ai.response.finish_reasons": (data["choices"][0]["finish_reason"],),
+                            "gen_ai.usage.input_tokens": usage["prompt_tokens"],
+                            "gen_ai.usage.output_tokens": usage["completion_tokens"],
+                        }
+                    )
+                    span.end()
+                    self.duration.record(time.perf_counter() - started, self.labels[0])
+                    self.tokens.record(usage["prompt_tokens"], self.labels[1])
+                    self.tokens.record(usage["completion_tokens"], self.labels[2])
+
+            await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
 
 
 async def _core(url: str, n: int) -> None:
@@ -120,11 +217,17 @@ async def _core(url: str, n: int) -> None:
 
 def measure(variant: str, url: str, requests: int, warmup: int = WARMUP) -> dict[str, Any]:
     """One variant's CPU per request in this process."""
-    if variant != "raw" and variant != "core":
+    hand = _HandInstrumented() if variant == "raw+otel" else None
+    if variant not in ("raw", "core", "raw+otel"):
         _switch_on(variant)
 
     def run(n: int) -> None:
-        asyncio.run(_raw(url, n, None) if variant == "raw" else _core(url, n))
+        if variant == "raw":
+            asyncio.run(_raw(url, n, None))
+        elif hand is not None:
+            asyncio.run(hand.run(url, n))
+        else:
+            asyncio.run(_core(url, n))
 
     run(warmup)
     start = cpu_seconds()

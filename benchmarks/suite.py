@@ -393,8 +393,12 @@ class Run:
 
         url = f"http://127.0.0.1:{self.server.port}"
         requests = max(2000, int(self.plan.target_cpu * 4000))
-        keys = {"otel+metrics": ("cpu_us_observed",), "all": ("cpu_us_observed_all",)}
-        keys["raw"] = keys["otel+metrics"] + keys["all"]
+        keys = {
+            "otel+metrics": ("cpu_us_observed", "cpu_us_observed_vs_floor"),
+            "all": ("cpu_us_observed_all",),
+            "raw+otel": ("cpu_us_observed_floor",),
+        }
+        keys["raw"] = ("cpu_us_observed", "cpu_us_observed_all", "cpu_us_observed_floor")
         for rnd in range(self.plan.rounds):
             self.say(f"observability ({requests:,} requests), round {rnd + 1}/{self.plan.rounds}")
             for variant in rotated(tuple(keys), rnd):

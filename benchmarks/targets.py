@@ -116,6 +116,21 @@ FIGURES: tuple[Figure, ...] = (
     #: issue 15: observability on (benchmarks/observability.py)
     Figure("cpu_us_observed", "CPU per request, c=64, OpenTelemetry + metrics + recorder on", "µs", 1),
     Figure("cpu_us_observed_all", "CPU per request, c=64, every observer on (+ Prometheus, logs)", "µs", 1),
+    Figure(
+        "cpu_us_observed_floor",
+        "CPU per request, c=64, raw aiohttp sending the same OpenTelemetry span and metrics by hand "
+        "(the SDK's floor; no core-llms code)",
+        "µs",
+        1,
+    ),
+    Figure(
+        "cpu_us_observed_vs_floor",
+        "CPU per request, c=64, OpenTelemetry + metrics + recorder on",
+        "µs",
+        1,
+        baseline="cpu_us_observed_floor",
+        versus="raw aiohttp sending the same telemetry by hand",
+    ),
     Figure("failover_first_extra_ms", "refused primary, first time: extra latency", "ms", 3),
     Figure("failover_open_extra_ms", "refused primary, breaker open: extra latency", "ms", 3),
     *ENTRY_FIGURES,
@@ -179,8 +194,11 @@ TARGETS: tuple[Target, ...] = (
     Target(
         "cpu_us_observed",
         1.3,
-        unmet="the OpenTelemetry SDK's own span and histogram work is ~2x our budget (docs/observability.md)",
+        unmet="below the SDK's floor: raw aiohttp sending the same telemetry by hand is ~2x raw aiohttp "
+        "(cpu_us_observed_floor; docs/observability.md)",
     ),
+    #: what core-llms adds to that telemetry: at most 1.3x a raw client sending it by hand
+    Target("cpu_us_observed_vs_floor", 1.3),
     Target("failover_first_extra_ms", 5.0, ratio=False),
     Target("failover_open_extra_ms", 0.1, ratio=False),
 )
