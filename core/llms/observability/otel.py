@@ -54,6 +54,7 @@ from ..hookspecs import hookimpl
 from ..interfaces.errors import ConfigurationError, LLMError
 from ..interfaces.observer import AttemptInfo, CallInfo
 from . import semconv as sc
+from .summary import EndpointNames
 
 try:
     from opentelemetry import metrics as _metrics
@@ -175,7 +176,7 @@ class OTelObserver:
         self._propagator = TraceContextTextMapPropagator()
         self._bases: dict[tuple[Any, ...], _Base] = {}
         self._labels: dict[tuple[Any, ...], _Labels] = {}
-        self._endpoints: dict[tuple[Any, ...], str] = {}
+        self._endpoints = EndpointNames()
 
     @hookimpl
     def llms_on_request(self, call: CallInfo) -> None:
@@ -233,7 +234,7 @@ class OTelObserver:
             return  # a lone successful attempt: the span itself says it all
         state.events = True
         attrs: dict[str, Any] = {
-            "core_llms.endpoint": self._endpoint(call, attempt.endpoint),
+            "core_llms.endpoint": self._endpoints(call, attempt.endpoint),
             "core_llms.attempt": attempt.attempt,
             "core_llms.action": attempt.action,
             "core_llms.breaker": attempt.breaker,
@@ -272,7 +273,7 @@ class OTelObserver:
             finish = getattr(response, "finish_reason", None)
             if finish is not None:
                 attrs[sc.RESPONSE_FINISH_REASONS] = (str(finish),)
-            _add_outcome(attrs, state, usage, ttfc)
+            _add_outcome(attrs, state, usage, ttfc, call)
             if self.capture_content:
                 _add_output_messages(attrs, call, response)
             span.set_attributes(attrs)
@@ -292,7 +293,7 @@ class OTelObserver:
         usage = getattr(error, "usage", None)
         if span.is_recording():
             attrs: dict[str, Any] = {sc.ERROR_TYPE: error_type}
-            _add_outcome(attrs, state, usage, ttfc)
+            _add_outcome(attrs, state, usage, ttfc, call)
             span.set_attributes(attrs)
             message = getattr(error, "message", None) or str(error) or error_type
             span.set_status(Status(StatusCode.ERROR, call.mask(str(message))[:_MAX_DESCRIPTION]))
@@ -348,16 +349,6 @@ class OTelObserver:
             self._labels[key] = labels
         return labels
 
-    def _endpoint(self, call: CallInfo, endpoint: str) -> str:
-        key = (endpoint, call.mask)
-        masked = self._endpoints.get(key)
-        if masked is None:
-            masked = call.mask(endpoint)
-            if len(self._endpoints) >= _MAX_CACHED:
-                self._endpoints.clear()
-            self._endpoints[key] = masked
-        return masked
-
 
 # --- attribute builders -------------------------------------------------------------------------
 
@@ -383,10 +374,13 @@ def _add_params(attrs: dict[str, Any], params: Mapping[str, Any], call: CallInfo
             attrs[attribute] = tuple(call.mask(v) for v in value)
 
 
-def _add_outcome(attrs: dict[str, Any], state: _State, usage: Any, ttfc: float | None) -> None:
+def _add_outcome(
+    attrs: dict[str, Any], state: _State, usage: Any, ttfc: float | None, call: CallInfo
+) -> None:
     if usage is not None:
         _add_usage(attrs, usage)
-    if state.address is not None:
+    # the endpoint that answered, unless it is the one the span already names (the primary)
+    if state.address is not None and (state.address, state.port) != (call.server_address, call.server_port):
         attrs[sc.SERVER_ADDRESS] = state.address
         if state.port is not None:
             attrs[sc.SERVER_PORT] = state.port

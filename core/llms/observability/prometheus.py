@@ -55,13 +55,12 @@ import collections
 import logging
 import re
 import threading
-import weakref
 from typing import TYPE_CHECKING, Any
 
 from ..hookspecs import hookimpl
 from ..interfaces.errors import ConfigurationError, LLMError
 from ..interfaces.observer import AttemptInfo, CallInfo
-from .summary import CallSummary, summarize
+from .summary import CallSummary, EndpointNames, summarize
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -90,9 +89,6 @@ LATENCY_BUCKETS: tuple[float, ...] = (
 
 #: the ``circuit_breaker_state`` gauge's value for each breaker state.
 BREAKER_STATES: dict[str, float] = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
-
-#: the endpoint label of a call that reached no endpoint.
-UNKNOWN_ENDPOINT = "unknown"
 
 _HINT = "pip install 'core-llms[prometheus]'"
 _NAMESPACE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -269,8 +265,8 @@ class PrometheusObserver:
                 raise
         self._series: dict[tuple[str, str, str], _Series] = {}
         self._flight: dict[tuple[str, str], Any] = {}
-        #: per model (the owner of ``call.mask``): display name -> masked label value.
-        self._labels: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+        #: endpoint display name -> label value (no query, no credential), per model.
+        self._labels = EndpointNames()
         self._data_key = f"core_llms.prometheus.{id(self)}"
         self._last_key = f"core_llms.prometheus.last.{id(self)}"
 
@@ -366,7 +362,7 @@ class PrometheusObserver:
     def llms_on_response(self, call: CallInfo, response: Any) -> None:
         """A call answered: requests, tokens, cost, latency, time to first chunk."""
         try:
-            self._finish(call, summarize(call, response))
+            self._finish(call, summarize(call, response, identify=False))
         except Exception:
             logger.exception("PrometheusObserver could not record a response")
 
@@ -374,39 +370,18 @@ class PrometheusObserver:
     def llms_on_error(self, call: CallInfo, error: LLMError) -> None:
         """A call failed: requests, errors by type, latency."""
         try:
-            self._finish(call, summarize(call, error=error))
+            self._finish(call, summarize(call, error=error, identify=False))
         except Exception:
             logger.exception("PrometheusObserver could not record an error")
 
     # -- helpers ---------------------------------------------------------------------------
 
     def _get_series(self, call: CallInfo, endpoint: str | None) -> _Series:
-        key = (call.provider, call.model, self._endpoint_label(call, endpoint))
+        key = (call.provider, call.model, self._labels(call, endpoint))
         series = self._series.get(key)
         if series is None:
             series = self._series.setdefault(key, _Series(self, key))
         return series
-
-    def _endpoint_label(self, call: CallInfo, endpoint: str | None) -> str:
-        """``endpoint`` as a label value (see :func:`_endpoint_label`), kept per model: a model's
-        mask costs microseconds, and its endpoints' names do not change."""
-        if not endpoint:
-            return UNKNOWN_ENDPOINT
-        owner = getattr(call.mask, "__self__", None)  # the model, for its bound _mask_secrets
-        if owner is None:
-            return _endpoint_label(call, endpoint)
-        try:
-            known = self._labels.get(owner)
-            if known is None:
-                known = self._labels.setdefault(owner, {})
-        except TypeError:  # not weakly referenceable (or unhashable): no cache
-            return _endpoint_label(call, endpoint)
-        label = known.get(endpoint)
-        if label is None:
-            if len(known) >= 256:  # a model has a few endpoints: never grow without bound
-                known.clear()
-            label = known[endpoint] = _endpoint_label(call, endpoint)
-        return label
 
     def _finish(self, call: CallInfo, summary: CallSummary) -> None:
         flight = call.data.pop(self._data_key, None)
@@ -448,34 +423,3 @@ class PrometheusObserver:
             if series.cost is None:
                 series.cost = self._cost.labels(*series.key)
             series.cost.inc(cost)
-
-
-_CLEAN: dict[str, str] = {}  # display name -> without user info, query or fragment (bounded)
-
-
-def _endpoint_label(call: CallInfo, endpoint: str | None) -> str:
-    """``endpoint`` as a label value: without user info, query or fragment, credentials masked."""
-    if not endpoint:
-        return UNKNOWN_ENDPOINT
-    clean = _CLEAN.get(endpoint)
-    if clean is None:
-        clean = _strip(endpoint)
-        if len(_CLEAN) >= 1024:
-            _CLEAN.clear()
-        _CLEAN[endpoint] = clean
-    return call.mask(clean) or UNKNOWN_ENDPOINT
-
-
-def _strip(endpoint: str) -> str:
-    """``endpoint`` without user info (``user:pass@``), query (``?...``) or fragment (``#...``)."""
-    for mark in ("?", "#"):
-        cut = endpoint.find(mark)
-        if cut >= 0:
-            endpoint = endpoint[:cut]
-    start = endpoint.find("://")
-    start = start + 3 if start >= 0 else 0
-    slash = endpoint.find("/", start)
-    at = endpoint.rfind("@", start, slash if slash >= 0 else len(endpoint))
-    if at >= 0:
-        endpoint = endpoint[:start] + endpoint[at + 1 :]
-    return endpoint

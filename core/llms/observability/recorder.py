@@ -31,7 +31,7 @@ from typing import Any
 from ..hookspecs import hookimpl
 from ..interfaces.errors import InvalidInputError, LLMError
 from ..interfaces.observer import AttemptInfo, CallInfo
-from .summary import CallSummary, summarize
+from .summary import UNKNOWN_ENDPOINT, EndpointNames, error_endpoint, error_type
 
 __all__ = [
     "LATENCY_BUCKETS",
@@ -50,9 +50,6 @@ logger = logging.getLogger("core.llms.observability")
 LATENCY_BUCKETS: tuple[float, ...] = (
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 )  # fmt: skip
-
-#: the endpoint key of a call that reached none (a media call without one, a call refused early).
-UNKNOWN_ENDPOINT = "unknown"
 
 _SUMMED = (
     "calls",
@@ -337,6 +334,7 @@ class MetricsRecorder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._state = _State()
+        self._endpoints = EndpointNames()
 
     # -- hooks -----------------------------------------------------------------------------
     @hookimpl
@@ -361,17 +359,24 @@ class MetricsRecorder:
     def llms_on_response(self, call: CallInfo, response: Any) -> None:
         """Count a call that answered: its latency, time to first chunk, tokens and cost."""
         try:
-            self._record(call, summarize(call, response=response))
+            usage = getattr(response, "usage", None)
+            tokens = _NO_TOKENS if usage is None else _tokens(usage)
+            cost = float(getattr(response, "cost", None) or 0.0)
+            endpoint = self._endpoints(call, getattr(response, "endpoint", None))
         except Exception:  # an observer never breaks a call; a bad value is logged, not raised
             logger.exception("MetricsRecorder could not record a response")
+            return
+        self._record(call, endpoint, "ok", None, tokens, cost)
 
     @hookimpl
     def llms_on_error(self, call: CallInfo, error: LLMError) -> None:
         """Count a call that failed, by its error's type."""
         try:
-            self._record(call, summarize(call, error=error))
+            endpoint = self._endpoints(call, error_endpoint(error))
         except Exception:
             logger.exception("MetricsRecorder could not record an error")
+            return
+        self._record(call, endpoint, "error", error_type(error), _NO_TOKENS, 0.0)
 
     # -- reading ---------------------------------------------------------------------------
     def snapshot(self) -> MetricsSnapshot:
@@ -393,23 +398,21 @@ class MetricsRecorder:
             self._state = _State()
 
     # -- internals -------------------------------------------------------------------------
-    def _record(self, call: CallInfo, summary: CallSummary) -> None:
-        # everything that may fail (a malformed value) is worked out before the lock is taken,
-        # so a bad response leaves no half-counted call behind
-        endpoint = call.mask(summary.endpoint) if summary.endpoint else UNKNOWN_ENDPOINT
-        outcome = summary.outcome
-        ttfc = summary.ttfb if call.stream and call.first_chunk is not None else None
-        duration = float(summary.duration)
-        tokens = (
-            int(summary.input_tokens or 0),
-            int(summary.output_tokens or 0),
-            int(summary.cached_input_tokens or 0),
-            int(summary.reasoning_tokens or 0),
-        )
-        cost = float(summary.cost or 0.0)
-        kind = summary.error_type
-        key = (summary.provider, summary.model)
-        call_key = (summary.provider, summary.model, endpoint, outcome)
+    def _record(
+        self,
+        call: CallInfo,
+        endpoint: str,
+        outcome: str,
+        kind: str | None,
+        tokens: tuple[int, int, int, int],
+        cost: float,
+    ) -> None:
+        # (every value that may fail, a malformed one, was worked out before: a bad response
+        # leaves no half-counted call behind)
+        duration = time.perf_counter() - call.started
+        first = call.first_chunk
+        key = (call.provider, call.model)
+        call_key = (call.provider, call.model, endpoint, outcome)
         with self._lock:
             state = self._state
             state.calls[call_key] = state.calls.get(call_key, 0) + 1
@@ -421,10 +424,23 @@ class MetricsRecorder:
             if kind is not None:
                 stats.errors[kind] = stats.errors.get(kind, 0) + 1
             stats.latency.add(duration)
-            if ttfc is not None:
-                stats.ttfc.add(ttfc)
+            if first is not None and call.stream:
+                stats.ttfc.add(first - call.started)
             stats.input_tokens += tokens[0]
             stats.output_tokens += tokens[1]
             stats.cached_input_tokens += tokens[2]
             stats.reasoning_tokens += tokens[3]
             stats.cost += cost
+
+
+_NO_TOKENS = (0, 0, 0, 0)
+
+
+def _tokens(usage: Any) -> tuple[int, int, int, int]:
+    """The usage counts the recorder sums, in the order of ``_Model``'s token counters."""
+    return (
+        int(getattr(usage, "input_tokens", 0) or 0),
+        int(getattr(usage, "output_tokens", 0) or 0),
+        int(getattr(usage, "cached_input_tokens", 0) or 0),
+        int(getattr(usage, "reasoning_tokens", 0) or 0),
+    )

@@ -8,13 +8,17 @@ the model's endpoints are masked), and labels keep only their keys and masked va
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..interfaces.errors import LLMError
 from ..interfaces.observer import CallInfo
 
-__all__ = ["CallSummary", "error_type", "summarize"]
+__all__ = ["UNKNOWN_ENDPOINT", "CallSummary", "EndpointNames", "error_endpoint", "error_type", "summarize"]
+
+#: the endpoint name of a call that reached none (a media call without one, a call refused early).
+UNKNOWN_ENDPOINT = "unknown"
 
 
 @dataclass(slots=True)
@@ -53,11 +57,19 @@ def error_type(error: BaseException) -> str:
     return type(error).__name__
 
 
-def summarize(call: CallInfo, response: Any = None, error: LLMError | None = None) -> CallSummary:
-    """``call`` finished with ``response`` (an answer) or ``error``."""
+def summarize(
+    call: CallInfo, response: Any = None, error: LLMError | None = None, *, identify: bool = True
+) -> CallSummary:
+    """``call`` finished with ``response`` (an answer) or ``error``. ``identify=False`` leaves
+    out what identifies the one call (``request_id``, ``labels``): metrics never use it, and
+    masking it is most of the work."""
     mask = call.mask
     ctx = call.ctx
-    labels = {key: mask(value) for key, value in ctx.labels.items()} if ctx is not None and ctx.labels else {}
+    labels = (
+        {key: mask(value) for key, value in ctx.labels.items()}
+        if identify and ctx is not None and ctx.labels
+        else {}
+    )
     summary = CallSummary(
         call.provider,
         call.model,
@@ -72,12 +84,13 @@ def summarize(call: CallInfo, response: Any = None, error: LLMError | None = Non
         summary.ttfb = call.first_chunk - call.started
     if error is not None:
         summary.error_type = error_type(error)
-        summary.endpoint = error.endpoint or _last_endpoint(error)
+        summary.endpoint = error_endpoint(error)
         summary.status = error.status
-        summary.request_id = mask(error.request_id) if error.request_id else None
+        if identify and error.request_id:
+            summary.request_id = mask(error.request_id)
         return summary
     summary.endpoint = getattr(response, "endpoint", None)
-    request_id = getattr(response, "request_id", None)
+    request_id = getattr(response, "request_id", None) if identify else None
     summary.request_id = mask(request_id) if request_id else None
     if summary.ttfb is None:
         summary.ttfb = getattr(response, "ttfb", None)
@@ -94,10 +107,73 @@ def summarize(call: CallInfo, response: Any = None, error: LLMError | None = Non
     return summary
 
 
-def _last_endpoint(error: LLMError) -> str | None:
-    """The last endpoint an :class:`AllEndpointsFailedError` tried (it carries none itself)."""
+def error_endpoint(error: LLMError) -> str | None:
+    """Where ``error`` came from: its endpoint, or the last one an :class:`AllEndpointsFailedError`
+    tried (it carries none itself)."""
+    if error.endpoint:
+        return error.endpoint
     attempts = getattr(error, "attempts", None)
     if not attempts:
         return None
     endpoint = getattr(attempts[-1], "endpoint", None)
     return endpoint if isinstance(endpoint, str) else None
+
+
+class EndpointNames:
+    """An endpoint's display name as observers export it (a label, an attribute): without user
+    info, query or fragment, and through the model's mask (every credential of its endpoints,
+    and any piece of one, masked). A model's mask costs microseconds and its endpoints' names
+    do not change, so each name is worked out once per model (the owner of ``call.mask``, held
+    weakly: a model gone takes its names with it); a mask that is not a model's bound method is
+    applied every time."""
+
+    __slots__ = ("_known",)
+
+    #: names kept per model at most (a model has a few endpoints; the cache never grows unbounded).
+    LIMIT = 256
+
+    def __init__(self) -> None:
+        self._known: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+
+    def __len__(self) -> int:
+        """How many models have names here."""
+        return len(self._known)
+
+    def __call__(self, call: CallInfo, endpoint: str | None) -> str:
+        """``endpoint`` (a display name) as exported; :data:`UNKNOWN_ENDPOINT` for none."""
+        if not endpoint:
+            return UNKNOWN_ENDPOINT
+        owner = getattr(call.mask, "__self__", None)  # the model, for its bound _mask_secrets
+        if owner is None:
+            return _exported(call, endpoint)
+        try:
+            known = self._known.get(owner)
+            if known is None:
+                known = self._known.setdefault(owner, {})
+        except TypeError:  # not weakly referenceable (or unhashable): no cache
+            return _exported(call, endpoint)
+        name = known.get(endpoint)
+        if name is None:
+            if len(known) >= self.LIMIT:
+                known.clear()
+            name = known[endpoint] = _exported(call, endpoint)
+        return name
+
+
+def _exported(call: CallInfo, endpoint: str) -> str:
+    return call.mask(strip_endpoint(endpoint)) or UNKNOWN_ENDPOINT
+
+
+def strip_endpoint(endpoint: str) -> str:
+    """``endpoint`` without user info (``user:pass@``), query (``?...``) or fragment (``#...``)."""
+    for mark in ("?", "#"):
+        cut = endpoint.find(mark)
+        if cut >= 0:
+            endpoint = endpoint[:cut]
+    start = endpoint.find("://")
+    start = start + 3 if start >= 0 else 0
+    slash = endpoint.find("/", start)
+    at = endpoint.rfind("@", start, slash if slash >= 0 else len(endpoint))
+    if at >= 0:
+        endpoint = endpoint[:start] + endpoint[at + 1 :]
+    return endpoint
