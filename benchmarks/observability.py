@@ -14,6 +14,10 @@ Variants, each in a fresh process pinned to CPU 0 against the raw-asyncio mock s
   response id and model, finish reasons, tokens), the same attempt event, a ``traceparent``
   header, and the same three histogram records with the same attributes. No core-llms code runs:
   this is the OpenTelemetry SDK's own floor, what any client pays for that telemetry;
+* ``raw+otel-min``: the same with only what the GenAI conventions require of a successful call
+  (operation, provider and request model on the span and on each histogram record; the token
+  type on the token records), no event and no response attributes: the floor of any GenAI
+  instrumentation on the Python SDK;
 * ``core``: ``llm.get_answer`` with no observer (nothing of :mod:`core.llms.observability`
   is imported: the process checks it);
 * ``otel+metrics``: the same with ``observability.enable(otel=True, metrics=True)``: a span per
@@ -47,7 +51,7 @@ from .batch import CONCURRENCY, KEY, MODEL, _raw
 from .entrypoints import interleaved, measure_module, stage_main
 from .targets import TIMES
 
-VARIANTS = ("raw", "raw+otel", "core", "otel+metrics", "otel-sampled", "all")
+VARIANTS = ("raw", "raw+otel", "raw+otel-min", "core", "otel+metrics", "otel-sampled", "all")
 WARMUP = 2000
 REQUESTS = 20_000
 TIMEOUT_S = 600
@@ -116,9 +120,11 @@ def _switch_on(variant: str) -> Any:
 
 class _HandInstrumented:
     """What a GenAI-instrumented raw client does per request with the OpenTelemetry SDK (the
-    ``raw+otel`` variant): nothing cached but the attribute dicts that never change."""
+    ``raw+otel`` variant; ``minimal``: ``raw+otel-min``): nothing cached but the attribute dicts
+    that never change."""
 
-    def __init__(self) -> None:
+    def __init__(self, minimal: bool = False) -> None:
+        self.minimal = minimal
         from opentelemetry.trace import SpanKind
 
         tracer_provider, meter_provider = _sdk("raw+otel")
@@ -137,8 +143,8 @@ class _HandInstrumented:
         server = {"server.address": parts.hostname, "server.port": parts.port}
         common = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai"}
         common["gen_ai.request.model"] = MODEL
-        self.start_attrs = {**common, "gen_ai.system": "openai", **server}
-        labels = {**common, "gen_ai.response.model": MODEL, **server}
+        self.start_attrs = common if self.minimal else {**common, "gen_ai.system": "openai", **server}
+        labels = common if self.minimal else {**common, "gen_ai.response.model": MODEL, **server}
         self.labels = (
             labels,
             {**labels, "gen_ai.token.type": "input"},
@@ -171,32 +177,39 @@ class _HandInstrumented:
                     if not text:
                         raise RuntimeError("empty answer")
                     usage = data["usage"]
-                    span.add_event(
-                        "core_llms.attempt",
-                        {
-                            "core_llms.endpoint": target,
-                            "core_llms.attempt": 1,
-                            "core_llms.action": "done",
-                            "core_llms.breaker": "closed",
-                            "http.response.status_code": response.status,
-                            "core_llms.duration": time.perf_counter() - started,
-                        },
-                    )
-                    span.set_attributes(
-                        {
-                            "gen_ai.response.id": data["id"],
-                            "gen_ai.response.model": data["model"],
-                            "gen_ai.response.finish_reasons": (data["choices"][0]["finish_reason"],),
-                            "gen_ai.usage.input_tokens": usage["prompt_tokens"],
-                            "gen_ai.usage.output_tokens": usage["completion_tokens"],
-                        }
-                    )
+                    if not self.minimal:
+                        self._describe(span, data, target, response.status, started)
                     span.end()
                     self.duration.record(time.perf_counter() - started, self.labels[0])
                     self.tokens.record(usage["prompt_tokens"], self.labels[1])
                     self.tokens.record(usage["completion_tokens"], self.labels[2])
 
             await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+
+    @staticmethod
+    def _describe(span: Any, data: Any, target: str, status: int, started: float) -> None:
+        """The attempt event and the response attributes ``otel+metrics`` sends."""
+        usage = data["usage"]
+        span.add_event(
+            "core_llms.attempt",
+            {
+                "core_llms.endpoint": target,
+                "core_llms.attempt": 1,
+                "core_llms.action": "done",
+                "core_llms.breaker": "closed",
+                "http.response.status_code": status,
+                "core_llms.duration": time.perf_counter() - started,
+            },
+        )
+        span.set_attributes(
+            {
+                "gen_ai.response.id": data["id"],
+                "gen_ai.response.model": data["model"],
+                "gen_ai.response.finish_reasons": (data["choices"][0]["finish_reason"],),
+                "gen_ai.usage.input_tokens": usage["prompt_tokens"],
+                "gen_ai.usage.output_tokens": usage["completion_tokens"],
+            }
+        )
 
 
 async def _core(url: str, n: int) -> None:
@@ -217,8 +230,8 @@ async def _core(url: str, n: int) -> None:
 
 def measure(variant: str, url: str, requests: int, warmup: int = WARMUP) -> dict[str, Any]:
     """One variant's CPU per request in this process."""
-    hand = _HandInstrumented() if variant == "raw+otel" else None
-    if variant not in ("raw", "core", "raw+otel"):
+    hand = _HandInstrumented(minimal=variant == "raw+otel-min") if variant.startswith("raw+") else None
+    if variant not in ("raw", "core") and hand is None:
         _switch_on(variant)
 
     def run(n: int) -> None:

@@ -397,8 +397,10 @@ class Run:
             "otel+metrics": ("cpu_us_observed", "cpu_us_observed_vs_floor"),
             "all": ("cpu_us_observed_all",),
             "raw+otel": ("cpu_us_observed_floor",),
+            "raw+otel-min": ("cpu_us_observed_floor_min",),
         }
-        keys["raw"] = ("cpu_us_observed", "cpu_us_observed_all", "cpu_us_observed_floor")
+        # raw aiohttp is the baseline of every figure but the one against the floor
+        keys["raw"] = tuple(k for ks in keys.values() for k in ks if k != "cpu_us_observed_vs_floor")
         for rnd in range(self.plan.rounds):
             self.say(f"observability ({requests:,} requests), round {rnd + 1}/{self.plan.rounds}")
             for variant in rotated(tuple(keys), rnd):

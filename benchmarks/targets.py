@@ -124,6 +124,13 @@ FIGURES: tuple[Figure, ...] = (
         1,
     ),
     Figure(
+        "cpu_us_observed_floor_min",
+        "CPU per request, c=64, raw aiohttp sending by hand only what the GenAI conventions require "
+        "(span + duration and token histograms; informational)",
+        "µs",
+        1,
+    ),
+    Figure(
         "cpu_us_observed_vs_floor",
         "CPU per request, c=64, OpenTelemetry + metrics + recorder on",
         "µs",
