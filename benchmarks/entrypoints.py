@@ -189,13 +189,14 @@ def answer_of(command: list[str], timeout: float) -> dict[str, Any]:
 
 
 def measure_module(
-    module: str, variant: str, url: str, requests: int, cpu: int, timeout: float
+    module: str, variant: str, url: str, requests: int, cpu: int, timeout: float, warmup: int | None = None
 ) -> dict[str, Any]:
-    """``python -m <module> measure VARIANT --url URL --requests N --cpu C`` in a fresh process
-    (a stage module's own measurement): its JSON answer, or ``{"error": ...}``."""
+    """``python -m <module> measure VARIANT --url URL --requests N --cpu C [--warmup W]`` in a
+    fresh process (a stage module's own measurement): its JSON answer, or ``{"error": ...}``."""
     command = [
         *(sys.executable, "-m", module, "measure", variant),
         *("--url", url, "--requests", str(requests), "--cpu", str(cpu)),
+        *(("--warmup", str(warmup)) if warmup is not None else ()),
     ]
     return answer_of(command, timeout)
 
@@ -228,7 +229,7 @@ def stage_main(
     variants: Sequence[str],
     rounds: int,
     requests: int,
-    measure: Callable[[str, str, int], dict[str, Any]],
+    measure: Callable[..., dict[str, Any]],
     run_stage: Callable[[str, int, int, Callable[[str], None]], dict[str, list[dict[str, Any]]]],
     summary: Callable[[dict[str, list[dict[str, Any]]]], str],
 ) -> None:
@@ -244,10 +245,13 @@ def stage_main(
     m.add_argument("--url", required=True)
     m.add_argument("--requests", type=int, default=requests)
     m.add_argument("--cpu", type=int, default=0)
+    m.add_argument("--warmup", type=int, help="requests before timing (default: the stage's own)")
     args = parser.parse_args(argv)
     if args.cmd == "measure":
         pin(args.cpu)
-        sys.stdout.write(json.dumps(measure(args.variant, args.url.rstrip("/"), args.requests)) + "\n")
+        extra = {} if args.warmup is None else {"warmup": args.warmup}
+        answer = measure(args.variant, args.url.rstrip("/"), args.requests, **extra)
+        sys.stdout.write(json.dumps(answer) + "\n")
         return
     pin(1)
     server, url = start_server()

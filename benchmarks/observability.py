@@ -252,9 +252,12 @@ def measure(variant: str, url: str, requests: int, warmup: int = WARMUP) -> dict
     return {"cpu_us_per_request": cpu / requests * 1e6, "requests": requests}
 
 
-def measure_in_process(variant: str, url: str, requests: int, cpu: int = 0) -> dict[str, Any]:
-    """``measure`` in a fresh process pinned to ``cpu``: its JSON answer, or ``{"error": ...}``."""
-    return measure_module("benchmarks.observability", variant, url, requests, cpu, TIMEOUT_S)
+def measure_in_process(
+    variant: str, url: str, requests: int, cpu: int = 0, warmup: int | None = None
+) -> dict[str, Any]:
+    """``measure`` in a fresh process pinned to ``cpu`` (-1: not pinned): its JSON answer, or
+    ``{"error": ...}``."""
+    return measure_module("benchmarks.observability", variant, url, requests, cpu, TIMEOUT_S, warmup)
 
 
 def run_stage(
