@@ -40,14 +40,23 @@ def _rss_now_mb() -> float:
     return float("nan")
 
 
-#: core-llms code that only a media call (images, speech, transcription, video, embeddings) or
-#: the Responses API loads: ``import core.llms`` + ``create_llm`` must load none of it.
+#: core-llms code that only a media call (images, speech, transcription, video, embeddings), the
+#: Responses API or another provider loads: ``import core.llms`` + ``create_llm("openai/...")``
+#: must load none of it (built-in provider plugins are imported when first needed).
 LAZY_MODULES = (
     "core.llms.interfaces.media",
     "core.llms.providers.openai.media",
     "core.llms.providers.dialects.openai_responses",
     "core.llms.providers.base.multipart",
     "core.llms.providers.base.raw_stream",
+    *(
+        f"core.llms.providers.{other}"
+        for other in ("anthropic", "azure", "bedrock", "cohere", "gemini", "vertex")
+    ),
+    "core.llms.providers.dialects.anthropic_messages",
+    "core.llms.providers.dialects.bedrock_converse",
+    "core.llms.providers.dialects.cohere_v2",
+    "core.llms.providers.dialects.gemini",
 )
 
 

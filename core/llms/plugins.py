@@ -1,11 +1,18 @@
 """The plugin manager: built-in provider plugins, entry-point discovery, and the observer relay.
 
 Discovery
-    :func:`get_plugin_manager` registers the built-in provider plugins — found, not listed: every
+    :func:`get_plugin_manager` knows the built-in provider plugins — found, not listed: every
     package under ``core/llms/providers/`` that has a ``plugin`` module (see
-    :func:`builtin_plugins`; imported eagerly: an import error there is a bug and raises) — then
-    loads every plugin of the ``core_llms`` entry-point group. Adding a provider folder with a
-    ``plugin.py`` is all it takes; nothing lists them. Two environment variables lock
+    :func:`builtin_plugins`) — and loads every plugin of the ``core_llms`` entry-point group.
+    Adding a provider folder with a ``plugin.py`` is all it takes; nothing lists them.
+
+    A built-in plugin is imported (and registered, through the same hooks as any plugin) only
+    when the registry first needs one of its providers: ``create_llm("openai/...")`` imports the
+    OpenAI plugin and no other, which keeps a process's cold start short; anything that needs
+    every provider (listing them, a bare model name, an unknown name's hints) imports them all.
+    Which providers each plugin registers is known without importing it
+    (:func:`core.llms.providers.builtin_provider_names`). An import error in a built-in plugin
+    is a bug: it raises where the plugin is first needed. Two environment variables lock
     this down, as pytest's ``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` does:
 
     ``CORE_LLMS_DISABLE_PLUGIN_AUTOLOAD=1``
@@ -46,6 +53,7 @@ from .interfaces.types import LLMResponse
 __all__ = [
     "AUTOLOAD_ENV",
     "BLOCKED_ENV",
+    "PluginManager",
     "PluginObserver",
     "build_plugin_manager",
     "builtin_plugins",
@@ -63,17 +71,31 @@ _PROVIDERS_PACKAGE = "core.llms.providers"
 @functools.cache
 def builtin_plugins() -> tuple[str, ...]:
     """The built-in provider plugin modules: ``core.llms.providers.<name>.plugin`` for every
-    sub-package ``<name>`` that has a ``plugin`` module, sorted by name. Registered before any
-    entry point, the same way (pluggy hooks)."""
+    sub-package ``<name>`` that has a ``plugin`` module, sorted by name. Found by listing the
+    folders, without importing them (a provider's package may be costly to import)."""
     package = importlib.import_module(_PROVIDERS_PACKAGE)
     found = []
     for info in pkgutil.iter_modules(package.__path__):
         if not info.ispkg:
             continue
         module = f"{_PROVIDERS_PACKAGE}.{info.name}.plugin"
-        if importlib.util.find_spec(module) is not None:
+        root = getattr(info.module_finder, "path", None)
+        if isinstance(root, str):
+            inside = pkgutil.iter_modules([os.path.join(root, info.name)])
+            has_plugin = any(m.name == "plugin" for m in inside)
+        else:  # a finder of another kind (a zip archive ...): ask the import system
+            has_plugin = importlib.util.find_spec(module) is not None
+        if has_plugin:
             found.append(module)
     return tuple(sorted(found))
+
+
+def _provider_names(module_name: str) -> tuple[str, ...]:
+    """The providers the built-in plugin ``core.llms.providers.<folder>.plugin`` registers."""
+    from .providers import builtin_provider_names
+
+    return builtin_provider_names(module_name.split(".")[-2])
+
 
 AUTOLOAD_ENV = "CORE_LLMS_DISABLE_PLUGIN_AUTOLOAD"
 #: observers to switch on when the process's plugin manager is built (see core.llms.observability).
@@ -91,26 +113,53 @@ def _blocked_from_env() -> list[str]:
     return [name.strip() for name in os.environ.get(BLOCKED_ENV, "").split(",") if name.strip()]
 
 
+class PluginManager(pluggy.PluginManager):
+    """pluggy's plugin manager, also holding the built-in provider plugins not imported yet
+    (:attr:`deferred`; the registry imports each with :meth:`load_deferred` when it first needs
+    one of its providers)."""
+
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT_NAME)
+        #: built-in plugin module -> the providers it registers, for those not imported yet.
+        self.deferred: dict[str, tuple[str, ...]] = {}
+        self._loading = threading.Lock()
+
+    def load_deferred(self, module_name: str) -> object:
+        """Import the deferred built-in plugin ``module_name`` and register it (once; threads
+        wait for each other); the plugin object."""
+        with self._loading:
+            plugin = self.get_plugin(module_name)
+            if plugin is None:
+                plugin = importlib.import_module(module_name)
+                self.register(plugin, name=module_name)
+            self.deferred.pop(module_name, None)
+            return plugin
+
+
 def build_plugin_manager(
     builtins: Sequence[str] | None = None,
     *,
     autoload: bool | None = None,
     blocked: Iterable[str] | None = None,
-) -> pluggy.PluginManager:
-    """A new plugin manager (not cached): hookspecs, ``builtins`` (default: every built-in
-    provider, :func:`builtin_plugins`), then entry points.
+) -> PluginManager:
+    """A new plugin manager (not cached): hookspecs, built-ins, then entry points.
 
+    By default every built-in provider (:func:`builtin_plugins`) is *deferred*: known by the
+    providers it registers, imported by the registry when first needed. ``builtins`` lists
+    plugin modules to import and register now instead (and no other built-in).
     ``autoload`` and ``blocked`` default to what the environment variables say.
     """
-    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm = PluginManager()
     pm.add_hookspecs(hookspecs)
     for name in _blocked_from_env() if blocked is None else blocked:
         pm.set_blocked(name)
     for module_name in builtin_plugins() if builtins is None else builtins:
         if pm.is_blocked(module_name):
             logger.info("built-in plugin %s is blocked", module_name)
-            continue
-        pm.register(importlib.import_module(module_name), name=module_name)
+        elif builtins is None:
+            pm.deferred[module_name] = _provider_names(module_name)
+        else:
+            pm.register(importlib.import_module(module_name), name=module_name)
     if autoload is None:
         autoload = not _autoload_disabled()
     if autoload:
@@ -154,11 +203,11 @@ def may_declare_entry_points(group: str) -> bool:
     return False
 
 
-_pm: pluggy.PluginManager | None = None
+_pm: PluginManager | None = None
 _pm_lock = threading.Lock()
 
 
-def get_plugin_manager() -> pluggy.PluginManager:
+def get_plugin_manager() -> PluginManager:
     """The process-wide plugin manager, built by :func:`build_plugin_manager` on first use."""
     global _pm
     pm = _pm

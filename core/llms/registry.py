@@ -13,6 +13,14 @@ Rows
     (the provider's wire dialect by default) whose ``metadata`` is the row. A hand-written model
     class (for behaviour that differs) is registered as it is.
 
+Built-in providers, loaded when needed
+    A plugin manager from :func:`~core.llms.plugins.build_plugin_manager` defers the built-in
+    provider plugins: the registry imports one the first time one of its providers is needed
+    (``resolve("anthropic/...")``, ``provider("anthropic")``, a plugin registering rows for it or
+    a provider of the same name) and every one of them for what needs them all (``providers()``,
+    ``models()``, a bare model name, the hints of an unknown name). What is registered, and
+    every error, is the same as if they had all been imported first.
+
 Open model names
     A name the catalogue does not have is still served when the provider has a ``generic``
     template: ``openai/<any name>``, ``azure/<deployment>``, ``<host>/<any name>``, fine-tunes
@@ -66,6 +74,9 @@ class ModelRegistry:
         self._bare: dict[str, set[str]] = {}
         self._open_cache: dict[tuple[str, str], type] = {}
         self._lock = threading.Lock()
+        #: provider -> the deferred built-in plugin module that registers it (not imported yet).
+        self._pending: dict[str, str] = {}
+        self._loading = threading.RLock()
 
     # -- building ------------------------------------------------------------------------------
 
@@ -78,16 +89,48 @@ class ModelRegistry:
         plugin that registered the name first and the one that tried again.
         """
         registry = cls(pm)
-        for impl in pm.hook.llms_register_providers.get_hookimpls():
-            for profile in _as_list(impl.function(), impl.plugin_name, "llms_register_providers"):
-                registry.register_provider(profile, source=impl.plugin_name)
-        for impl in pm.hook.llms_register_models.get_hookimpls():
-            for item in _as_list(impl.function(), impl.plugin_name, "llms_register_models"):
-                registry.register_model(item, source=impl.plugin_name)
+        deferred = getattr(pm, "deferred", None) or {}
+        registry._pending = {name: module for module, names in deferred.items() for name in names}
+        registry._consume(
+            pm.hook.llms_register_providers.get_hookimpls(), pm.hook.llms_register_models.get_hookimpls()
+        )
         logger.debug(
-            "registry built: %d providers, %d models", len(registry._providers), len(registry._models)
+            "registry built: %d providers, %d models (%d deferred)",
+            len(registry._providers),
+            len(registry._models),
+            len(registry._pending),
         )
         return registry
+
+    def _consume(self, provider_impls: Iterable[Any], model_impls: Iterable[Any]) -> None:
+        for impl in provider_impls:
+            for profile in _as_list(impl.function(), impl.plugin_name, "llms_register_providers"):
+                self.register_provider(profile, source=impl.plugin_name)
+        for impl in model_impls:
+            for item in _as_list(impl.function(), impl.plugin_name, "llms_register_models"):
+                self.register_model(item, source=impl.plugin_name)
+
+    def _load(self, provider: str) -> None:
+        """Import the deferred built-in plugin that registers ``provider`` (if one does) and
+        register what it registers."""
+        with self._loading:
+            module = self._pending.get(provider)
+            if module is None:
+                return
+            for name in [n for n, m in self._pending.items() if m == module]:
+                del self._pending[name]
+            pm = self.plugin_manager
+            pm.load_deferred(module)  # type: ignore[union-attr]  # (only a deferring manager has pending)
+            mine = [
+                [i for i in caller.get_hookimpls() if i.plugin_name == module]
+                for caller in (pm.hook.llms_register_providers, pm.hook.llms_register_models)  # type: ignore[union-attr]
+            ]
+            self._consume(*mine)
+
+    def _load_all(self) -> None:
+        """Import every deferred built-in plugin (what needs every provider)."""
+        while self._pending:
+            self._load(next(iter(self._pending)))
 
     def register_provider(self, profile: ProviderProfile, *, source: str = _DIRECT) -> None:
         """Add a provider and its catalogue rows. Raises :class:`ConfigurationError` if its name
@@ -97,6 +140,8 @@ class ModelRegistry:
                 f"plugin {source!r} registered a {type(profile).__name__} as a provider; "
                 "expected a ProviderProfile"
             )
+        if self._pending:
+            self._load(profile.name)  # a built-in of that name registers first, as it would have
         if profile.name in self._providers:
             raise ConfigurationError(
                 f"provider {profile.name!r} is registered twice: by "
@@ -153,7 +198,7 @@ class ModelRegistry:
         return item, meta
 
     def _profile_for(self, meta: ModelMetadata, where: str) -> ProviderProfile:
-        profile = self._providers.get(meta.provider)
+        profile = self._provider_or_none(meta.provider)
         if profile is None:
             raise ConfigurationError(
                 f"{where} registered model {meta.qualified_name} for unknown provider {meta.provider!r}",
@@ -174,17 +219,18 @@ class ModelRegistry:
             what = "an empty one" if isinstance(name, str) else f"a {type(name).__name__}"
             raise UnknownModelError(f"model name must be a non-empty string, not {what}")
         provider, sep, model = name.partition("/")
-        if sep and provider in self._providers:
+        if sep and self._provider_or_none(provider) is not None:
             return self._providers[provider], self._resolve_in(provider, model, name)
         return self._resolve_bare(name, sep)
 
     def providers(self) -> list[ProviderProfile]:
         """Every registered provider, sorted by name."""
+        self._load_all()
         return [self._providers[n] for n in sorted(self._providers)]
 
     def provider(self, name: str) -> ProviderProfile:
         """The profile of provider ``name``; :class:`UnknownModelError` if there is none."""
-        profile = self._providers.get(name)
+        profile = self._provider_or_none(name)
         if profile is None:
             raise UnknownModelError(f"unknown provider {name!r}", hint=self._provider_hint(name))
         return profile
@@ -196,6 +242,7 @@ class ModelRegistry:
             prefix = provider + "/"
             keys = [q for q in self._models if q.startswith(prefix)]
         else:
+            self._load_all()
             keys = list(self._models)
         return [_metadata_of(self._models[q], "") for q in sorted(keys)]
 
@@ -203,6 +250,7 @@ class ModelRegistry:
         """The qualified names of every catalogue model whose bare name or alias is ``name``
         (``"claude-sonnet-4"`` → the Anthropic, Bedrock and Vertex AI rows), sorted; empty when
         none is."""
+        self._load_all()
         return sorted(self._bare.get(name, ()))
 
     def metadata(self, name: str) -> ModelMetadata:
@@ -220,6 +268,18 @@ class ModelRegistry:
 
     # -- internals -----------------------------------------------------------------------------
 
+    def _provider_or_none(self, name: str) -> ProviderProfile | None:
+        """Provider ``name`` (its deferred built-in imported first), or None when none has it
+        (every deferred built-in imported first: one may register it under another name)."""
+        profile = self._providers.get(name)
+        if profile is None and self._pending:
+            self._load(name)
+            profile = self._providers.get(name)
+            if profile is None:
+                self._load_all()
+                profile = self._providers.get(name)
+        return profile
+
     def _resolve_in(self, provider: str, model: str, full: str) -> type:
         found = self._by_provider[provider].get(model)
         if found is not None:
@@ -234,6 +294,7 @@ class ModelRegistry:
         raise UnknownModelError(f"unknown model {full!r}", hint=hint)
 
     def _resolve_bare(self, name: str, sep: str) -> tuple[ProviderProfile, type]:
+        self._load_all()
         candidates = self._bare.get(name)
         if candidates and len(candidates) == 1:
             qualified = next(iter(candidates))
@@ -257,6 +318,7 @@ class ModelRegistry:
         raise UnknownModelError(f"unknown model {name!r}", hint=hint)
 
     def _provider_hint(self, provider: str) -> str:
+        self._load_all()
         close = _close_matches(provider, list(self._providers), n=3, cutoff=0.6)
         hint = f"did you mean {', '.join(close)}? " if close else ""
         return hint + f"registered providers: {', '.join(sorted(self._providers)) or 'none'}"
