@@ -6,11 +6,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from observer_support import CANARY
 
 from core.llms.simulator import Simulator
-
-#: the API key of both simulators (the test files name it CANARY or KEY)
-CANARY = "q7Zt93kPm2Lx8Vw4Rn6Jd1Hc5Fy0Bs"
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from observer_support import CANARY  # noqa: F401 (the test module imports it from here)
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -15,9 +16,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from core.llms.observability import Observability, enable
 from core.llms.observability.otel import OTelObserver
-
-#: the canary credential: no recognisable prefix; none of its 8-character pieces may be exported.
-CANARY = "q7Zt93kPm2Lx8Vw4Rn6Jd1Hc5Fy0Bs"
 
 
 @dataclass

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 import structlog
+from observer_support import CANARY, enabled, model
 from structlog.testing import capture_logs
 
-from core.llms import create_llm
 from core.llms.interfaces.context import RequestContext
 from core.llms.interfaces.errors import (
     AuthenticationError,
@@ -23,27 +23,18 @@ from core.llms.interfaces.errors import (
 )
 from core.llms.interfaces.observer import CallInfo
 from core.llms.interfaces.types import LLMResponse, Usage
-from core.llms.observability import Observability, enable
+from core.llms.observability import Observability
 from core.llms.observability import logs as logs_module
 from core.llms.observability.logs import ATTEMPT_FIELDS, CALL_FIELDS, DEFAULT_LOGGER, CallLogObserver
 from core.llms.simulator import Fault, Simulator
 
-CANARY = "q7Zt93kPm2Lx8Vw4Rn6Jd1Hc5Fy0Bs"
 LOGGER = DEFAULT_LOGGER
 
 
 @pytest.fixture
 def handle() -> Iterator[Observability]:
-    observed = enable(logs=CallLogObserver())
-    try:
+    with enabled(logs=CallLogObserver()) as observed:
         yield observed
-    finally:
-        observed.disable()
-
-
-def model(sim: Simulator, **kw: Any) -> Any:
-    kw.setdefault("retry", {"max_retries": 0})
-    return create_llm("openai/gpt-4.1-mini", endpoint=f"{sim.url}/v1", api_key=CANARY, **kw)
 
 
 def endpoint_of(sim: Simulator) -> str:
@@ -265,13 +256,10 @@ def test_no_field_collides_with_a_log_record_attribute() -> None:
 
 
 async def test_a_structlog_logger_receives_the_fields_as_keys(sim: Simulator) -> None:
-    observed = enable(logs=CallLogObserver(logger=structlog.get_logger(), attempt_level=logging.INFO))
-    try:
-        with capture_logs() as captured:
-            async with model(sim) as llm:
-                answer = await llm.get_answer("hello", ctx=RequestContext(request_id="s-1", tenant="t"))
-    finally:
-        observed.disable()
+    logger = structlog.get_logger()
+    with enabled(logs=CallLogObserver(logger=logger, attempt_level=logging.INFO)), capture_logs() as captured:
+        async with model(sim) as llm:
+            answer = await llm.get_answer("hello", ctx=RequestContext(request_id="s-1", tenant="t"))
     attempt, call = captured
     assert (
         attempt["event"] == "llm.attempt" and attempt["action"] == "done" and attempt["log_level"] == "info"
@@ -284,14 +272,10 @@ async def test_a_structlog_logger_receives_the_fields_as_keys(sim: Simulator) ->
 
 async def test_a_structlog_failure_is_a_warning(sim: Simulator) -> None:
     sim.set_default_fault(Fault(status=503))
-    observed = enable(logs=CallLogObserver(logger=structlog.get_logger()))
-    try:
-        with capture_logs() as captured:
-            async with model(sim) as llm:
-                with pytest.raises(ServiceUnavailableError):
-                    await llm.get_answer("hello")
-    finally:
-        observed.disable()
+    with enabled(logs=CallLogObserver(logger=structlog.get_logger())), capture_logs() as captured:
+        async with model(sim) as llm:
+            with pytest.raises(ServiceUnavailableError):
+                await llm.get_answer("hello")
     attempt, call = captured  # (capture_logs keeps every level, DEBUG included)
     assert (attempt["event"], attempt["log_level"], attempt["action"]) == ("llm.attempt", "debug", "give_up")
     assert (call["log_level"], call["error_type"], call["status"]) == (

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from observer_support import model
 from opentelemetry.trace import SpanKind, StatusCode
 from otel_support import CANARY, Telemetry, exported_strings, fragments, make_telemetry
 
@@ -20,7 +21,6 @@ from core.llms.observability import semconv as sc
 from core.llms.observability.otel import ATTEMPT_EVENT, OTelObserver
 from core.llms.simulator import Fault, Simulator
 
-KEY = CANARY
 PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
@@ -33,11 +33,6 @@ def telemetry(monkeypatch: pytest.MonkeyPatch) -> Iterator[Telemetry]:
         yield made
     finally:
         made.handle.disable()
-
-
-def model(sim: Simulator, **kw: Any) -> Any:
-    kw.setdefault("retry", {"max_retries": 0})
-    return create_llm("openai/gpt-4.1-mini", endpoint=f"{sim.url}/v1", api_key=KEY, **kw)
 
 
 def traceparent_of(span: Any) -> str:
@@ -233,7 +228,7 @@ async def test_an_active_span_is_the_parent_even_when_the_caller_gives_a_tracepa
 
 
 async def test_an_embeddings_call_is_its_own_operation(sim: Simulator, telemetry: Telemetry) -> None:
-    async with create_llm("openai/text-embedding-3-small", endpoint=f"{sim.url}/v1", api_key=KEY) as llm:
+    async with create_llm("openai/text-embedding-3-small", endpoint=f"{sim.url}/v1", api_key=CANARY) as llm:
         answer = await llm.embed(["one", "two"], dimensions=8)
     span = telemetry.span()
     assert span.name == "embeddings text-embedding-3-small"
@@ -342,18 +337,18 @@ async def test_the_environment_switches_content_on(sim: Simulator, monkeypatch: 
 async def test_no_piece_of_the_key_is_exported(sim: Simulator, telemetry: Telemetry) -> None:
     telemetry.observer.capture_content = True
     telemetry.observer.lone_attempt_events = True
-    leaky = f"my key is {KEY} and a piece {KEY[3:15]}"
+    leaky = f"my key is {CANARY} and a piece {CANARY[3:15]}"
     async with model(sim) as llm:
-        await llm.get_answer(leaky, stop=[KEY])
+        await llm.get_answer(leaky, stop=[CANARY])
         async for _ in llm.stream_answer(leaky):
             pass
-        sim.set_default_fault(Fault(status=400, message=f"bad request: {KEY} echoed"))
+        sim.set_default_fault(Fault(status=400, message=f"bad request: {CANARY} echoed"))
         with pytest.raises(BadRequestError):
             await llm.get_answer(leaky)
     assert len(telemetry.spans()) == 3
     exported = list(exported_strings(telemetry))
     assert any("***" in s for s in exported)  # it was there, masked
-    leaks = [(piece, s) for s in exported for piece in fragments(KEY) if piece in s]
+    leaks = [(piece, s) for s in exported for piece in fragments(CANARY) if piece in s]
     assert leaks == []
 
 

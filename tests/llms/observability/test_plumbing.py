@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from observer_support import CANARY, model
 
 from core.llms import create_llm
 from core.llms.hookspecs import hookimpl
@@ -32,7 +33,6 @@ from core.llms.observability import PLUGIN_NAMES, enable, enable_from_env
 from core.llms.plugins import build_plugin_manager, get_plugin_manager
 from core.llms.simulator import Fault, Simulator
 
-KEY = "q7Zt93kPm2Lx8Vw4Rn6Jd1Hc5Fy0Bs"  # the simulators' key (conftest.py)
 PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
@@ -78,11 +78,6 @@ def events() -> Iterator[Events]:
         yield observer
     finally:
         pm.unregister(observer, name="test-events")
-
-
-def model(sim: Simulator, **kw: Any) -> Any:
-    kw.setdefault("retry", {"max_retries": 0})
-    return create_llm("openai/gpt-4.1-mini", endpoint=f"{sim.url}/v1", api_key=KEY, **kw)
 
 
 async def test_a_call_reports_one_done_attempt_and_its_fields(sim: Simulator, events: Events) -> None:
@@ -286,19 +281,24 @@ def test_nothing_is_imported_unless_an_observer_is_switched_on(env: str, expecte
 
 
 async def test_media_calls_are_observed_as_their_operation(sim: Simulator, events: Events) -> None:
-    async with create_llm("openai/text-embedding-3-small", endpoint=f"{sim.url}/v1", api_key=KEY) as embedder:
+    async with create_llm(
+        "openai/text-embedding-3-small", endpoint=f"{sim.url}/v1", api_key=CANARY
+    ) as embedder:
         answer = await embedder.embed(["one", "two"], dimensions=8)
     [call] = events.calls
     assert (call.operation, call.stream, call.params) == ("embeddings", False, {"dimensions": 8})
     assert events.responses == [answer]
     assert [a.action for a in events.attempts] == ["done"]
-    async with create_llm("openai/gpt-4o-mini-tts", endpoint=f"{sim.url}/v1", api_key=KEY) as speaker:
+    tts = create_llm("openai/gpt-4o-mini-tts", endpoint=f"{sim.url}/v1", api_key=CANARY)
+    async with tts as speaker:
         chunks = [chunk async for chunk in speaker.stream_audio("hello there")]
     call = events.calls[1]
     assert (call.operation, call.stream) == ("speech", True)
     assert call.first_chunk is not None and events.responses[1] is chunks[-1]
     sim.set_default_fault(Fault(status=400))
-    async with create_llm("openai/text-embedding-3-small", endpoint=f"{sim.url}/v1", api_key=KEY) as embedder:
+    async with create_llm(
+        "openai/text-embedding-3-small", endpoint=f"{sim.url}/v1", api_key=CANARY
+    ) as embedder:
         with pytest.raises(LLMError):
             await embedder.embed("three")
     assert events.calls[2].operation == "embeddings" and len(events.errors) == 1
@@ -309,7 +309,7 @@ async def test_a_config_file_switches_observers_on(sim: Simulator) -> None:
     from core.llms import LLMFactory
 
     config = {
-        "models": {"fast": {"model": "openai/gpt-4.1-mini", "endpoint": f"{sim.url}/v1", "api_key": KEY}},
+        "models": {"fast": {"model": "openai/gpt-4.1-mini", "endpoint": f"{sim.url}/v1", "api_key": CANARY}},
         "observability": {"metrics": True},
     }
     factory = LLMFactory.from_config(config)

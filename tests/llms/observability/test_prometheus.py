@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from observer_support import CANARY, enabled, model
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from core.llms import create_llm
@@ -27,12 +28,11 @@ from core.llms.interfaces.errors import (
 )
 from core.llms.interfaces.observer import AttemptInfo, CallInfo
 from core.llms.interfaces.types import LLMResponse, Usage
-from core.llms.observability import Observability, enable
+from core.llms.observability import Observability
 from core.llms.observability.prometheus import LATENCY_BUCKETS, PrometheusObserver
 from core.llms.simulator import Fault, Simulator
 
 #: a key with no recognisable prefix: none of its 8-character pieces may be exported.
-CANARY = "q7Zt93kPm2Lx8Vw4Rn6Jd1Hc5Fy0Bs"
 MODEL = {"provider": "openai", "model": "gpt-4.1-mini"}
 
 
@@ -43,16 +43,8 @@ def registry() -> CollectorRegistry:
 
 @pytest.fixture
 def observed(registry: CollectorRegistry) -> Iterator[Observability]:
-    handle = enable(prometheus=PrometheusObserver(registry=registry))
-    try:
+    with enabled(prometheus=PrometheusObserver(registry=registry)) as handle:
         yield handle
-    finally:
-        handle.disable()
-
-
-def model(sim: Simulator, **kw: Any) -> Any:
-    kw.setdefault("retry", {"max_retries": 0})
-    return create_llm("openai/gpt-4.1-mini", endpoint=f"{sim.url}/v1", api_key=CANARY, **kw)
 
 
 def labels(sim: Simulator, **extra: str) -> dict[str, str]:

@@ -8,33 +8,22 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
+from observer_support import CANARY, enabled, model
 
-from core.llms import create_llm
 from core.llms.interfaces.errors import InvalidInputError, LLMError, ServiceUnavailableError
 from core.llms.interfaces.observer import AttemptInfo, CallInfo
 from core.llms.interfaces.types import LLMResponse, Usage
-from core.llms.observability import Observability, enable
+from core.llms.observability import Observability
 from core.llms.observability.recorder import LATENCY_BUCKETS, HistogramSnapshot, MetricsRecorder
 from core.llms.simulator import Fault, Simulator
-
-KEY = "q7Zt93kPm2Lx8Vw4Rn6Jd1Hc5Fy0Bs"  # the simulators' key (conftest.py)
 
 
 @pytest.fixture
 def handle() -> Iterator[Observability]:
-    observed = enable(metrics=MetricsRecorder())
-    try:
+    with enabled(metrics=MetricsRecorder()) as observed:
         yield observed
-    finally:
-        observed.disable()
-
-
-def model(sim: Simulator, **kw: Any) -> Any:
-    kw.setdefault("retry", {"max_retries": 0})
-    return create_llm("openai/gpt-4.1-mini", endpoint=f"{sim.url}/v1", api_key=KEY, **kw)
 
 
 def recorder_of(handle: Observability) -> MetricsRecorder:
@@ -126,7 +115,7 @@ async def test_the_snapshot_is_json_and_reset_empties_it(handle: Observability, 
     }
     assert again["totals"]["latency"]["count"] == 1
     assert list(again["totals"]["latency"]["buckets"])[-2:] == ["81.92", "+Inf"]
-    assert KEY not in text
+    assert CANARY not in text
     recorder.reset()
     empty = recorder.snapshot()
     assert empty.calls == () and empty.models == () and empty.totals.calls == 0
