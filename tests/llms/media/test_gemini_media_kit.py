@@ -3,7 +3,7 @@
 * :data:`ROWS` — the catalogue rows the media modules serve (as proposed for the catalogue);
 * :class:`KitModel` — a ``GeminiModel`` with the media methods delegating to the media modules
   (as the model class does once it serves them), so the modules are tested through the real
-  ``_observe_call`` / ``_media_stream`` wrappers;
+  ``_observe_call`` / ``_observed_stream`` wrappers;
 * :class:`Scripted` — an in-memory connector answering from a script (request building and
   parsing without a server);
 * :func:`sim_model` — a model on the real adapter and ``FailoverConnector`` against the simulator.

@@ -23,7 +23,6 @@ import functools
 import importlib
 import logging
 import math
-import time
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
@@ -50,9 +49,9 @@ from ...interfaces.messages import (
     normalize_messages,
 )
 from ...interfaces.metadata import MediaType, ModelMetadata
-from ...interfaces.observer import CURRENT_CALL, IObserver
+from ...interfaces.observer import IObserver
 from ...interfaces.types import LLMResponse, LLMStreamChunk, Usage
-from .observing import ObservedCalls
+from .observing import MediaStreamSeen, ObservedCalls
 from .redact import redact_with
 
 if TYPE_CHECKING:  # annotations only: the media classes are created on first use
@@ -479,64 +478,20 @@ class BaseLLM(ObservedCalls, ABC):
         self, method: str, ctx: RequestContext | None, subject: Any, params: dict[str, Any]
     ) -> AsyncIterator[Any]:
         """A streamed media call: ``function(model, subject, ctx, params)`` through
-        :meth:`_media_stream` (an unsupported one fails on first use, like a generator)."""
+        :meth:`_observed_stream`, reported to observers as the ``method``'s operation (an
+        unsupported one fails on first use, like a generator)."""
         try:
             function = self._media_function(method)
         except UnsupportedOperationError as exc:
             return _FailingStream(exc)
-        return self._media_stream(ctx, lambda: function(self, subject, ctx, params), method, params)
-
-    async def _media_stream(
-        self,
-        ctx: RequestContext | None,
-        open_stream: Callable[[], AsyncIterator[_R]],
-        method: str | None = None,
-        params: Mapping[str, Any] | None = None,
-    ) -> AsyncIterator[_R]:
-        """Yield what ``open_stream()`` yields (a media stream), after checking ``ctx``; fill
-        provider/model on any :class:`LLMError` that escapes and mask the endpoints'
-        credentials in it (like :meth:`_observe_call`). With an observer, the call is reported
-        as the ``method``'s operation; its answer is the stream's last item."""
-        call = None
-        if (
-            self._observer is not None
-            and method is not None
-            and (ctx is None or isinstance(ctx, RequestContext))
-        ):
-            call = self._call_info(ctx, True, None, params, _OPERATION_OF_METHOD[method])
-        token = CURRENT_CALL.set(call) if call is not None else None
-        last: _R | None = None
-        try:
-            check_context(ctx)
-            async for item in open_stream():
-                if token is not None:
-                    CURRENT_CALL.reset(token)
-                    token = None
-                    call.first_chunk = time.perf_counter()  # type: ignore[union-attr]
-                last = item
-                try:
-                    yield item
-                except GeneratorExit:  # the caller stopped reading
-                    if call is not None:
-                        self._end(call, "on_error", self._cancelled())
-                    raise
-        except LLMError as exc:
-            exc.fill(provider=self.provider, model=self.name)
-            redact_with(self._connector, exc)
-            if call is not None:
-                self._end(call, "on_error", exc)
-            raise
-        except (GeneratorExit, StopAsyncIteration):
-            raise  # (reported above)
-        except BaseException as unexpected:  # cancelled while waiting for an item
-            if call is not None:
-                self._end(call, "on_error", self._cancelled(cause=unexpected))
-            raise
-        finally:
-            if token is not None:
-                CURRENT_CALL.reset(token)
-        if call is not None:
-            self._end(call, "on_response", last)
+        return self._observed_stream(
+            ctx,
+            lambda: function(self, subject, ctx, params),
+            MediaStreamSeen(),
+            None,
+            params,
+            _OPERATION_OF_METHOD[method],
+        )
 
     def _stamp_response(
         self, wire: WireResponse, parse: Callable[..., LLMResponse], **kwargs: Any

@@ -25,12 +25,13 @@ from ...interfaces.errors import CallCancelledError, LLMError, StreamInterrupted
 from ...interfaces.llm_interfaces import IConnector
 from ...interfaces.messages import MessagesInput
 from ...interfaces.observer import CURRENT_CALL, CallInfo, IObserver
-from ...interfaces.types import LLMStreamChunk, StreamAccumulator
+from ...interfaces.types import LLMResponse, LLMStreamChunk, StreamAccumulator
 from .redact import mask_with, redact_with
 
-__all__ = ["ObservedCalls"]
+__all__ = ["ChatStreamSeen", "MediaStreamSeen", "ObservedCalls"]
 
 _R = TypeVar("_R")
+_I = TypeVar("_I")
 
 logger = logging.getLogger("core.llms.models")
 
@@ -152,7 +153,7 @@ class ObservedCalls:
             partial_text=partial_text,
         )
 
-    async def _observe_stream(
+    def _observe_stream(
         self,
         ctx: RequestContext | None,
         open_stream: Callable[[], AsyncIterator[LLMStreamChunk]],
@@ -167,53 +168,115 @@ class ObservedCalls:
         any) receives the accumulated answer or the error. The inner stream is closed when the
         caller stops early.
         """
-        observed = ctx is None or isinstance(ctx, RequestContext)
-        call = self._call_info(ctx, True, messages, params) if observed else None
-        # set until the first chunk: the connector's attempts all happen before it
+        return self._observed_stream(ctx, open_stream, ChatStreamSeen(), messages, params, "chat")
+
+    async def _observed_stream(
+        self,
+        ctx: RequestContext | None,
+        open_stream: Callable[[], AsyncIterator[_I]],
+        seen: ChatStreamSeen | MediaStreamSeen,
+        messages: MessagesInput | None,
+        params: Mapping[str, Any] | None,
+        operation: str | None,
+    ) -> AsyncIterator[_I]:
+        """A stream (chat or media) as its caller and observers see it: ``ctx`` checked and
+        ``open_stream()`` called on first iteration; with an observer (and an ``operation``),
+        the call reported with :data:`CURRENT_CALL` set until the first item (attempts, retries
+        and failover all happen before it), that item's time recorded, and its end reported:
+        ``seen``'s answer, the error (filled by ``seen``), or :class:`CallCancelledError` when
+        the caller stopped reading or the call was cancelled. The inner stream is closed when
+        this one ends."""
+        call = (
+            self._call_info(ctx, True, messages, params, operation)
+            if operation is not None and (ctx is None or isinstance(ctx, RequestContext))
+            else None
+        )
         token = CURRENT_CALL.set(call) if call is not None else None
-        acc = StreamAccumulator()
-        chunks: AsyncIterator[LLMStreamChunk] | None = None
+        add: Callable[[Any], None] = seen.add
+        items: AsyncIterator[_I] | None = None
         try:
             check_context(ctx)
-            chunks = open_stream()
-            async for chunk in chunks:
+            items = open_stream()
+            async for item in items:
                 if token is not None:
                     CURRENT_CALL.reset(token)
                     token = None
                     call.first_chunk = time.perf_counter()  # type: ignore[union-attr]
-                acc.add(chunk)
+                add(item)
                 try:
-                    yield chunk
+                    yield item
                 except GeneratorExit:  # the caller stopped reading (aclose, or dropped the stream)
                     if call is not None:
-                        self._end(call, "on_error", self._cancelled(acc.text))
+                        self._end(call, "on_error", self._cancelled(seen.partial_text))
                     raise
-        except StreamInterruptedError as exc:
-            if not exc.partial_text:
-                exc.partial_text = acc.text
-            if not exc.partial_tool_calls:
-                exc.partial_tool_calls = acc.tool_calls
-            self._stream_failed(call, exc, acc)
-            raise
         except LLMError as exc:
-            self._stream_failed(call, exc, acc)
+            seen.settle(self, exc)
+            if call is not None:
+                self._end(call, "on_error", exc)
             raise
         except (GeneratorExit, StopAsyncIteration):
             raise  # (reported above)
-        except BaseException as unexpected:  # cancelled while waiting for a chunk
+        except BaseException as unexpected:  # cancelled while waiting for an item
             if call is not None:
-                self._end(call, "on_error", self._cancelled(acc.text, cause=unexpected))
+                self._end(call, "on_error", self._cancelled(seen.partial_text, cause=unexpected))
             raise
         finally:
             if token is not None:
                 CURRENT_CALL.reset(token)
-            aclose = getattr(chunks, "aclose", None)
+            aclose = getattr(items, "aclose", None)
             if aclose is not None:
                 await aclose()
         if call is not None:
-            self._end(call, "on_response", acc.to_response(model=self.name, provider=self.provider))
+            self._end(call, "on_response", seen.answer(self))
 
-    def _stream_failed(self, call: CallInfo | None, exc: LLMError, acc: StreamAccumulator) -> None:
-        exc.fill(provider=self.provider, model=self.name, endpoint=acc.endpoint, request_id=acc.request_id)
-        if call is not None:
-            self._end(call, "on_error", exc)
+
+class ChatStreamSeen:
+    """What a chat stream has yielded so far: its accumulated answer."""
+
+    __slots__ = ("acc", "add")
+
+    def __init__(self) -> None:
+        self.acc = StreamAccumulator()
+        self.add = self.acc.add
+
+    @property
+    def partial_text(self) -> str:
+        return self.acc.text
+
+    def settle(self, llm: ObservedCalls, exc: LLMError) -> None:
+        """Fill an escaping error: partial text and tool calls (a broken stream), provider,
+        model, and the endpoint and request id the stream came from."""
+        acc = self.acc
+        if isinstance(exc, StreamInterruptedError):
+            if not exc.partial_text:
+                exc.partial_text = acc.text
+            if not exc.partial_tool_calls:
+                exc.partial_tool_calls = acc.tool_calls
+        exc.fill(provider=llm.provider, model=llm.name, endpoint=acc.endpoint, request_id=acc.request_id)
+
+    def answer(self, llm: ObservedCalls) -> LLMResponse:
+        return self.acc.to_response(model=llm.name, provider=llm.provider)
+
+
+class MediaStreamSeen:
+    """What a media stream has yielded so far: its last item (the answer observers get)."""
+
+    __slots__ = ("last",)
+
+    #: a media stream has no text to report when it is cut short.
+    partial_text = ""
+
+    def __init__(self) -> None:
+        self.last: Any = None
+
+    def add(self, item: Any) -> None:
+        self.last = item
+
+    def settle(self, llm: ObservedCalls, exc: LLMError) -> None:
+        """Fill an escaping error with provider and model and mask in it every credential of
+        the model's endpoints (a media module may build an error from text the server sent)."""
+        exc.fill(provider=llm.provider, model=llm.name)
+        redact_with(llm._connector, exc)
+
+    def answer(self, llm: ObservedCalls) -> Any:
+        return self.last
