@@ -37,7 +37,7 @@ from ..hookspecs import hookimpl
 from ..interfaces.errors import ConfigurationError, LLMError
 from ..interfaces.observer import AttemptInfo, CallInfo
 from ..providers.base.redact import cut
-from .summary import CallSummary, error_type, summarize
+from .summary import CallSummary, EndpointNames, error_type, summarize
 
 __all__ = ["ATTEMPT_FIELDS", "CALL_FIELDS", "DEFAULT_LOGGER", "MAX_ERROR_MESSAGE", "CallLogObserver"]
 
@@ -112,6 +112,7 @@ class CallLogObserver:
         self.error_level = max(level, logging.WARNING)
         self.attempt_level = attempt_level
         self._stdlib = isinstance(logger, logging.Logger | logging.LoggerAdapter)
+        self._endpoints = EndpointNames()
         if not self._stdlib and not callable(getattr(logger, "bind", None)):
             raise ConfigurationError(
                 "CallLogObserver(logger=...) takes a logging.Logger, a LoggerAdapter or a structlog "
@@ -170,7 +171,7 @@ class CallLogObserver:
             "provider": mask(summary.provider),
             "model": mask(summary.model),
             "operation": mask(summary.operation),
-            "endpoint": _masked(mask, summary.endpoint),
+            "endpoint": self._endpoints(call, summary.endpoint) if summary.endpoint else None,
             "outcome": summary.outcome,
             "attempts": summary.attempts,
             "latency": summary.duration,
@@ -194,7 +195,7 @@ class CallLogObserver:
         mask = call.mask
         ctx = call.ctx
         kind = error_type(attempt.error) if attempt.error is not None else None
-        endpoint = mask(attempt.endpoint)
+        endpoint = self._endpoints(call, attempt.endpoint)
         fields: dict[str, Any] = {
             "event": "llm.attempt",
             "provider": mask(call.provider),
